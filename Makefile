@@ -1,0 +1,68 @@
+# Lắng Nghe — the commands a newcomer needs. Everything installs into .venv with only Python 3.11+.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo serve test test-fast lint format worker beat bench messages compile-messages clean
+
+help:
+	@echo "make demo    install, migrate, load demo data and serve on http://$(HOST):$(PORT)"
+	@echo "make test    install and run the whole test suite"
+	@echo "make lint    ruff check, ruff format --check, djlint"
+	@echo "make worker  run a Celery worker (needs REDIS_URL)"
+	@echo "make beat    run Celery beat (needs REDIS_URL)"
+	@echo "make bench   run the benchmarks in bench/ (needs PostgreSQL; see bench/README.md)"
+	@echo "make messages  extract strings into locale/vi (needs GNU gettext) and compile them"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) compile-messages
+
+compile-messages: $(STAMP)
+	@$(BIN)/python scripts/compile_messages.py
+
+demo: install
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py seed_demo
+	@echo "Serving on http://$(HOST):$(PORT)/ — press Ctrl+C to stop."
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+serve: install
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/djlint templates surveys/templates --lint
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+worker: install
+	$(BIN)/celery -A config worker --loglevel=INFO
+
+beat: install
+	$(BIN)/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
+
+bench: install
+	$(BIN)/python bench/run.py
+
+messages: install
+	$(BIN)/python manage.py makemessages --locale vi --ignore ".venv/*" --ignore "var/*" --no-obsolete
+	$(BIN)/python scripts/compile_messages.py
+
+clean:
+	rm -rf $(VENV) var/staticfiles .pytest_cache

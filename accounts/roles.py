@@ -1,0 +1,57 @@
+"""The two roles and the checks every staff view uses.
+
+Quality managers design and send surveys and see everything; staff log and work complaints. A superuser counts as a
+quality manager. Groups are created by a migration, so a fresh database has them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+QUALITY_MANAGER = "Quality manager"
+STAFF = "Staff"
+
+
+def _groups(user: Any) -> set[str]:
+    cached = getattr(user, "_role_groups", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
+        user._role_groups = cached
+    return cached
+
+
+def is_quality_manager(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_active and (user.is_superuser or QUALITY_MANAGER in _groups(user)))
+
+
+def is_staff_member(user: Any) -> bool:
+    """Anyone who may use the staff side at all: staff and quality managers."""
+    return is_quality_manager(user) or bool(user.is_authenticated and user.is_active and STAFF in _groups(user))
+
+
+View = Callable[..., HttpResponse]
+
+
+def _role_required(check: Callable[[Any], bool]) -> Callable[[View], View]:
+    def decorator(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not check(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+# Anonymous users go to the login page; a signed-in user without the role gets 403.
+quality_manager_required = _role_required(is_quality_manager)
+staff_required = _role_required(is_staff_member)

@@ -1,0 +1,38 @@
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from accounts.roles import is_quality_manager, staff_required
+from surveys.models import Customer, Response, Survey
+
+
+@staff_required
+def home(request: HttpRequest) -> HttpResponse:
+    context = {}
+    if is_quality_manager(request.user):
+        context = {
+            "active_surveys": Survey.objects.filter(status=Survey.Status.ACTIVE).count(),
+            "draft_surveys": Survey.objects.filter(status=Survey.Status.DRAFT).count(),
+            "response_count": Response.objects.count(),
+            "customer_count": Customer.objects.count(),
+            "recent_surveys": Survey.objects.order_by("-updated_at")[:5],
+        }
+    return render(request, "home.html", context)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "errors/403.html", status=403)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "errors/404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(request, "errors/500.html", status=500)

@@ -1,0 +1,1 @@
+# Rollups, objectives and the management review arrive with the reports issue.

@@ -1,0 +1,253 @@
+"""How a quality manager builds a survey: create, edit questions, version, activate, close.
+
+Every write to a survey's design goes through a function here, so the one rule that matters most — a version that
+has responses never changes — is enforced in one place, whatever calls it (web UI, admin, commands).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from surveys.models import Question, Survey, SurveyVersion
+from surveys.scoring import (
+    CHOICE_KINDS,
+    DEFAULT_COMMENT_TEXT,
+    DEFAULT_HEADLINE_TEXT,
+    FIXED_SCALES,
+    RATING_MAX_HIGH,
+    RATING_MIN_LOW,
+    QuestionKind,
+)
+
+
+class SurveyLocked(ValidationError):
+    """The questions of a version that already has responses cannot be changed in place."""
+
+
+def version_has_responses(version: SurveyVersion) -> bool:
+    return version.responses.exists()
+
+
+def _ensure_editable(version: SurveyVersion) -> None:
+    if version_has_responses(version):
+        raise SurveyLocked(
+            _(
+                "This version already has responses, so its questions cannot change: the answers must keep "
+                "meaning what customers meant. Create a new version to edit the questions."
+            )
+        )
+
+
+@transaction.atomic
+def survey_create(
+    *,
+    owner: AbstractBaseUser,
+    kind: str,
+    title_en: str,
+    title_vi: str,
+    intro_en: str = "",
+    intro_vi: str = "",
+    with_comment: bool = True,
+) -> Survey:
+    """A draft survey with version 1 holding its headline question (and, by default, a comment question)."""
+    survey = Survey(kind=kind, title_en=title_en, title_vi=title_vi, intro_en=intro_en, intro_vi=intro_vi, owner=owner)
+    survey.full_clean(exclude=["current_version"])
+    survey.save()
+    version = SurveyVersion.objects.create(survey=survey, number=1)
+    survey.current_version = version
+    survey.save(update_fields=["current_version"])
+    headline = DEFAULT_HEADLINE_TEXT[kind]
+    question_add(version=version, kind=kind, text_en=headline["en"], text_vi=headline["vi"], required=True)
+    if with_comment:
+        question_add(
+            version=version,
+            kind=QuestionKind.TEXT,
+            text_en=DEFAULT_COMMENT_TEXT["en"],
+            text_vi=DEFAULT_COMMENT_TEXT["vi"],
+            required=False,
+        )
+    return survey
+
+
+def survey_update(*, survey: Survey, **fields: Any) -> Survey:
+    allowed = {"title_en", "title_vi", "intro_en", "intro_vi"}
+    for name, value in fields.items():
+        if name not in allowed:
+            raise ValueError(f"survey_update cannot set {name}")
+        setattr(survey, name, value)
+    survey.full_clean(exclude=["current_version", "owner"])
+    survey.save()
+    return survey
+
+
+def _clean_question(
+    *, kind: str, text_en: str, text_vi: str, choices: list[dict[str, str]] | None, scale_min: int | None,
+    scale_max: int | None,
+) -> tuple[list[dict[str, str]], int | None, int | None]:
+    errors: dict[str, list[str]] = {}
+    if kind not in QuestionKind.values:
+        errors["kind"] = [_("Choose a question type.")]
+    if not (text_en.strip() or text_vi.strip()):
+        errors["text_en"] = [_("Write the question in at least one language.")]
+    clean_choices: list[dict[str, str]] = []
+    if kind in CHOICE_KINDS:
+        clean_choices = [
+            {"en": c.get("en", "").strip(), "vi": c.get("vi", "").strip()}
+            for c in (choices or [])
+            if c.get("en", "").strip() or c.get("vi", "").strip()
+        ]
+        if len(clean_choices) < 2:
+            errors["choices"] = [_("A choice question needs at least two options.")]
+    if kind == QuestionKind.RATING:
+        lo = RATING_MIN_LOW if scale_min is None else scale_min
+        hi = 5 if scale_max is None else scale_max
+        if not (RATING_MIN_LOW <= lo < hi <= RATING_MAX_HIGH):
+            errors["scale_max"] = [
+                _("A rating scale runs from %(low)s to at most %(high)s, lowest value first.")
+                % {"low": RATING_MIN_LOW, "high": RATING_MAX_HIGH}
+            ]
+        scale_min, scale_max = lo, hi
+    elif kind in FIXED_SCALES:
+        # Fixed scales keep NPS/CSAT/CES comparable; the stored bounds only mirror them for readers of the table.
+        scale_min, scale_max = FIXED_SCALES[kind].low, FIXED_SCALES[kind].high
+    else:
+        scale_min = scale_max = None
+    if errors:
+        raise ValidationError(errors)
+    return clean_choices, scale_min, scale_max
+
+
+@transaction.atomic
+def question_add(
+    *,
+    version: SurveyVersion,
+    kind: str,
+    text_en: str,
+    text_vi: str,
+    required: bool = True,
+    choices: list[dict[str, str]] | None = None,
+    scale_min: int | None = None,
+    scale_max: int | None = None,
+) -> Question:
+    _ensure_editable(version)
+    clean_choices, lo, hi = _clean_question(
+        kind=kind, text_en=text_en, text_vi=text_vi, choices=choices, scale_min=scale_min, scale_max=scale_max
+    )
+    last = version.questions.aggregate(m=Max("position"))["m"] or 0
+    return Question.objects.create(
+        version=version,
+        position=last + 1,
+        kind=kind,
+        text_en=text_en.strip(),
+        text_vi=text_vi.strip(),
+        required=required,
+        choices=clean_choices,
+        scale_min=lo,
+        scale_max=hi,
+    )
+
+
+@transaction.atomic
+def question_update(
+    *,
+    question: Question,
+    kind: str,
+    text_en: str,
+    text_vi: str,
+    required: bool,
+    choices: list[dict[str, str]] | None = None,
+    scale_min: int | None = None,
+    scale_max: int | None = None,
+) -> Question:
+    _ensure_editable(question.version)
+    clean_choices, lo, hi = _clean_question(
+        kind=kind, text_en=text_en, text_vi=text_vi, choices=choices, scale_min=scale_min, scale_max=scale_max
+    )
+    question.kind = kind
+    question.text_en, question.text_vi = text_en.strip(), text_vi.strip()
+    question.required = required
+    question.choices, question.scale_min, question.scale_max = clean_choices, lo, hi
+    question.save()
+    return question
+
+
+@transaction.atomic
+def question_delete(*, question: Question) -> None:
+    version = question.version
+    _ensure_editable(version)
+    if version.questions.count() <= 1 and version.survey.status != Survey.Status.DRAFT:
+        raise ValidationError(_("A survey that is live needs at least one question."))
+    question.delete()
+    _renumber(version)
+
+
+@transaction.atomic
+def question_move(*, question: Question, direction: str) -> None:
+    """Swap a question with its neighbour above ("up") or below ("down")."""
+    version = question.version
+    _ensure_editable(version)
+    ordered = list(version.questions.order_by("position", "id"))
+    index = next(i for i, q in enumerate(ordered) if q.pk == question.pk)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(ordered):
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+    for position, q in enumerate(ordered, start=1):
+        if q.position != position:
+            q.position = position
+            q.save(update_fields=["position"])
+
+
+def _renumber(version: SurveyVersion) -> None:
+    for position, q in enumerate(version.questions.order_by("position", "id"), start=1):
+        if q.position != position:
+            q.position = position
+            q.save(update_fields=["position"])
+
+
+@transaction.atomic
+def survey_new_version(*, survey: Survey) -> SurveyVersion:
+    """Copy the current questions into a new version, which new responses will answer from now on."""
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    current = survey.current_version
+    number = (survey.versions.aggregate(m=Max("number"))["m"] or 0) + 1
+    version = SurveyVersion.objects.create(survey=survey, number=number)
+    if current is not None:
+        Question.objects.bulk_create(
+            Question(
+                version=version,
+                position=q.position,
+                kind=q.kind,
+                text_en=q.text_en,
+                text_vi=q.text_vi,
+                required=q.required,
+                choices=q.choices,
+                scale_min=q.scale_min,
+                scale_max=q.scale_max,
+            )
+            for q in current.questions.order_by("position", "id")
+        )
+    survey.current_version = version
+    survey.save(update_fields=["current_version", "updated_at"])
+    return version
+
+
+def survey_activate(*, survey: Survey) -> Survey:
+    if survey.current_version is None or not survey.current_version.questions.exists():
+        raise ValidationError(_("Add at least one question before activating the survey."))
+    survey.status = Survey.Status.ACTIVE
+    survey.save(update_fields=["status", "updated_at"])
+    return survey
+
+
+def survey_close(*, survey: Survey) -> Survey:
+    if survey.status != Survey.Status.ACTIVE:
+        raise ValidationError(_("Only an active survey can be closed."))
+    survey.status = Survey.Status.CLOSED
+    survey.save(update_fields=["status", "updated_at"])
+    return survey

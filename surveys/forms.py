@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from surveys.models import Customer, Question, Survey
+from surveys.scoring import CHOICE_KINDS, QuestionKind, SurveyKind
+
+
+class _Crispy:
+    def _helper(self) -> FormHelper:
+        helper = FormHelper()
+        helper.form_tag = False
+        return helper
+
+
+class SurveyCreateForm(_Crispy, forms.Form):
+    kind = forms.ChoiceField(label=_("What does this survey measure?"), choices=SurveyKind.choices)
+    title_vi = forms.CharField(label=_("Title (Vietnamese)"), max_length=200)
+    title_en = forms.CharField(label=_("Title (English)"), max_length=200)
+    intro_vi = forms.CharField(label=_("Introduction (Vietnamese)"), widget=forms.Textarea(attrs={"rows": 2}),
+                               required=False, max_length=2000)
+    intro_en = forms.CharField(label=_("Introduction (English)"), widget=forms.Textarea(attrs={"rows": 2}),
+                               required=False, max_length=2000)
+    with_comment = forms.BooleanField(label=_("Add a question asking for the reason of the score"), required=False,
+                                      initial=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = self._helper()
+
+
+class SurveyEditForm(_Crispy, forms.ModelForm):
+    class Meta:
+        model = Survey
+        fields = ["title_vi", "title_en", "intro_vi", "intro_en"]
+        widgets = {"intro_vi": forms.Textarea(attrs={"rows": 2}), "intro_en": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = self._helper()
+
+
+class QuestionForm(_Crispy, forms.Form):
+    kind = forms.ChoiceField(label=_("Question type"), choices=QuestionKind.choices)
+    text_vi = forms.CharField(label=_("Question (Vietnamese)"), max_length=500, required=False)
+    text_en = forms.CharField(label=_("Question (English)"), max_length=500, required=False)
+    required = forms.BooleanField(label=_("An answer is required"), required=False, initial=True)
+    choices_vi = forms.CharField(
+        label=_("Options (Vietnamese), one per line"), widget=forms.Textarea(attrs={"rows": 4}), required=False,
+        help_text=_("For single and multiple choice questions."),
+    )
+    choices_en = forms.CharField(
+        label=_("Options (English), one per line, in the same order"), widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+    )
+    scale_min = forms.IntegerField(label=_("Lowest value"), required=False, min_value=0, max_value=10,
+                                   help_text=_("For rating questions. NPS, CSAT and CES scales are fixed."))
+    scale_max = forms.IntegerField(label=_("Highest value"), required=False, min_value=1, max_value=10)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = self._helper()
+
+    @classmethod
+    def initial_for(cls, question: Question) -> dict[str, Any]:
+        return {
+            "kind": question.kind,
+            "text_vi": question.text_vi,
+            "text_en": question.text_en,
+            "required": question.required,
+            "choices_vi": "\n".join(c.get("vi", "") for c in question.choices),
+            "choices_en": "\n".join(c.get("en", "") for c in question.choices),
+            "scale_min": question.scale_min if question.kind == QuestionKind.RATING else None,
+            "scale_max": question.scale_max if question.kind == QuestionKind.RATING else None,
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("kind") in CHOICE_KINDS:
+            vi = [line.strip() for line in (data.get("choices_vi") or "").splitlines()]
+            en = [line.strip() for line in (data.get("choices_en") or "").splitlines()]
+            if vi and en and len([v for v in vi if v]) != len([e for e in en if e]):
+                raise ValidationError(_("Give the same number of options in both languages, one per line."))
+        return data
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        vi = [line.strip() for line in (data.get("choices_vi") or "").splitlines() if line.strip()]
+        en = [line.strip() for line in (data.get("choices_en") or "").splitlines() if line.strip()]
+        count = max(len(vi), len(en))
+        choices = [
+            {"vi": vi[i] if i < len(vi) else "", "en": en[i] if i < len(en) else ""} for i in range(count)
+        ]
+        return {
+            "kind": data["kind"],
+            "text_vi": data.get("text_vi") or "",
+            "text_en": data.get("text_en") or "",
+            "required": bool(data.get("required")),
+            "choices": choices,
+            "scale_min": data.get("scale_min"),
+            "scale_max": data.get("scale_max"),
+        }
+
+
+class InvitationForm(_Crispy, forms.Form):
+    customer = forms.CharField(
+        label=_("Customer"), max_length=254,
+        help_text=_("The customer's email address or external ID."),
+    )
+    expires_in_days = forms.IntegerField(label=_("Link valid for (days)"), min_value=1, max_value=365, initial=30)
+    send_email = forms.BooleanField(label=_("Email the link to the customer now"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = self._helper()
+
+    def clean_customer(self) -> Customer:
+        key = self.cleaned_data["customer"].strip()
+        matches = list(Customer.objects.filter(Q(email__iexact=key) | Q(external_id=key))[:2])
+        if not matches:
+            raise ValidationError(_("No customer has this email address or external ID."))
+        if len(matches) > 1:
+            raise ValidationError(_("Several customers share this email address: use the external ID."))
+        return matches[0]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        customer = data.get("customer")
+        if data.get("send_email") and isinstance(customer, Customer) and not customer.email:
+            self.add_error("send_email", _("This customer has no email address."))
+        return data
+
+
+class CustomerForm(_Crispy, forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = ["name", "email", "phone", "language", "segment", "customer_type", "external_id"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = self._helper()

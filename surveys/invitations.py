@@ -1,0 +1,87 @@
+"""Invitations and their links. The raw token exists only in the link; the database keeps its SHA-256 hash."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from surveys.models import Customer, Invitation, Survey, hash_token
+
+# 32 random bytes = 256 bits, encoded as 43 URL-safe characters.
+TOKEN_BYTES = 32
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def invitation_link(token: str, *, score: int | None = None) -> str:
+    """The customer's link, built from SITE_URL: never from a request's Host header, which a client controls."""
+    url = settings.SITE_URL + reverse("respond", args=[token])
+    return f"{url}?score={score}" if score is not None else url
+
+
+def invitation_create(
+    *,
+    survey: Survey,
+    customer: Customer,
+    created_by: AbstractBaseUser | None = None,
+    expires_in_days: int | None = None,
+    now: datetime | None = None,
+) -> tuple[Invitation, str]:
+    """A new invitation and its raw token. The token is returned once and cannot be recovered later."""
+    if survey.status != Survey.Status.ACTIVE:
+        raise ValidationError(_("Activate the survey before inviting customers."))
+    days = settings.INVITATION_EXPIRY_DAYS if expires_in_days is None else expires_in_days
+    if not 1 <= days <= 365:
+        raise ValidationError(_("A link can stay valid for 1 to 365 days."))
+    now = now or timezone.now()
+    token = new_token()
+    invitation = Invitation.objects.create(
+        survey=survey,
+        customer=customer,
+        created_by=created_by,
+        token_hash=hash_token(token),
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+    return invitation, token
+
+
+def invitation_renew_link(*, invitation: Invitation) -> str:
+    """Replace the token (the old link stops working) and return the new one, e.g. when a link was lost."""
+    if invitation.answered_at is not None:
+        raise ValidationError(_("This invitation has already been answered."))
+    token = new_token()
+    invitation.token_hash = hash_token(token)
+    invitation.save(update_fields=["token_hash"])
+    return token
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    """The invitation behind a link, with what the respondent page needs, in one query; None for any bad token."""
+    # A real token is 43 characters; refuse absurd input before hashing it.
+    if not token or len(token) > 128:
+        return None
+    return (
+        Invitation.objects.select_related("survey", "survey__current_version", "customer")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+
+
+def invitation_email_now(*, invitation: Invitation) -> None:
+    """Email a fresh link to the customer, from a worker, once the transaction that asked for it commits."""
+    from surveys.tasks import invitation_email
+
+    if not invitation.customer.email:
+        raise ValidationError(_("This customer has no email address."))
+    transaction.on_commit(lambda: invitation_email.delay(invitation.pk))

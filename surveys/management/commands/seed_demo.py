@@ -1,0 +1,44 @@
+import random
+import time
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from surveys import demo
+from surveys.models import Response
+
+
+class Command(BaseCommand):
+    help = "Create demo users, ~2,000 customers, three surveys and a year of responses. Safe to run again."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--customers", type=int, default=2000)
+        parser.add_argument("--responses", type=int, default=20000,
+                            help="Responses to generate when the demo surveys have none yet (default 20,000).")
+        parser.add_argument("--seed", type=int, default=2026)
+
+    def handle(self, *args: object, customers: int, responses: int, seed: int, **options: object) -> None:
+        rng = random.Random(seed)
+        logins = demo.ensure_users()
+        manager = next(login for login in logins if login.username == "quanly")
+        from django.contrib.auth.models import User
+
+        owner = User.objects.get(username=manager.username)
+        people = demo.ensure_customers(customers, rng)
+        surveys = demo.ensure_surveys(owner)
+        existing = Response.objects.filter(survey__in=surveys).count()
+        if existing:
+            self.stdout.write(f"Demo responses already present ({existing:,}); nothing generated.")
+        else:
+            started = time.perf_counter()
+            made = demo.generate_responses(
+                surveys=surveys, customers=people, total=responses, rng=rng,
+                progress=lambda n: self.stdout.write(f"  {n:,} responses…"),
+            )
+            self.stdout.write(f"Generated {made:,} responses in {time.perf_counter() - started:.1f} s.")
+        try_customer = next(c for c in people if c.language == "vi")
+        link = demo.demo_link(surveys[0], try_customer, owner)
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write("Log in at http://127.0.0.1:8000/accounts/login/ (demo logins, kept in var/):")
+        for login in logins:
+            self.stdout.write(f"  {login.role:<16} user: {login.username:<10} password: {login.password}")
+        self.stdout.write(f"A survey link to try (as {try_customer.name}):\n  {link}")

@@ -1,0 +1,213 @@
+"""Customers, surveys (with immutable versions once answered), invitations and responses."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from surveys.scoring import QuestionKind, SurveyKind, scale_for
+
+
+class Language(models.TextChoices):
+    VI = "vi", _("Vietnamese")
+    EN = "en", _("English")
+
+
+def pick(obj: object, field: str, language: str) -> str:
+    """The Vietnamese or English variant of a field, falling back to the other language when one is empty."""
+    primary = getattr(obj, f"{field}_{'en' if language == 'en' else 'vi'}")
+    return primary or getattr(obj, f"{field}_{'vi' if language == 'en' else 'en'}")
+
+
+class Customer(models.Model):
+    class Type(models.TextChoices):
+        DIRECT = "direct", _("Direct customer")
+        INDIRECT = "indirect", _("Indirect customer")
+
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"), blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.VI)
+    segment = models.CharField(_("segment"), max_length=100, blank=True, db_index=True)
+    customer_type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.DIRECT)
+    external_id = models.CharField(_("external ID"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"], condition=~Q(external_id=""),
+                name="customer_external_id_unique",
+                violation_error_message=_("Another customer already has this external ID."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.email else self.name
+
+
+class Survey(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        CLOSED = "closed", _("Closed")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=SurveyKind.choices)
+    title_en = models.CharField(_("title (English)"), max_length=200)
+    title_vi = models.CharField(_("title (Vietnamese)"), max_length=200)
+    intro_en = models.TextField(_("introduction (English)"), blank=True, max_length=2000)
+    intro_vi = models.TextField(_("introduction (Vietnamese)"), blank=True, max_length=2000)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="surveys", verbose_name=_("owner")
+    )
+    # The version new responses answer. Set when the survey is created and moved by `survey_new_version`.
+    current_version = models.ForeignKey(
+        "SurveyVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title_en or self.title_vi
+
+    def title(self, language: str) -> str:
+        return pick(self, "title", language)
+
+    def intro(self, language: str) -> str:
+        return pick(self, "intro", language)
+
+
+class SurveyVersion(models.Model):
+    """A numbered set of questions. Once a response points to it, its questions never change."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("survey version")
+        verbose_name_plural = _("survey versions")
+        ordering = ["survey", "number"]
+        constraints = [models.UniqueConstraint(fields=["survey", "number"], name="survey_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.survey} v{self.number}"
+
+
+class Question(models.Model):
+    version = models.ForeignKey(SurveyVersion, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveIntegerField(_("position"))
+    kind = models.CharField(_("type"), max_length=10, choices=QuestionKind.choices)
+    text_en = models.CharField(_("question (English)"), max_length=500)
+    text_vi = models.CharField(_("question (Vietnamese)"), max_length=500)
+    required = models.BooleanField(_("required"), default=True)
+    # For single/multiple choice: a list of {"en": ..., "vi": ...}; answers store the option's index.
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    # For a rating question only; NPS/CSAT/CES scales are fixed in scoring.py.
+    scale_min = models.SmallIntegerField(_("lowest value"), null=True, blank=True)
+    scale_max = models.SmallIntegerField(_("highest value"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["version", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.text_en or self.text_vi
+
+    def text(self, language: str) -> str:
+        return pick(self, "text", language)
+
+    @property
+    def scale(self):  # -> Scale | None
+        return scale_for(self.kind, self.scale_min, self.scale_max)
+
+    def choice_labels(self, language: str) -> list[str]:
+        key, other = ("en", "vi") if language == "en" else ("vi", "en")
+        return [c.get(key) or c.get(other, "") for c in self.choices]
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Invitation(models.Model):
+    """One customer's right to answer one survey once, through /s/<token>/. Only the token's hash is stored."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField(_("expires"))
+    sent_at = models.DateTimeField(_("emailed"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.survey} → {self.customer}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
+class Response(models.Model):
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="responses")
+    # Unique: a double click, a retry or two concurrent posts cannot make a second response for one invitation.
+    invitation = models.OneToOneField(
+        Invitation, on_delete=models.SET_NULL, null=True, blank=True, related_name="response"
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="responses"
+    )
+    language = models.CharField(max_length=2, choices=Language.choices)
+    submitted_at = models.DateTimeField(_("submitted"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("response")
+        verbose_name_plural = _("responses")
+        ordering = ["-submitted_at", "-id"]
+        indexes = [models.Index(fields=["survey", "submitted_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.survey}"
+
+
+class Answer(models.Model):
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    # A scale score, or the index of the chosen option of a single-choice question.
+    number = models.SmallIntegerField(null=True, blank=True)
+    text = models.TextField(blank=True)
+    # The indexes of the chosen options of a multiple-choice question.
+    choices = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        constraints = [models.UniqueConstraint(fields=["response", "question"], name="answer_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.question_id}: {self.number if self.number is not None else self.text[:40]}"

@@ -1,0 +1,27 @@
+from django.urls import path
+
+from surveys.views import manage, respond
+
+urlpatterns = [
+    # Customers (no account): the token is the credential.
+    path("s/<str:token>/", respond.respond, name="respond"),
+    path("s/<str:token>/thanks/", respond.respond_thanks, name="respond_thanks"),
+    # Quality managers.
+    path("surveys/", manage.survey_list, name="survey_list"),
+    path("surveys/new/", manage.survey_create, name="survey_create"),
+    path("surveys/<int:pk>/", manage.survey_detail, name="survey_detail"),
+    path("surveys/<int:pk>/edit/", manage.survey_edit, name="survey_edit"),
+    path("surveys/<int:pk>/preview/", manage.survey_preview, name="survey_preview"),
+    path("surveys/<int:pk>/activate/", manage.survey_activate, name="survey_activate"),
+    path("surveys/<int:pk>/close/", manage.survey_close, name="survey_close"),
+    path("surveys/<int:pk>/new-version/", manage.survey_new_version, name="survey_new_version"),
+    path("surveys/<int:pk>/questions/add/", manage.question_add, name="question_add"),
+    path("surveys/<int:pk>/questions/<int:question_id>/edit/", manage.question_edit, name="question_edit"),
+    path("surveys/<int:pk>/questions/<int:question_id>/delete/", manage.question_delete, name="question_delete"),
+    path("surveys/<int:pk>/questions/<int:question_id>/move/", manage.question_move, name="question_move"),
+    path("surveys/<int:pk>/invite/", manage.invitation_new, name="invitation_new"),
+    path("surveys/<int:pk>/invitations/<int:invitation_id>/renew/", manage.invitation_renew,
+         name="invitation_renew"),
+    path("customers/", manage.customer_list, name="customer_list"),
+    path("customers/new/", manage.customer_create, name="customer_create"),
+]

@@ -1,0 +1,263 @@
+"""Quality managers' pages: the survey builder, previews, invitations and (for now) a plain customer list."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.roles import is_quality_manager, quality_manager_required
+from surveys import building
+from surveys.forms import CustomerForm, InvitationForm, QuestionForm, SurveyCreateForm, SurveyEditForm
+from surveys.invitations import invitation_create, invitation_email_now, invitation_link, invitation_renew_link
+from surveys.models import Customer, Invitation, Question, Survey
+from surveys.responding import ParsedAnswers, questions_of
+from surveys.views.respond import LANGUAGES, _form_page
+
+PAGE_SIZE = 25
+
+
+def _get_survey_for_user(request: HttpRequest, pk: int) -> Survey:
+    """The survey, if this user may manage it. Quality managers manage every survey."""
+    survey = get_object_or_404(Survey.objects.select_related("owner", "current_version"), pk=pk)
+    if not is_quality_manager(request.user):
+        raise PermissionDenied
+    return survey
+
+
+def _get_question_for_user(request: HttpRequest, survey: Survey, pk: int) -> Question:
+    # Only questions of the survey's current version are editable through its page.
+    return get_object_or_404(Question, pk=pk, version_id=survey.current_version_id)
+
+
+def _validation_messages(error: ValidationError) -> list[str]:
+    return [str(m) for m in error.messages]
+
+
+@quality_manager_required
+def survey_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    surveys = Survey.objects.select_related("owner").annotate(response_count=Count("responses"))
+    if status in Survey.Status.values:
+        surveys = surveys.filter(status=status)
+    page = Paginator(surveys, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "surveys/survey_list.html", {"page": page, "status": status,
+                                                         "statuses": Survey.Status.choices})
+
+
+@quality_manager_required
+def survey_create(request: HttpRequest) -> HttpResponse:
+    form = SurveyCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        survey = building.survey_create(owner=request.user, **form.cleaned_data)
+        messages.success(request, _("Survey created as a draft. Review its questions, then activate it."))
+        return redirect("survey_detail", pk=survey.pk)
+    return render(request, "surveys/survey_form.html", {"form": form, "title": _("New survey")})
+
+
+@quality_manager_required
+def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    version = survey.current_version
+    questions = questions_of(version) if version else []
+    locked = bool(version and building.version_has_responses(version))
+    invitations = survey.invitations.select_related("customer").order_by("-created_at")[:10]
+    context = {
+        "survey": survey,
+        "version": version,
+        "questions": questions,
+        "locked": locked,
+        "response_count": survey.responses.count(),
+        "invitation_count": survey.invitations.count(),
+        "invitations": invitations,
+        "invite_form": InvitationForm(),
+        "question_form": QuestionForm(),
+    }
+    return render(request, "surveys/survey_detail.html", context)
+
+
+@quality_manager_required
+def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    form = SurveyEditForm(request.POST or None, instance=survey)
+    if request.method == "POST" and form.is_valid():
+        building.survey_update(survey=survey, **form.cleaned_data)
+        messages.success(request, _("Survey saved."))
+        return redirect("survey_detail", pk=survey.pk)
+    return render(request, "surveys/survey_form.html", {"form": form, "survey": survey, "title": _("Edit survey")})
+
+
+@quality_manager_required
+def question_add(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    form = QuestionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            building.question_add(version=survey.current_version, **form.service_kwargs())
+        except ValidationError as error:
+            _attach(form, error)
+        else:
+            messages.success(request, _("Question added."))
+            return redirect("survey_detail", pk=survey.pk)
+    return render(request, "surveys/question_form.html", {"form": form, "survey": survey,
+                                                           "title": _("Add a question")})
+
+
+def _attach(form: QuestionForm, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@quality_manager_required
+def question_edit(request: HttpRequest, pk: int, question_id: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    question = _get_question_for_user(request, survey, question_id)
+    form = QuestionForm(request.POST or None, initial=QuestionForm.initial_for(question))
+    if request.method == "POST" and form.is_valid():
+        try:
+            building.question_update(question=question, **form.service_kwargs())
+        except ValidationError as error:
+            _attach(form, error)
+        else:
+            messages.success(request, _("Question saved."))
+            return redirect("survey_detail", pk=survey.pk)
+    return render(request, "surveys/question_form.html", {"form": form, "survey": survey, "question": question,
+                                                           "title": _("Edit question")})
+
+
+def _run(request: HttpRequest, action, success: str) -> None:  # type: ignore[no-untyped-def]
+    try:
+        action()
+    except ValidationError as error:
+        for message in _validation_messages(error):
+            messages.error(request, message)
+    else:
+        messages.success(request, success)
+
+
+@require_POST
+@quality_manager_required
+def question_delete(request: HttpRequest, pk: int, question_id: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    question = _get_question_for_user(request, survey, question_id)
+    _run(request, lambda: building.question_delete(question=question), _("Question removed."))
+    return redirect("survey_detail", pk=survey.pk)
+
+
+@require_POST
+@quality_manager_required
+def question_move(request: HttpRequest, pk: int, question_id: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    question = _get_question_for_user(request, survey, question_id)
+    direction = "up" if request.POST.get("direction") == "up" else "down"
+    _run(request, lambda: building.question_move(question=question, direction=direction), _("Order saved."))
+    return redirect("survey_detail", pk=survey.pk)
+
+
+@require_POST
+@quality_manager_required
+def survey_new_version(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    version = building.survey_new_version(survey=survey)
+    messages.success(
+        request,
+        _("Version %(number)s created. New responses answer it; earlier responses keep their version.")
+        % {"number": version.number},
+    )
+    return redirect("survey_detail", pk=survey.pk)
+
+
+@require_POST
+@quality_manager_required
+def survey_activate(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    _run(request, lambda: building.survey_activate(survey=survey), _("The survey is active: its links now work."))
+    return redirect("survey_detail", pk=survey.pk)
+
+
+@require_POST
+@quality_manager_required
+def survey_close(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    _run(request, lambda: building.survey_close(survey=survey), _("The survey is closed: its links no longer work."))
+    return redirect("survey_detail", pk=survey.pk)
+
+
+@quality_manager_required
+def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    language = request.GET.get("lang") if request.GET.get("lang") in LANGUAGES else "vi"
+    questions = questions_of(survey.current_version) if survey.current_version else []
+    return _form_page(request, survey=survey, questions=questions, language=language, answers=ParsedAnswers(),
+                      action="", preview=True)
+
+
+@quality_manager_required
+def invitation_new(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    form = InvitationForm(request.POST or None)
+    link = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation, token = invitation_create(
+                survey=survey,
+                customer=form.cleaned_data["customer"],
+                created_by=request.user,
+                expires_in_days=form.cleaned_data["expires_in_days"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        else:
+            if form.cleaned_data["send_email"]:
+                invitation_email_now(invitation=invitation)
+                messages.success(request, _("The invitation is being emailed to %(email)s.")
+                                 % {"email": invitation.customer.email})
+            else:
+                link = invitation_link(token)
+    return render(request, "surveys/invitation_new.html", {"form": form, "survey": survey, "link": link})
+
+
+@require_POST
+@quality_manager_required
+def invitation_renew(request: HttpRequest, pk: int, invitation_id: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    invitation = get_object_or_404(Invitation, pk=invitation_id, survey=survey)
+    try:
+        token = invitation_renew_link(invitation=invitation)
+    except ValidationError as error:
+        for message in _validation_messages(error):
+            messages.error(request, message)
+        return redirect("survey_detail", pk=survey.pk)
+    return render(request, "surveys/invitation_new.html", {"form": None, "survey": survey,
+                                                            "link": invitation_link(token), "renewed": True})
+
+
+@quality_manager_required
+def customer_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    customers = Customer.objects.all()
+    if query:
+        customers = customers.filter(
+            Q(name__icontains=query) | Q(email__icontains=query) | Q(external_id__iexact=query)
+            | Q(segment__iexact=query)
+        )
+    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "surveys/customer_list.html", {"page": page, "q": query})
+
+
+@quality_manager_required
+def customer_create(request: HttpRequest) -> HttpResponse:
+    form = CustomerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        customer = form.save()
+        messages.success(request, _("Customer %(name)s added.") % {"name": customer.name})
+        return redirect("customer_list")
+    return render(request, "surveys/customer_form.html", {"form": form})

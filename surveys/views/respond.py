@@ -1,0 +1,139 @@
+"""The customer's pages: /s/<token>/. No account, no JavaScript needed, one template loop per scale.
+
+This is the hottest path of the server when a campaign goes out, so it does a fixed, small number of queries and
+renders no Django form widgets (each widget is a template render of its own).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from surveys.invitations import invitation_for_token
+from surveys.models import Invitation, Language, Question, Survey
+from surveys.responding import (
+    ANSWERED,
+    OPEN,
+    ParsedAnswers,
+    field_name,
+    link_state,
+    parse_answers,
+    prefill_score,
+    questions_of,
+    response_submit,
+)
+from surveys.scoring import SCALE_KINDS, QuestionKind
+
+LANGUAGES = {Language.VI.value, Language.EN.value}
+
+
+def _language(request: HttpRequest, invitation: Invitation | None = None) -> str:
+    """An explicit choice (the switch) wins, then the customer's own language, then the browser's."""
+    chosen = request.POST.get("lang") or request.GET.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    if invitation is not None and invitation.customer.language in LANGUAGES:
+        return invitation.customer.language
+    return translation.get_language_from_request(request) if request else "vi"
+
+
+def _render(request: HttpRequest, template: str, context: dict[str, Any], language: str, status: int = 200):
+    with translation.override(language):
+        response = render(request, template, {**context, "lang": language}, status=status)
+    response.headers["Content-Language"] = language
+    # Links are personal: keep them out of shared caches and out of other sites' Referer headers.
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _unavailable(request: HttpRequest) -> HttpResponse:
+    # One page and one status for every reason (unknown, expired, closed): nothing tells a guesser which it was.
+    # Its language comes from the request alone, for the same reason.
+    return _render(request, "respond/unavailable.html", {}, _language(request), status=404)
+
+
+def question_rows(
+    questions: list[Question], language: str, values: dict[int, Any], errors: dict[int, str]
+) -> list[dict[str, Any]]:
+    """Everything the template needs per question, precomputed so the template is one plain loop."""
+    rows = []
+    for q in questions:
+        value = values.get(q.pk)
+        row: dict[str, Any] = {
+            "id": q.pk,
+            "name": field_name(q),
+            "kind": q.kind,
+            "text": q.text(language),
+            "required": q.required,
+            "error": errors.get(q.pk, ""),
+            "value": value if isinstance(value, str) else "",
+        }
+        if q.kind in SCALE_KINDS:
+            scale = q.scale
+            row["options"] = [(v, str(v), v == value) for v in scale.values]
+            row["low_label"], row["high_label"] = scale.low_label, scale.high_label
+            row["wide"] = len(scale.values) > 7
+        elif q.kind in (QuestionKind.SINGLE, QuestionKind.MULTI):
+            chosen = value if isinstance(value, list) else [value]
+            row["options"] = [(i, label, i in chosen) for i, label in enumerate(q.choice_labels(language))]
+        rows.append(row)
+    return rows
+
+
+def _form_page(
+    request: HttpRequest, *, survey: Survey, questions: list[Question], language: str, answers: ParsedAnswers,
+    action: str, preview: bool = False, status: int = 200,
+) -> HttpResponse:
+    context = {
+        "survey_title": survey.title(language),
+        "intro": survey.intro(language),
+        "rows": question_rows(questions, language, answers.values, answers.errors),
+        "error_count": len(answers.errors),
+        "action": action,
+        "preview": preview,
+    }
+    return _render(request, "respond/form.html", context, language, status=status)
+
+
+@csrf_exempt  # The unguessable token in the URL is the credential; a cross-site form cannot know it.
+@require_http_methods(["GET", "POST"])
+def respond(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = invitation_for_token(token)
+    state = link_state(invitation)
+    if state == ANSWERED:
+        if request.method == "POST":
+            # A double click or a retry: the first answer stands, and the customer sees that it did.
+            return redirect("respond_thanks", token=token)
+        return _render(request, "respond/thanks.html", {"already": True}, _language(request, invitation))
+    if state != OPEN:
+        return _unavailable(request)
+    assert invitation is not None
+    survey = invitation.survey
+    language = _language(request, invitation)
+    questions = questions_of(survey.current_version)
+    if request.method == "GET":
+        # GET never records anything: mail scanners open every link in an email.
+        answers = ParsedAnswers(values=prefill_score(questions, request.GET.get("score")))
+        return _form_page(request, survey=survey, questions=questions, language=language, answers=answers,
+                          action=request.path)
+    answers = parse_answers(questions, request.POST)
+    if not answers.is_valid:
+        return _form_page(request, survey=survey, questions=questions, language=language, answers=answers,
+                          action=request.path, status=400)
+    response_submit(invitation=invitation, questions=questions, answers=answers, language=language)
+    url = f"{request.path}thanks/"
+    return redirect(f"{url}?lang={language}")
+
+
+@require_http_methods(["GET"])
+def respond_thanks(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = invitation_for_token(token)
+    if link_state(invitation) != ANSWERED:
+        return _unavailable(request)
+    return _render(request, "respond/thanks.html", {"already": False}, _language(request, invitation))

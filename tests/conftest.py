@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from config.celery import app as celery_app
+from tests.factories import quality_manager, staff_user
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(request: pytest.FixtureRequest):
+    """Unit tests run tasks in-process even when REDIS_URL is set (CI); integration tests use a real worker."""
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def qm(db):
+    return quality_manager(username="qm", first_name="Lan", last_name="Nguyễn")
+
+
+@pytest.fixture
+def staff(db):
+    return staff_user(username="staff1")
+
+
+@pytest.fixture
+def qm_client(qm) -> Client:
+    client = Client()
+    client.force_login(qm)
+    return client
+
+
+@pytest.fixture
+def staff_client(staff) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import factory
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from accounts.roles import QUALITY_MANAGER, STAFF
+from surveys import building
+from surveys.invitations import invitation_create
+from surveys.models import Customer, Invitation, Survey
+from surveys.scoring import SurveyKind
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
+
+    @factory.post_generation
+    def role(self, create: bool, extracted: str | None, **kwargs: object) -> None:
+        if extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+        self.save()
+
+
+def quality_manager(**kwargs: object) -> User:
+    return UserFactory(role=QUALITY_MANAGER, **kwargs)
+
+
+def staff_user(**kwargs: object) -> User:
+    return UserFactory(role=STAFF, **kwargs)
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Sequence(lambda n: f"Nguyễn Văn {n}")
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    language = "vi"
+    segment = "retail"
+    external_id = factory.Sequence(lambda n: f"EXT-{n}")
+
+
+def make_survey(*, kind: str = SurveyKind.NPS, owner: User | None = None, active: bool = True,
+                with_comment: bool = True) -> Survey:
+    survey = building.survey_create(
+        owner=owner or quality_manager(),
+        kind=kind,
+        title_en=f"{kind.upper()} survey",
+        title_vi=f"Khảo sát {kind.upper()}",
+        with_comment=with_comment,
+    )
+    if active:
+        building.survey_activate(survey=survey)
+    return survey
+
+
+def make_invitation(*, survey: Survey | None = None, customer: Customer | None = None,
+                    language: str = "vi") -> tuple[Invitation, str]:
+    survey = survey or make_survey()
+    customer = customer or CustomerFactory(language=language)
+    return invitation_create(survey=survey, customer=customer)
+
+
+def expire(invitation: Invitation) -> None:
+    invitation.expires_at = timezone.now() - timedelta(seconds=1)
+    invitation.save(update_fields=["expires_at"])
