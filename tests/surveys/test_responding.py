@@ -83,3 +83,11 @@ def test_prefill_only_applies_a_score_on_the_first_scale(questions):
     assert prefill_score(questions, "11") == {}
     assert prefill_score(questions, "x") == {}
     assert prefill_score(questions, None) == {}
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
