@@ -1,8 +1,8 @@
-from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts.forms import LoginForm
+from accounts.views import PasswordResetView
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
@@ -10,11 +10,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("password/reset/", auth_views.PasswordResetView.as_view(
-        # The link in the email is built from SITE_URL, not from the request's Host header.
-        email_template_name="registration/password_reset_email.txt",
-        extra_email_context={"site_url": settings.SITE_URL},
-    ), name="password_reset"),
+    path("password/reset/", PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path("password/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),

@@ -1,0 +1,129 @@
+"""Every staff URL refuses anonymous users (to login) and users without the role (403)."""
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.factories import make_invitation
+
+pytestmark = pytest.mark.django_db
+
+# URL names a customer (anonymous) may open, and the account pages every visitor needs.
+PUBLIC = {"respond", "respond_thanks", "login", "logout", "password_reset", "password_reset_done",
+          "password_reset_confirm", "password_reset_complete", "set_language", "healthz"}
+# Pages for anyone signed in with a role (staff or quality manager).
+STAFF_PAGES = {"home"}
+SIGNED_IN = {"password_change", "password_change_done"}
+# Everything else under our apps is for quality managers.
+
+
+def _named_patterns(resolver: URLResolver, prefix: str = "") -> list[tuple[str, URLPattern]]:
+    found = []
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace == "admin":
+                continue
+            found += _named_patterns(entry, prefix + str(entry.pattern))
+        elif entry.name:
+            found.append((entry.name, entry))
+    return found
+
+
+def _url(name: str, pattern: URLPattern, ids: dict[str, int]) -> str:
+    kwargs = {key: ids.get(key, 1) for key in pattern.pattern.converters}
+    return reverse(name, kwargs=kwargs)
+
+
+@pytest.fixture
+def ids():
+    invitation, _token = make_invitation()
+    survey = invitation.survey
+    return {"pk": survey.pk, "question_id": survey.current_version.questions.first().pk,
+            "invitation_id": invitation.pk}
+
+
+def quality_manager_urls(ids):
+    urls = []
+    for name, pattern in _named_patterns(get_resolver()):
+        if name in PUBLIC | STAFF_PAGES | SIGNED_IN:
+            continue
+        urls.append((name, _url(name, pattern, ids)))
+    return urls
+
+
+def test_the_walk_covers_the_builder(ids):
+    names = {name for name, _url in quality_manager_urls(ids)}
+    assert {"survey_list", "survey_create", "survey_detail", "question_add", "invitation_new",
+            "customer_list"} <= names
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_anonymous_users_are_sent_to_login_from_every_staff_page(ids, method):
+    client = Client()
+    for name, url in quality_manager_urls(ids) + [("home", reverse("home")),
+                                                  ("password_change", reverse("password_change"))]:
+        response = getattr(client, method)(url)
+        assert response.status_code in (302, 405), name
+        if response.status_code == 302:
+            assert response["Location"].startswith(reverse("login")), name
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_staff_users_get_403_on_quality_manager_pages(ids, staff_client, method):
+    for name, url in quality_manager_urls(ids):
+        response = getattr(staff_client, method)(url)
+        assert response.status_code in (403, 405), f"{name} answered {response.status_code}"
+        if method == "get" and response.status_code == 403:
+            assert "không có quyền" in response.content.decode()
+
+
+def test_quality_managers_reach_every_page(ids, qm_client):
+    for name, url in quality_manager_urls(ids):
+        response = qm_client.get(url)
+        assert response.status_code in (200, 405), f"{name} answered {response.status_code}"
+
+
+def test_staff_reach_their_home_and_quality_managers_theirs(staff_client, qm_client):
+    assert "nhân viên" in staff_client.get(reverse("home")).content.decode()
+    assert "Khảo sát đang hoạt động" in qm_client.get(reverse("home")).content.decode()
+
+
+def test_user_without_any_role_gets_403_on_home(db):
+    from tests.factories import UserFactory
+
+    client = Client()
+    client.force_login(UserFactory())
+    assert client.get(reverse("home")).status_code == 403
+
+
+def test_login_and_logout(qm):
+    client = Client()
+    page = client.post(reverse("login"), {"username": "qm", "password": "correct horse battery staple"})
+    assert page.status_code == 302 and page["Location"] == reverse("home")
+    assert client.get(reverse("home")).status_code == 200
+    client.post(reverse("logout"))
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_wrong_password_shows_an_error_and_keeps_the_username(qm):
+    page = Client().post(reverse("login"), {"username": "qm", "password": "nope"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'value="qm"' in html and "alert" in html
+
+
+def test_password_reset_mail_links_to_site_url_not_the_host_header(qm, mailoutbox, settings):
+    settings.SITE_URL = "https://survey.example.org"
+    Client().post(reverse("password_reset"), {"email": qm.email}, HTTP_HOST="localhost")
+    assert len(mailoutbox) == 1
+    body = mailoutbox[0].body
+    assert "https://survey.example.org/accounts/password/reset/" in body and "localhost" not in body
+
+
+def test_password_change(qm_client, qm):
+    page = qm_client.post(reverse("password_change"), {
+        "old_password": "correct horse battery staple",
+        "new_password1": "a new long passphrase 42", "new_password2": "a new long passphrase 42"})
+    assert page.status_code == 302
+    qm.refresh_from_db()
+    assert qm.check_password("a new long passphrase 42")

@@ -1,0 +1,57 @@
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from surveys.models import Answer, Customer, Response, Survey
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_is_idempotent_and_prints_logins_and_a_working_link(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    out = StringIO()
+    call_command("seed_demo", "--customers", "300", "--responses", "3000", stdout=out)
+    text = out.getvalue()
+    assert Customer.objects.count() == 300
+    assert Survey.objects.filter(status="active").count() == 3
+    assert Response.objects.count() == 3000
+    languages = set(Customer.objects.values_list("language", flat=True))
+    assert languages == {"vi", "en"}
+    assert Answer.objects.exclude(text="").filter(response__language="vi").exists()
+    assert re.search(r"quanly\s+password: \S+", text) and re.search(r"nhanvien\s+password: \S+", text)
+    password = re.search(r"quanly\s+password: (\S+)", text).group(1)
+    client = Client()
+    assert client.login(username="quanly", password=password)
+    link = re.search(r"http://127\.0\.0\.1:8000(/s/\S+/)", text).group(1)
+    assert "<form" in Client().get(link).content.decode()
+
+    again = StringIO()
+    call_command("seed_demo", "--customers", "300", "--responses", "3000", stdout=again)
+    assert Customer.objects.count() == 300 and Response.objects.count() == 3000
+    assert re.search(r"quanly\s+password: (\S+)", again.getvalue()).group(1) == password
+    assert Client().get(re.search(r"http://127\.0\.0\.1:8000(/s/\S+/)", again.getvalue()).group(1)).status_code == 200
+
+
+def test_demo_has_a_visible_dip(settings, tmp_path):
+    from surveys.demo import DIP_MONTHS_AGO
+
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", "--customers", "200", "--responses", "6000", stdout=StringIO())
+    from django.utils import timezone
+
+    now = timezone.now()
+    nps = Survey.objects.get(kind="nps")
+    by_month: dict[int, list[int]] = {}
+    for number, submitted in Answer.objects.filter(question__version__survey=nps, number__isnull=False) \
+            .values_list("number", "response__submitted_at"):
+        months_ago = (now.year - submitted.year) * 12 + now.month - submitted.month
+        by_month.setdefault(months_ago, []).append(number)
+
+    def score(values):
+        return 100 * (sum(v >= 9 for v in values) - sum(v <= 6 for v in values)) / len(values)
+
+    others = [score(v) for m, v in by_month.items() if m != DIP_MONTHS_AGO and len(v) > 50]
+    assert score(by_month[DIP_MONTHS_AGO]) < min(others) - 10
