@@ -124,7 +124,7 @@ def ensure_users() -> list[DemoLogin]:
         if not user.check_password(password):
             user.set_password(password)
             user.save()
-        user.groups.add(Group.objects.get(name=role))
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
         saved[username] = password
         logins.append(DemoLogin(username, password, role))
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ def invitation_email_send(*, invitation_id: int) -> str:
     """
     with transaction.atomic():
         invitation = (
-            Invitation.objects.select_for_update()
+            Invitation.objects.select_for_update(of=("self",))
             .select_related("survey", "customer", "survey__current_version")
             .filter(pk=invitation_id)
             .first()

@@ -42,7 +42,11 @@ def _validation_messages(error: ValidationError) -> list[str]:
 @quality_manager_required
 def survey_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
-    surveys = Survey.objects.select_related("owner").annotate(response_count=Count("responses"))
+    surveys = (
+        Survey.objects.select_related("owner")
+        .annotate(response_count=Count("responses"))
+        .order_by("-created_at", "-id")
+    )
     if status in Survey.Status.values:
         surveys = surveys.filter(status=status)
     page = Paginator(surveys, PAGE_SIZE).get_page(request.GET.get("page"))
