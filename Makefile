@@ -61,7 +61,7 @@ bench: install
 	$(BIN)/python bench/run.py
 
 messages: install
-	$(BIN)/python manage.py makemessages --locale vi --ignore ".venv/*" --ignore "var/*" --no-obsolete
+	$(BIN)/python manage.py makemessages --locale vi --ignore ".venv/*" --ignore "var/*" --ignore "tests/*" --ignore "bench/*" --no-obsolete
 	$(BIN)/python scripts/compile_messages.py
 
 clean:

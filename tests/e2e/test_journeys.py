@@ -9,7 +9,7 @@ import pytest
 from surveys.models import Answer, Invitation, Response, Survey
 from tests.factories import CustomerFactory, make_invitation, quality_manager
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
          "device_scale_factor": 2, "locale": "vi-VN"}
 PAGE_BUDGET_BYTES = 60_000
