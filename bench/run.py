@@ -1,0 +1,198 @@
+"""Benchmarks of the respondent path and of demo-data generation, on PostgreSQL.
+
+    make bench                     # or: .venv/bin/python bench/run.py [--duration 8] [--clients 32]
+
+Creates (and drops) the database `langnghe_bench` on the server given by BENCH_PG (default
+postgres://postgres@127.0.0.1:5432), serves the app with gunicorn using production settings, and measures in one run:
+a bare Django view, a one-INSERT view, the respondent page GET and a complete submit. Timings are reported as ratios
+against the baselines measured in the same run, because these machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = "langnghe_bench"
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+HOST = "127.0.0.1"
+
+from bench import load  # noqa: E402
+
+
+def environment(var_dir: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": f"{PG}/{DB_NAME}",
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": HOST,
+        "SITE_URL": f"http://{HOST}:{PORT}",
+        "SECURE_SSL_REDIRECT": "0",
+        "VAR_DIR": var_dir,
+        "REDIS_URL": "",
+    }
+
+
+def recreate_database() -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        cursor.execute(f"CREATE DATABASE {DB_NAME}")
+    conn.close()
+
+
+def prepare(env: dict[str, str], submit_tokens: int) -> dict:
+    for args in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    import random
+
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.utils import timezone
+
+    from surveys import building, demo
+    from surveys.invitations import invitation_create
+    from surveys.models import Customer, Invitation, hash_token
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_ping (id bigserial PRIMARY KEY, payload text, "
+                       "created timestamptz NOT NULL DEFAULT now())")
+    owner = User.objects.create_user("bench", password=secrets.token_urlsafe(12))
+    rng = random.Random(1)
+    customers = demo.ensure_customers(2000, rng)
+    surveys = demo.ensure_surveys(owner)
+
+    # Demo-data generation: 100,000 responses in bulk (target: under 30 s).
+    started = time.perf_counter()
+    made = demo.generate_responses(surveys=surveys, customers=customers, total=100_000, rng=rng)
+    generation = time.perf_counter() - started
+
+    survey = building.survey_create(owner=owner, kind="nps", title_en="Bench", title_vi="Bench")
+    building.survey_activate(survey=survey)
+    page_invitation, page_token = invitation_create(survey=survey, customer=customers[0])
+    now = timezone.now()
+    tokens = [secrets.token_urlsafe(32) for _ in range(submit_tokens)]
+    Invitation.objects.bulk_create(
+        [Invitation(survey=survey, customer=customers[i % len(customers)], token_hash=hash_token(t),
+                    created_at=now, expires_at=now + timezone.timedelta(days=30)) for i, t in enumerate(tokens)],
+        batch_size=5000,
+    )
+    questions = list(survey.current_version.questions.order_by("position"))
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE") if connection.in_atomic_block is False else None
+    connection.close()
+    _ = Customer  # imported for clarity of what ensure_customers made
+    return {"survey_id": survey.pk, "page_token": page_token, "tokens": tokens, "questions": [q.pk for q in questions],
+            "generated": made, "generation_s": generation, "page_invitation": page_invitation.pk}
+
+
+def start_server(env: dict[str, str], workers: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{HOST}:{PORT}",
+         "--workers", str(workers), "--backlog", "2048", "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://{HOST}:{PORT}/bench/bare/", timeout=1)  # noqa: S310
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per scenario")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    args = parser.parse_args()
+
+    var_dir = tempfile.mkdtemp(prefix="langnghe-bench-")
+    env = environment(var_dir)
+    recreate_database()
+    data = prepare(env, submit_tokens=60_000)
+    print(f"demo generation: {data['generated']:,} responses in {data['generation_s']:.1f} s on PostgreSQL "
+          f"(target < 30 s)")
+
+    server = start_server(env, args.workers)
+    host = f"{HOST}:{PORT}"
+    nps_q, comment_q = data["questions"][:2]
+    tokens = data["tokens"]
+    try:
+        def scenario(name, make, accept=None, duration=args.duration):
+            return asyncio.run(load.run(name, HOST, PORT, make, clients=args.clients, duration=duration,
+                                        accept=accept))
+
+        # Warm every worker and code path first.
+        scenario("warm-up", lambda i: load.get("/bench/bare/", host), duration=1.5)
+        scenario("warm-up", lambda i: load.get(f"/s/{data['page_token']}/", host), duration=1.5)
+        scenario("warm-up", lambda i: load.post("/bench/insert/", host, "q=1"), duration=1.5)
+
+        bare = scenario("bare view GET", lambda i: load.get("/bench/bare/", host))
+        page = scenario("respondent page GET", lambda i: load.get(f"/s/{data['page_token']}/?score=9", host))
+        insert = scenario("one-INSERT view POST", lambda i: load.post("/bench/insert/", host, "q=5"))
+
+        def submit_request(i: int) -> bytes | None:
+            if i >= len(tokens):
+                return None
+            body = f"q{nps_q}={i % 11}&q{comment_q}=Giao+h%C3%A0ng+nhanh&lang=vi"
+            return load.post(f"/s/{tokens[i]}/", host, body)
+
+        def accepted(status: int, raw: bytes) -> bool:
+            return status == 302 and b"/thanks/" in raw.split(b"\r\n\r\n", 1)[0]
+
+        submit = scenario("complete submit POST", submit_request, accept=accepted)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    from surveys.models import Answer, Response
+
+    stored = Response.objects.filter(survey_id=data["survey_id"]).count()
+    stored_answers = Answer.objects.filter(response__survey_id=data["survey_id"]).count()
+
+    print()
+    for result in (bare, page, insert, submit):
+        print(result.line())
+    page_ratio = page.rate / bare.rate
+    submit_ratio = submit.rate / insert.rate
+    worst_p99 = max(page.pct(99), submit.pct(99))
+    exact = stored == submit.accepted and stored_answers == 2 * stored
+    print()
+    print(f"page / bare view        = {page_ratio:.2f}x  (target >= 0.25x) {'PASS' if page_ratio >= 0.25 else 'FAIL'}")
+    print(f"submit / one-INSERT     = {submit_ratio:.2f}x  (target >= 0.60x) "
+          f"{'PASS' if submit_ratio >= 0.6 else 'FAIL'}")
+    print(f"p99 page/submit         = {page.pct(99):.1f} / {submit.pct(99):.1f} ms (target < 150 ms) "
+          f"{'PASS' if worst_p99 < 150 else 'FAIL'}")
+    print(f"stored responses        = {stored} for {submit.accepted} accepted submissions, {stored_answers} answers "
+          f"{'PASS' if exact else 'FAIL'}")
+    print(f"demo generation 100k    = {data['generation_s']:.1f} s (target < 30 s) "
+          f"{'PASS' if data['generation_s'] < 30 else 'FAIL'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
