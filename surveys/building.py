@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from surveys.models import Question, Survey, SurveyVersion
@@ -32,6 +33,11 @@ class SurveyLocked(ValidationError):
 
 def version_has_responses(version: SurveyVersion) -> bool:
     return version.responses.exists()
+
+
+def _touched(version: SurveyVersion) -> None:
+    # The respondent pages cache a survey's questions keyed on its updated_at: every question change must move it.
+    Survey.objects.filter(pk=version.survey_id).update(updated_at=timezone.now())
 
 
 def _ensure_editable(version: SurveyVersion) -> None:
@@ -140,6 +146,7 @@ def question_add(
         kind=kind, text_en=text_en, text_vi=text_vi, choices=choices, scale_min=scale_min, scale_max=scale_max
     )
     last = version.questions.aggregate(m=Max("position"))["m"] or 0
+    _touched(version)
     return Question.objects.create(
         version=version,
         position=last + 1,
@@ -174,6 +181,7 @@ def question_update(
     question.required = required
     question.choices, question.scale_min, question.scale_max = clean_choices, lo, hi
     question.save()
+    _touched(question.version)
     return question
 
 
@@ -185,6 +193,7 @@ def question_delete(*, question: Question) -> None:
         raise ValidationError(_("A survey that is live needs at least one question."))
     question.delete()
     _renumber(version)
+    _touched(version)
 
 
 @transaction.atomic
@@ -201,6 +210,7 @@ def question_move(*, question: Question, direction: str) -> None:
         if q.position != position:
             q.position = position
             q.save(update_fields=["position"])
+    _touched(version)
 
 
 def _renumber(version: SurveyVersion) -> None:

@@ -66,18 +66,6 @@ def invitation_renew_link(*, invitation: Invitation) -> str:
     return token
 
 
-def invitation_for_token(token: str) -> Invitation | None:
-    """The invitation behind a link, with what the respondent page needs, in one query; None for any bad token."""
-    # A real token is 43 characters; refuse absurd input before hashing it.
-    if not token or len(token) > 128:
-        return None
-    return (
-        Invitation.objects.select_related("survey", "survey__current_version", "customer")
-        .filter(token_hash=hash_token(token))
-        .first()
-    )
-
-
 def invitation_email_now(*, invitation: Invitation) -> None:
     """Email a fresh link to the customer, from a worker, once the transaction that asked for it commits."""
     from surveys.tasks import invitation_email

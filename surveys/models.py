@@ -173,7 +173,8 @@ class Invitation(models.Model):
 
 
 class Response(models.Model):
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    # Indexes are few on purpose: every one is paid on each submit. (survey, submitted_at) covers survey lookups.
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses", db_index=False)
     version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="responses")
     # Unique: a double click, a retry or two concurrent posts cannot make a second response for one invitation.
     invitation = models.OneToOneField(
@@ -183,7 +184,7 @@ class Response(models.Model):
         Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="responses"
     )
     language = models.CharField(max_length=2, choices=Language.choices)
-    submitted_at = models.DateTimeField(_("submitted"), default=timezone.now, db_index=True)
+    submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
 
     class Meta:
         verbose_name = _("response")
@@ -196,7 +197,8 @@ class Response(models.Model):
 
 
 class Answer(models.Model):
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    # Covered by the unique (response, question) index.
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers", db_index=False)
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
     # A scale score, or the index of the chosen option of a single-choice question.
     number = models.SmallIntegerField(null=True, blank=True)

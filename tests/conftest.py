@@ -19,6 +19,16 @@ def _eager_celery(request: pytest.FixtureRequest):
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _fresh_survey_cache():
+    # Ids can be reused after a test's rollback; never let one test see another's cached survey.
+    from surveys.responding import survey_snapshot
+
+    survey_snapshot.cache_clear()
+    yield
+    survey_snapshot.cache_clear()
+
+
 @pytest.fixture
 def qm(db):
     return quality_manager(username="qm", first_name="Lan", last_name="Nguyễn")

@@ -14,31 +14,32 @@ from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from surveys.invitations import invitation_for_token
-from surveys.models import Invitation, Language, Question, Survey
+from surveys.models import Language, Question, Survey
 from surveys.responding import (
     ANSWERED,
     OPEN,
+    Link,
     ParsedAnswers,
     field_name,
+    link_for_token,
     link_state,
     parse_answers,
     prefill_score,
-    questions_of,
     response_submit,
+    survey_snapshot,
 )
 from surveys.scoring import SCALE_KINDS, QuestionKind
 
 LANGUAGES = {Language.VI.value, Language.EN.value}
 
 
-def _language(request: HttpRequest, invitation: Invitation | None = None) -> str:
+def _language(request: HttpRequest, link: Link | None = None) -> str:
     """An explicit choice (the switch) wins, then the customer's own language, then the browser's."""
     chosen = request.POST.get("lang") or request.GET.get("lang")
     if chosen in LANGUAGES:
         return chosen
-    if invitation is not None and invitation.customer.language in LANGUAGES:
-        return invitation.customer.language
+    if link is not None and link.customer_language in LANGUAGES:
+        return link.customer_language
     return translation.get_language_from_request(request) if request else "vi"
 
 
@@ -104,19 +105,19 @@ def _form_page(
 @csrf_exempt  # The unguessable token in the URL is the credential; a cross-site form cannot know it.
 @require_http_methods(["GET", "POST"])
 def respond(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = invitation_for_token(token)
-    state = link_state(invitation)
+    link = link_for_token(token)
+    state = link_state(link)
     if state == ANSWERED:
         if request.method == "POST":
             # A double click or a retry: the first answer stands, and the customer sees that it did.
             return redirect("respond_thanks", token=token)
-        return _render(request, "respond/thanks.html", {"already": True}, _language(request, invitation))
+        return _render(request, "respond/thanks.html", {"already": True}, _language(request, link))
     if state != OPEN:
         return _unavailable(request)
-    assert invitation is not None
-    survey = invitation.survey
-    language = _language(request, invitation)
-    questions = questions_of(survey.current_version)
+    assert link is not None and link.version_id is not None
+    snapshot = survey_snapshot(link.survey_id, link.version_id, link.survey_stamp)
+    survey, questions = snapshot.survey, snapshot.questions
+    language = _language(request, link)
     if request.method == "GET":
         # GET never records anything: mail scanners open every link in an email.
         answers = ParsedAnswers(values=prefill_score(questions, request.GET.get("score")))
@@ -126,14 +127,13 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
     if not answers.is_valid:
         return _form_page(request, survey=survey, questions=questions, language=language, answers=answers,
                           action=request.path, status=400)
-    response_submit(invitation=invitation, questions=questions, answers=answers, language=language)
-    url = f"{request.path}thanks/"
-    return redirect(f"{url}?lang={language}")
+    response_submit(link=link, questions=questions, answers=answers, language=language)
+    return redirect(f"{request.path}thanks/?lang={language}")
 
 
 @require_http_methods(["GET"])
 def respond_thanks(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = invitation_for_token(token)
-    if link_state(invitation) != ANSWERED:
+    link = link_for_token(token)
+    if link_state(link) != ANSWERED:
         return _unavailable(request)
-    return _render(request, "respond/thanks.html", {"already": False}, _language(request, invitation))
+    return _render(request, "respond/thanks.html", {"already": False}, _language(request, link))

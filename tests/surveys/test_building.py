@@ -11,12 +11,12 @@ pytestmark = pytest.mark.django_db
 
 def answer(survey):
     """Record one response on the survey's current version, the way a customer would."""
-    from surveys.responding import parse_answers, questions_of, response_submit
+    from surveys.responding import link_for_token, parse_answers, questions_of, response_submit
 
-    invitation, _token = make_invitation(survey=survey)
+    _invitation, token = make_invitation(survey=survey)
     questions = questions_of(survey.current_version)
     parsed = parse_answers(questions, {f"q{questions[0].pk}": str(questions[0].scale.low)})
-    return response_submit(invitation=invitation, questions=questions, answers=parsed, language="vi")[0]
+    return response_submit(link=link_for_token(token), questions=questions, answers=parsed, language="vi")[0]
 
 
 @pytest.mark.parametrize(("kind", "low", "high"), [("nps", 0, 10), ("csat", 1, 5), ("ces", 1, 7)])
