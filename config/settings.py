@@ -101,6 +101,9 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The respondent path prepares its two statements per connection (surveys/fastpath.py). Turn off behind a pooler
+# in transaction mode (e.g. PgBouncer pool_mode=transaction), where prepared statements do not survive.
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 
 # --- Cache and Celery: Redis when REDIS_URL is set, otherwise in-process. ---
 REDIS_URL = env_str("REDIS_URL")

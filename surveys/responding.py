@@ -13,7 +13,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from surveys.models import Answer, Customer, Invitation, Question, Response, Survey, SurveyVersion, hash_token
+from surveys import fastpath
+from surveys.models import Answer, Invitation, Question, Response, Survey, SurveyVersion, hash_token
 from surveys.scoring import CHOICE_KINDS, SCALE_KINDS, TEXT_MAX_LENGTH, QuestionKind
 from surveys.signals import response_submitted
 
@@ -40,25 +41,12 @@ class Link:
     survey_stamp: Any  # the survey's updated_at, used only as a cache key
 
 
-_LINK_SQL = (
-    "SELECT i.id, i.customer_id, c.language, i.answered_at IS NOT NULL, i.expires_at <= %s, "
-    "s.id, s.status, s.current_version_id, s.updated_at "
-    f"FROM {Invitation._meta.db_table} i "
-    f"JOIN {Customer._meta.db_table} c ON c.id = i.customer_id "
-    f"JOIN {Survey._meta.db_table} s ON s.id = i.survey_id "
-    "WHERE i.token_hash = %s"
-)
-
-
 def link_for_token(token: str) -> Link | None:
     """The invitation behind a link, or None for any token that is not one of ours."""
     # A real token is 43 characters; refuse absurd input before hashing it.
     if not token or len(token) > 128:
         return None
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(_LINK_SQL, [now, hash_token(token)])
-        row = cursor.fetchone()
+    row = fastpath.link_row(hash_token(token), timezone.now())
     if row is None:
         return None
     return Link(row[0], row[1], row[2], bool(row[3]), bool(row[4]), row[5], row[6], row[7], row[8])
@@ -206,30 +194,11 @@ def _answer_values(question: Question, value: Any) -> tuple[int | None, str, str
 
 def _insert_postgresql(link: Link, by_id: dict[int, Question], answers: ParsedAnswers, language: str,
                        now: datetime) -> int:
-    """The response, its answers and the invitation's answered time in one statement, hence one transaction."""
-    params: list[Any] = [link.survey_id, link.version_id, link.invitation_id, link.customer_id, language, now]
-    answer_rows = []
-    for qid, value in answers.values.items():
-        answer_rows.append("(%s::bigint, %s::smallint, %s::text, %s::jsonb)")
-        params.extend([qid, *_answer_values(by_id[qid], value)])
-    params.extend([now, link.invitation_id])
-    response_table, answer_table = Response._meta.db_table, Answer._meta.db_table
-    answers_cte = (
-        f"a AS (INSERT INTO {answer_table} (response_id, question_id, number, text, choices) "
-        f"SELECT r.id, v.q, v.n, v.t, v.c FROM r, (VALUES {', '.join(answer_rows)}) AS v(q, n, t, c)), "
-        if answer_rows else ""
-    )
-    sql = (
-        f"WITH r AS (INSERT INTO {response_table} "
-        "(survey_id, version_id, invitation_id, customer_id, language, submitted_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id), "
-        f"{answers_cte}"
-        f"u AS (UPDATE {Invitation._meta.db_table} SET answered_at = %s WHERE id = %s) "
-        "SELECT id FROM r"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0]
+    assert link.version_id is not None
+    rows = [(qid, *_answer_values(by_id[qid], value)) for qid, value in answers.values.items()]
+    return fastpath.submit_row(survey_id=link.survey_id, version_id=link.version_id,
+                               invitation_id=link.invitation_id, customer_id=link.customer_id, language=language,
+                               now=now, answers=rows)
 
 
 def _insert_orm(link: Link, by_id: dict[int, Question], answers: ParsedAnswers, language: str,

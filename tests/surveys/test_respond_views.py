@@ -202,3 +202,37 @@ def test_other_survey_kinds_render_their_scales(client):
         html = client.get(url(token)).content.decode()
         qid = survey.current_version.questions.order_by("position").first().pk
         assert re.findall(rf'name="q{qid}" value="(\d+)"', html) == [str(v) for v in values]
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_every_question_kind_is_stored_as_answered(client, settings, prepared):
+    settings.DB_PREPARED_STATEMENTS = prepared
+    survey = make_survey(kind="csat", active=False)
+    version = survey.current_version
+    building.question_add(version=version, kind="single", text_en="Channel", text_vi="Kênh",
+                          choices=[{"en": "Web", "vi": "Web"}, {"en": "Phone", "vi": "Điện thoại"}])
+    building.question_add(version=version, kind="multi", text_en="Topics", text_vi="Chủ đề", required=False,
+                          choices=[{"en": "A", "vi": "A"}, {"en": "B", "vi": "B"}, {"en": "C", "vi": "C"}])
+    building.question_add(version=version, kind="rating", text_en="Rate", text_vi="Chấm", scale_min=1,
+                          scale_max=10)
+    building.survey_activate(survey=survey)
+    _inv, token = make_invitation(survey=survey)
+    csat, comment, single, multi, rating = version.questions.order_by("position")
+    page = client.post(url(token), {f"q{csat.pk}": "5", f"q{comment.pk}": "Tốt lắm", f"q{single.pk}": "1",
+                                    f"q{multi.pk}": ["0", "2"], f"q{rating.pk}": "10"})
+    assert page.status_code == 302
+    stored = {a.question_id: (a.number, a.text, a.choices) for a in Answer.objects.all()}
+    assert stored == {csat.pk: (5, "", None), comment.pk: (None, "Tốt lắm", None), single.pk: (1, "", None),
+                      multi.pk: (None, "", [0, 2]), rating.pk: (10, "", None)}
+    response = Response.objects.get()
+    assert response.version == version
+
+
+def test_question_edits_reach_the_respondent_page_at_once(client):
+    survey = make_survey(active=True)
+    _inv, token = make_invitation(survey=survey)
+    question = survey.current_version.questions.order_by("position").first()
+    assert "Bạn có sẵn lòng giới thiệu" in client.get(url(token)).content.decode()  # now cached
+    building.question_update(question=question, kind="nps", text_en="New", text_vi="Câu hỏi đã sửa",
+                             required=True)
+    assert "Câu hỏi đã sửa" in client.get(url(token)).content.decode()
