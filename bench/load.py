@@ -27,8 +27,10 @@ class Result:
 
     def line(self) -> str:
         median = statistics.median(self.latencies) * 1000 if self.latencies else float("nan")
-        return (f"{self.name:<22} {len(self.latencies):>6} req  {self.rate:>8.1f} req/s  p50 {median:6.1f} ms  "
-                f"p99 {self.pct(99):6.1f} ms  statuses {dict(sorted(self.statuses.items()))}")
+        return (
+            f"{self.name:<22} {len(self.latencies):>6} req  {self.rate:>8.1f} req/s  p50 {median:6.1f} ms  "
+            f"p99 {self.pct(99):6.1f} ms  statuses {dict(sorted(self.statuses.items()))}"
+        )
 
 
 async def _request(host: str, port: int, raw: bytes) -> tuple[int, bytes]:
@@ -47,13 +49,23 @@ def get(path: str, host: str) -> bytes:
 
 def post(path: str, host: str, body: str) -> bytes:
     data = body.encode()
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
-            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(data)}\r\n\r\n")
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
     return head.encode() + data
 
 
-async def run(name: str, host: str, port: int, make_request: Callable[[int], bytes | None], *, clients: int,
-              duration: float, accept: Callable[[int, bytes], bool] | None = None) -> Result:
+async def run(
+    name: str,
+    host: str,
+    port: int,
+    make_request: Callable[[int], bytes | None],
+    *,
+    clients: int,
+    duration: float,
+    accept: Callable[[int, bytes], bool] | None = None,
+) -> Result:
     result = Result(name)
     counter = iter(range(10**9))
     deadline = time.perf_counter() + duration

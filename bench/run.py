@@ -76,8 +76,10 @@ def prepare(env: dict[str, str], submit_tokens: int) -> dict:
     from surveys.models import Customer, Invitation, hash_token
 
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE bench_ping (id bigserial PRIMARY KEY, payload text, "
-                       "created timestamptz NOT NULL DEFAULT now())")
+        cursor.execute(
+            "CREATE TABLE bench_ping (id bigserial PRIMARY KEY, payload text, "
+            "created timestamptz NOT NULL DEFAULT now())"
+        )
     owner = User.objects.create_user("bench", password=secrets.token_urlsafe(12))
     rng = random.Random(1)
     customers = demo.ensure_customers(2000, rng)
@@ -94,8 +96,16 @@ def prepare(env: dict[str, str], submit_tokens: int) -> dict:
     now = timezone.now()
     tokens = [secrets.token_urlsafe(32) for _ in range(submit_tokens)]
     Invitation.objects.bulk_create(
-        [Invitation(survey=survey, customer=customers[i % len(customers)], token_hash=hash_token(t),
-                    created_at=now, expires_at=now + timezone.timedelta(days=30)) for i, t in enumerate(tokens)],
+        [
+            Invitation(
+                survey=survey,
+                customer=customers[i % len(customers)],
+                token_hash=hash_token(t),
+                created_at=now,
+                expires_at=now + timezone.timedelta(days=30),
+            )
+            for i, t in enumerate(tokens)
+        ],
         batch_size=5000,
     )
     questions = list(survey.current_version.questions.order_by("position"))
@@ -103,15 +113,36 @@ def prepare(env: dict[str, str], submit_tokens: int) -> dict:
         cursor.execute("VACUUM ANALYZE") if connection.in_atomic_block is False else None
     connection.close()
     _ = Customer  # imported for clarity of what ensure_customers made
-    return {"survey_id": survey.pk, "page_token": page_token, "tokens": tokens, "questions": [q.pk for q in questions],
-            "generated": made, "generation_s": generation, "page_invitation": page_invitation.pk}
+    return {
+        "survey_id": survey.pk,
+        "page_token": page_token,
+        "tokens": tokens,
+        "questions": [q.pk for q in questions],
+        "generated": made,
+        "generation_s": generation,
+        "page_invitation": page_invitation.pk,
+    }
 
 
 def start_server(env: dict[str, str], workers: int) -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{HOST}:{PORT}",
-         "--workers", str(workers), "--backlog", "2048", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"{HOST}:{PORT}",
+            "--workers",
+            str(workers),
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
     )
     for _ in range(100):
         try:
@@ -134,17 +165,19 @@ def main() -> int:
     env = environment(var_dir)
     recreate_database()
     data = prepare(env, submit_tokens=60_000)
-    print(f"demo generation: {data['generated']:,} responses in {data['generation_s']:.1f} s on PostgreSQL "
-          f"(target < 30 s)")
+    print(
+        f"demo generation: {data['generated']:,} responses in {data['generation_s']:.1f} s on PostgreSQL "
+        f"(target < 30 s)"
+    )
 
     server = start_server(env, args.workers)
     host = f"{HOST}:{PORT}"
     nps_q, comment_q = data["questions"][:2]
     tokens = data["tokens"]
     try:
+
         def scenario(name, make, accept=None, duration=args.duration):
-            return asyncio.run(load.run(name, HOST, PORT, make, clients=args.clients, duration=duration,
-                                        accept=accept))
+            return asyncio.run(load.run(name, HOST, PORT, make, clients=args.clients, duration=duration, accept=accept))
 
         # Warm every worker and code path first.
         scenario("warm-up", lambda i: load.get("/bench/bare/", host), duration=1.5)
@@ -183,14 +216,21 @@ def main() -> int:
     exact = stored == submit.accepted and stored_answers == 2 * stored
     print()
     print(f"page / bare view        = {page_ratio:.2f}x  (target >= 0.25x) {'PASS' if page_ratio >= 0.25 else 'FAIL'}")
-    print(f"submit / one-INSERT     = {submit_ratio:.2f}x  (target >= 0.60x) "
-          f"{'PASS' if submit_ratio >= 0.6 else 'FAIL'}")
-    print(f"p99 page/submit         = {page.pct(99):.1f} / {submit.pct(99):.1f} ms (target < 150 ms) "
-          f"{'PASS' if worst_p99 < 150 else 'FAIL'}")
-    print(f"stored responses        = {stored} for {submit.accepted} accepted submissions, {stored_answers} answers "
-          f"{'PASS' if exact else 'FAIL'}")
-    print(f"demo generation 100k    = {data['generation_s']:.1f} s (target < 30 s) "
-          f"{'PASS' if data['generation_s'] < 30 else 'FAIL'}")
+    print(
+        f"submit / one-INSERT     = {submit_ratio:.2f}x  (target >= 0.60x) {'PASS' if submit_ratio >= 0.6 else 'FAIL'}"
+    )
+    print(
+        f"p99 page/submit         = {page.pct(99):.1f} / {submit.pct(99):.1f} ms (target < 150 ms) "
+        f"{'PASS' if worst_p99 < 150 else 'FAIL'}"
+    )
+    print(
+        f"stored responses        = {stored} for {submit.accepted} accepted submissions, {stored_answers} answers "
+        f"{'PASS' if exact else 'FAIL'}"
+    )
+    print(
+        f"demo generation 100k    = {data['generation_s']:.1f} s (target < 30 s) "
+        f"{'PASS' if data['generation_s'] < 30 else 'FAIL'}"
+    )
     return 0
 
 

@@ -93,7 +93,12 @@ def survey_update(*, survey: Survey, **fields: Any) -> Survey:
 
 
 def _clean_question(
-    *, kind: str, text_en: str, text_vi: str, choices: list[dict[str, str]] | None, scale_min: int | None,
+    *,
+    kind: str,
+    text_en: str,
+    text_vi: str,
+    choices: list[dict[str, str]] | None,
+    scale_min: int | None,
     scale_max: int | None,
 ) -> tuple[list[dict[str, str]], int | None, int | None]:
     errors: dict[str, list[str]] = {}

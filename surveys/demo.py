@@ -26,41 +26,145 @@ from surveys.invitations import invitation_create, invitation_link, invitation_r
 from surveys.models import Answer, Customer, Invitation, Response, Survey
 from surveys.scoring import QuestionKind, SurveyKind
 
-VN_FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ",
-             "Ngô", "Dương", "Lý"]
+VN_FAMILY = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+]
 VN_MIDDLE = ["Văn", "Thị", "Minh", "Ngọc", "Thanh", "Quang", "Hữu", "Đức", "Thu", "Gia", "Bảo", "Anh"]
-VN_GIVEN = ["An", "Bình", "Châu", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hoa", "Hùng", "Hương", "Khánh", "Lan",
-            "Linh", "Long", "Mai", "Nam", "Nga", "Phong", "Phúc", "Quân", "Quỳnh", "Sơn", "Tâm", "Thảo", "Trang",
-            "Trung", "Tuấn", "Vy", "Yến"]
-EN_FIRST = ["Olivia", "James", "Emma", "William", "Sophie", "Daniel", "Grace", "Thomas", "Chloe", "Michael",
-            "Hannah", "David", "Lucy", "Peter", "Sarah", "Andrew", "Laura", "Mark", "Emily", "John"]
-EN_LAST = ["Smith", "Brown", "Wilson", "Taylor", "Johnson", "White", "Martin", "Clarke", "Walker", "Hughes",
-           "Wright", "Green", "Baker", "Hall", "Evans", "Turner"]
+VN_GIVEN = [
+    "An",
+    "Bình",
+    "Châu",
+    "Dũng",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Hoa",
+    "Hùng",
+    "Hương",
+    "Khánh",
+    "Lan",
+    "Linh",
+    "Long",
+    "Mai",
+    "Nam",
+    "Nga",
+    "Phong",
+    "Phúc",
+    "Quân",
+    "Quỳnh",
+    "Sơn",
+    "Tâm",
+    "Thảo",
+    "Trang",
+    "Trung",
+    "Tuấn",
+    "Vy",
+    "Yến",
+]
+EN_FIRST = [
+    "Olivia",
+    "James",
+    "Emma",
+    "William",
+    "Sophie",
+    "Daniel",
+    "Grace",
+    "Thomas",
+    "Chloe",
+    "Michael",
+    "Hannah",
+    "David",
+    "Lucy",
+    "Peter",
+    "Sarah",
+    "Andrew",
+    "Laura",
+    "Mark",
+    "Emily",
+    "John",
+]
+EN_LAST = [
+    "Smith",
+    "Brown",
+    "Wilson",
+    "Taylor",
+    "Johnson",
+    "White",
+    "Martin",
+    "Clarke",
+    "Walker",
+    "Hughes",
+    "Wright",
+    "Green",
+    "Baker",
+    "Hall",
+    "Evans",
+    "Turner",
+]
 SEGMENTS = ["retail", "sme", "enterprise", "public-sector"]
 
 COMMENTS = {
     "good": {
-        "vi": ["Nhân viên rất nhiệt tình và chuyên nghiệp.", "Giao hàng nhanh, đúng hẹn.",
-               "Sản phẩm chất lượng tốt, tôi sẽ giới thiệu cho bạn bè.", "Hỗ trợ qua điện thoại rất nhanh.",
-               "Quy trình đơn giản, dễ hiểu."],
-        "en": ["Friendly and professional staff.", "Fast delivery, right on time.",
-               "Great quality, I will recommend you to friends.", "The phone support was quick and helpful.",
-               "Simple process, easy to follow."],
+        "vi": [
+            "Nhân viên rất nhiệt tình và chuyên nghiệp.",
+            "Giao hàng nhanh, đúng hẹn.",
+            "Sản phẩm chất lượng tốt, tôi sẽ giới thiệu cho bạn bè.",
+            "Hỗ trợ qua điện thoại rất nhanh.",
+            "Quy trình đơn giản, dễ hiểu.",
+        ],
+        "en": [
+            "Friendly and professional staff.",
+            "Fast delivery, right on time.",
+            "Great quality, I will recommend you to friends.",
+            "The phone support was quick and helpful.",
+            "Simple process, easy to follow.",
+        ],
     },
     "ok": {
-        "vi": ["Dịch vụ ổn nhưng thời gian chờ hơi lâu.", "Giá hơi cao so với thị trường.",
-               "Ứng dụng cần cải thiện giao diện.", "Tạm được, không có gì đặc biệt."],
-        "en": ["Service was fine but the wait was a bit long.", "A little expensive compared with others.",
-               "The app could be easier to use.", "It was OK, nothing special."],
+        "vi": [
+            "Dịch vụ ổn nhưng thời gian chờ hơi lâu.",
+            "Giá hơi cao so với thị trường.",
+            "Ứng dụng cần cải thiện giao diện.",
+            "Tạm được, không có gì đặc biệt.",
+        ],
+        "en": [
+            "Service was fine but the wait was a bit long.",
+            "A little expensive compared with others.",
+            "The app could be easier to use.",
+            "It was OK, nothing special.",
+        ],
     },
     "bad": {
-        "vi": ["Giao hàng trễ hơn một tuần mà không ai báo.", "Gọi tổng đài nhiều lần không ai nghe máy.",
-               "Hóa đơn bị tính sai, phải khiếu nại hai lần.", "Sản phẩm bị lỗi ngay khi nhận.",
-               "Nhân viên trả lời thiếu tôn trọng."],
-        "en": ["Delivery was more than a week late and nobody told me.",
-               "I called support several times and nobody answered.",
-               "I was billed wrongly and had to complain twice.", "The product was faulty on arrival.",
-               "The staff were rude to me."],
+        "vi": [
+            "Giao hàng trễ hơn một tuần mà không ai báo.",
+            "Gọi tổng đài nhiều lần không ai nghe máy.",
+            "Hóa đơn bị tính sai, phải khiếu nại hai lần.",
+            "Sản phẩm bị lỗi ngay khi nhận.",
+            "Nhân viên trả lời thiếu tôn trọng.",
+        ],
+        "en": [
+            "Delivery was more than a week late and nobody told me.",
+            "I called support several times and nobody answered.",
+            "I was billed wrongly and had to complain twice.",
+            "The product was faulty on arrival.",
+            "The staff were rude to me.",
+        ],
     },
 }
 
@@ -116,11 +220,15 @@ def ensure_users() -> list[DemoLogin]:
     path = _credentials_file()
     saved: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     logins = []
-    for username, role, first, last in [("quanly", QUALITY_MANAGER, "Lan", "Nguyễn"),
-                                        ("nhanvien", STAFF, "Minh", "Trần")]:
+    for username, role, first, last in [
+        ("quanly", QUALITY_MANAGER, "Lan", "Nguyễn"),
+        ("nhanvien", STAFF, "Minh", "Trần"),
+    ]:
         password = saved.get(username) or secrets.token_urlsafe(9)
-        user, _ = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last,
-                                                                          "email": f"{username}@example.com"})
+        user, _ = User.objects.get_or_create(
+            username=username,
+            defaults={"first_name": first, "last_name": last, "email": f"{username}@example.com"},
+        )
         if not user.check_password(password):
             user.set_password(password)
             user.save()
@@ -134,8 +242,9 @@ def ensure_users() -> list[DemoLogin]:
 
 
 def ensure_customers(count: int, rng: random.Random) -> list[Customer]:
-    existing = set(Customer.objects.filter(external_id__startswith=DEMO_EXTERNAL_PREFIX)
-                   .values_list("external_id", flat=True))
+    existing = set(
+        Customer.objects.filter(external_id__startswith=DEMO_EXTERNAL_PREFIX).values_list("external_id", flat=True)
+    )
     new = []
     for i in range(1, count + 1):
         external_id = f"{DEMO_EXTERNAL_PREFIX}{i:06d}"
@@ -148,11 +257,17 @@ def ensure_customers(count: int, rng: random.Random) -> list[Customer]:
             name = f"{rng.choice(EN_FIRST)} {rng.choice(EN_LAST)}"
             language = "en"
         email = f"{_ascii(name).replace(' ', '.')}.{i}@example.com"
-        new.append(Customer(
-            name=name, email=email, language=language, segment=rng.choice(SEGMENTS),
-            customer_type=Customer.Type.DIRECT if rng.random() < 0.7 else Customer.Type.INDIRECT,
-            external_id=external_id, phone=f"09{rng.randrange(10**7, 10**8)}",
-        ))
+        new.append(
+            Customer(
+                name=name,
+                email=email,
+                language=language,
+                segment=rng.choice(SEGMENTS),
+                customer_type=Customer.Type.DIRECT if rng.random() < 0.7 else Customer.Type.INDIRECT,
+                external_id=external_id,
+                phone=f"09{rng.randrange(10**7, 10**8)}",
+            )
+        )
     Customer.objects.bulk_create(new, batch_size=2000)
     return list(Customer.objects.filter(external_id__startswith=DEMO_EXTERNAL_PREFIX).order_by("id"))
 
@@ -162,9 +277,14 @@ def ensure_surveys(owner: User) -> list[Survey]:
     for spec in DEMO_SURVEYS:
         survey = Survey.objects.filter(title_en=spec["title_en"]).first()
         if survey is None:
-            survey = building.survey_create(owner=owner, kind=spec["kind"], title_en=spec["title_en"],
-                                            title_vi=spec["title_vi"], intro_en=spec["intro_en"],
-                                            intro_vi=spec["intro_vi"])
+            survey = building.survey_create(
+                owner=owner,
+                kind=spec["kind"],
+                title_en=spec["title_en"],
+                title_vi=spec["title_vi"],
+                intro_en=spec["intro_en"],
+                intro_vi=spec["intro_vi"],
+            )
             building.survey_activate(survey=survey)
         surveys.append(survey)
     return surveys
@@ -196,8 +316,14 @@ def _mood(kind: str, score: int) -> str:
 
 
 def generate_responses(
-    *, surveys: list[Survey], customers: list[Customer], total: int, rng: random.Random,
-    now: datetime | None = None, progress: Callable[[int], None] | None = None, batch: int = 5000,
+    *,
+    surveys: list[Survey],
+    customers: list[Customer],
+    total: int,
+    rng: random.Random,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+    batch: int = 5000,
 ) -> int:
     """`total` answered invitations with responses over the last 12 months, in bulk. Returns how many."""
     now = now or timezone.now()
@@ -219,18 +345,33 @@ def generate_responses(
                 months_ago = (now.year - when.year) * 12 + now.month - when.month
                 rows.append((rng.choice(customers), when, months_ago == DIP_MONTHS_AGO))
             with transaction.atomic():
-                invitations = Invitation.objects.bulk_create([
-                    Invitation(survey=survey, customer=c, token_hash=secrets.token_hex(32),
-                               created_at=when - timedelta(hours=rng.randrange(1, 72)),
-                               expires_at=when + timedelta(days=30), sent_at=when - timedelta(hours=1),
-                               answered_at=when)
-                    for c, when, _bad in rows
-                ])
-                responses = Response.objects.bulk_create([
-                    Response(survey=survey, version_id=survey.current_version_id, invitation=inv, customer=c,
-                             language=c.language, submitted_at=when)
-                    for inv, (c, when, _bad) in zip(invitations, rows, strict=True)
-                ])
+                invitations = Invitation.objects.bulk_create(
+                    [
+                        Invitation(
+                            survey=survey,
+                            customer=c,
+                            token_hash=secrets.token_hex(32),
+                            created_at=when - timedelta(hours=rng.randrange(1, 72)),
+                            expires_at=when + timedelta(days=30),
+                            sent_at=when - timedelta(hours=1),
+                            answered_at=when,
+                        )
+                        for c, when, _bad in rows
+                    ]
+                )
+                responses = Response.objects.bulk_create(
+                    [
+                        Response(
+                            survey=survey,
+                            version_id=survey.current_version_id,
+                            invitation=inv,
+                            customer=c,
+                            language=c.language,
+                            submitted_at=when,
+                        )
+                        for inv, (c, when, _bad) in zip(invitations, rows, strict=True)
+                    ]
+                )
                 answers = []
                 for response, (c, _when, bad) in zip(responses, rows, strict=True):
                     score = _score(survey.kind, bad, rng)
@@ -247,9 +388,17 @@ def generate_responses(
 
 def demo_link(survey: Survey, customer: Customer, created_by: User) -> str:
     """A fresh, unanswered link to try. The same invitation is reused across runs, with a new token each time."""
-    invitation = (Invitation.objects.filter(survey=survey, customer=customer, answered_at__isnull=True,
-                                            expires_at__gt=timezone.now(), sent_at__isnull=True)
-                  .order_by("-created_at").first())
+    invitation = (
+        Invitation.objects.filter(
+            survey=survey,
+            customer=customer,
+            answered_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            sent_at__isnull=True,
+        )
+        .order_by("-created_at")
+        .first()
+    )
     if invitation is None:
         _invitation, token = invitation_create(survey=survey, customer=customer, created_by=created_by)
         return invitation_link(token)

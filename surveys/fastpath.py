@@ -20,6 +20,7 @@ from django.dispatch import receiver
 
 from surveys.models import Answer, Customer, Invitation, Response, Survey
 
+# Table names come from the models, values only from parameters: no input reaches the SQL text.
 LINK = (
     "SELECT i.id, i.customer_id, c.language, i.answered_at IS NOT NULL, i.expires_at <= $1, "
     "s.id, s.status, s.current_version_id, s.updated_at "
@@ -83,7 +84,13 @@ def link_row(token_hash: str, now: datetime) -> tuple[Any, ...] | None:
 
 
 def submit_row(
-    *, survey_id: int, version_id: int, invitation_id: int, customer_id: int, language: str, now: datetime,
+    *,
+    survey_id: int,
+    version_id: int,
+    invitation_id: int,
+    customer_id: int,
+    language: str,
+    now: datetime,
     answers: list[tuple[int, int | None, str, str | None]],
 ) -> int:
     """PostgreSQL only. `answers` holds (question id, number, text, choices as JSON) tuples."""
@@ -91,7 +98,20 @@ def submit_row(
     numbers = [a[1] for a in answers]
     texts = [a[2] for a in answers]
     choices = [a[3] for a in answers]
-    row = _execute("ln_submit", [survey_id, version_id, invitation_id, customer_id, language, now,
-                                 questions, numbers, texts, choices])
+    row = _execute(
+        "ln_submit",
+        [
+            survey_id,
+            version_id,
+            invitation_id,
+            customer_id,
+            language,
+            now,
+            questions,
+            numbers,
+            texts,
+            choices,
+        ],
+    )
     assert row is not None
     return int(row[0])

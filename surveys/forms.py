@@ -23,12 +23,21 @@ class SurveyCreateForm(_Crispy, forms.Form):
     kind = forms.ChoiceField(label=_("What does this survey measure?"), choices=SurveyKind.choices)
     title_vi = forms.CharField(label=_("Title (Vietnamese)"), max_length=200)
     title_en = forms.CharField(label=_("Title (English)"), max_length=200)
-    intro_vi = forms.CharField(label=_("Introduction (Vietnamese)"), widget=forms.Textarea(attrs={"rows": 2}),
-                               required=False, max_length=2000)
-    intro_en = forms.CharField(label=_("Introduction (English)"), widget=forms.Textarea(attrs={"rows": 2}),
-                               required=False, max_length=2000)
-    with_comment = forms.BooleanField(label=_("Add a question asking for the reason of the score"), required=False,
-                                      initial=True)
+    intro_vi = forms.CharField(
+        label=_("Introduction (Vietnamese)"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=2000,
+    )
+    intro_en = forms.CharField(
+        label=_("Introduction (English)"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=2000,
+    )
+    with_comment = forms.BooleanField(
+        label=_("Add a question asking for the reason of the score"), required=False, initial=True
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -39,7 +48,10 @@ class SurveyEditForm(_Crispy, forms.ModelForm):
     class Meta:
         model = Survey
         fields = ["title_vi", "title_en", "intro_vi", "intro_en"]
-        widgets = {"intro_vi": forms.Textarea(attrs={"rows": 2}), "intro_en": forms.Textarea(attrs={"rows": 2})}
+        widgets = {
+            "intro_vi": forms.Textarea(attrs={"rows": 2}),
+            "intro_en": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -52,15 +64,23 @@ class QuestionForm(_Crispy, forms.Form):
     text_en = forms.CharField(label=_("Question (English)"), max_length=500, required=False)
     required = forms.BooleanField(label=_("An answer is required"), required=False, initial=True)
     choices_vi = forms.CharField(
-        label=_("Options (Vietnamese), one per line"), widget=forms.Textarea(attrs={"rows": 4}), required=False,
+        label=_("Options (Vietnamese), one per line"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
         help_text=_("For single and multiple choice questions."),
     )
     choices_en = forms.CharField(
-        label=_("Options (English), one per line, in the same order"), widget=forms.Textarea(attrs={"rows": 4}),
+        label=_("Options (English), one per line, in the same order"),
+        widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
     )
-    scale_min = forms.IntegerField(label=_("Lowest value"), required=False, min_value=0, max_value=10,
-                                   help_text=_("For rating questions. NPS, CSAT and CES scales are fixed."))
+    scale_min = forms.IntegerField(
+        label=_("Lowest value"),
+        required=False,
+        min_value=0,
+        max_value=10,
+        help_text=_("For rating questions. NPS, CSAT and CES scales are fixed."),
+    )
     scale_max = forms.IntegerField(label=_("Highest value"), required=False, min_value=1, max_value=10)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -94,9 +114,7 @@ class QuestionForm(_Crispy, forms.Form):
         vi = [line.strip() for line in (data.get("choices_vi") or "").splitlines() if line.strip()]
         en = [line.strip() for line in (data.get("choices_en") or "").splitlines() if line.strip()]
         count = max(len(vi), len(en))
-        choices = [
-            {"vi": vi[i] if i < len(vi) else "", "en": en[i] if i < len(en) else ""} for i in range(count)
-        ]
+        choices = [{"vi": vi[i] if i < len(vi) else "", "en": en[i] if i < len(en) else ""} for i in range(count)]
         return {
             "kind": data["kind"],
             "text_vi": data.get("text_vi") or "",
@@ -110,7 +128,8 @@ class QuestionForm(_Crispy, forms.Form):
 
 class InvitationForm(_Crispy, forms.Form):
     customer = forms.CharField(
-        label=_("Customer"), max_length=254,
+        label=_("Customer"),
+        max_length=254,
         help_text=_("The customer's email address or external ID."),
     )
     expires_in_days = forms.IntegerField(label=_("Link valid for (days)"), min_value=1, max_value=365, initial=30)

@@ -44,7 +44,8 @@ class Customer(models.Model):
         ordering = ["name", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["external_id"], condition=~Q(external_id=""),
+                fields=["external_id"],
+                condition=~Q(external_id=""),
                 name="customer_external_id_unique",
                 violation_error_message=_("Another customer already has this external ID."),
             )
@@ -180,9 +181,7 @@ class Response(models.Model):
     invitation = models.OneToOneField(
         Invitation, on_delete=models.SET_NULL, null=True, blank=True, related_name="response"
     )
-    customer = models.ForeignKey(
-        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="responses"
-    )
+    customer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="responses")
     language = models.CharField(max_length=2, choices=Language.choices)
     submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
 

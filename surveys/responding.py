@@ -192,21 +192,31 @@ def _answer_values(question: Question, value: Any) -> tuple[int | None, str, str
     return None, value, None
 
 
-def _insert_postgresql(link: Link, by_id: dict[int, Question], answers: ParsedAnswers, language: str,
-                       now: datetime) -> int:
+def _insert_postgresql(
+    link: Link, by_id: dict[int, Question], answers: ParsedAnswers, language: str, now: datetime
+) -> int:
     assert link.version_id is not None
     rows = [(qid, *_answer_values(by_id[qid], value)) for qid, value in answers.values.items()]
-    return fastpath.submit_row(survey_id=link.survey_id, version_id=link.version_id,
-                               invitation_id=link.invitation_id, customer_id=link.customer_id, language=language,
-                               now=now, answers=rows)
+    return fastpath.submit_row(
+        survey_id=link.survey_id,
+        version_id=link.version_id,
+        invitation_id=link.invitation_id,
+        customer_id=link.customer_id,
+        language=language,
+        now=now,
+        answers=rows,
+    )
 
 
-def _insert_orm(link: Link, by_id: dict[int, Question], answers: ParsedAnswers, language: str,
-                now: datetime) -> int:
+def _insert_orm(link: Link, by_id: dict[int, Question], answers: ParsedAnswers, language: str, now: datetime) -> int:
     with transaction.atomic():
         response = Response.objects.create(
-            survey_id=link.survey_id, version_id=link.version_id, invitation_id=link.invitation_id,
-            customer_id=link.customer_id, language=language, submitted_at=now,
+            survey_id=link.survey_id,
+            version_id=link.version_id,
+            invitation_id=link.invitation_id,
+            customer_id=link.customer_id,
+            language=language,
+            submitted_at=now,
         )
         Answer.objects.bulk_create([_answer_row(response, by_id[qid], value) for qid, value in answers.values.items()])
         Invitation.objects.filter(pk=link.invitation_id).update(answered_at=now)
@@ -241,8 +251,13 @@ def response_submit(
     except IntegrityError:
         return Response.objects.get(invitation_id=link.invitation_id), False
     response = Response(
-        pk=response_id, survey_id=link.survey_id, version_id=link.version_id, invitation_id=link.invitation_id,
-        customer_id=link.customer_id, language=language, submitted_at=now,
+        pk=response_id,
+        survey_id=link.survey_id,
+        version_id=link.version_id,
+        invitation_id=link.invitation_id,
+        customer_id=link.customer_id,
+        language=language,
+        submitted_at=now,
     )
     response._state.adding, response._state.db = False, "default"
     transaction.on_commit(lambda: response_submitted.send(sender=Response, response=response))

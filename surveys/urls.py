@@ -20,8 +20,11 @@ urlpatterns = [
     path("surveys/<int:pk>/questions/<int:question_id>/delete/", manage.question_delete, name="question_delete"),
     path("surveys/<int:pk>/questions/<int:question_id>/move/", manage.question_move, name="question_move"),
     path("surveys/<int:pk>/invite/", manage.invitation_new, name="invitation_new"),
-    path("surveys/<int:pk>/invitations/<int:invitation_id>/renew/", manage.invitation_renew,
-         name="invitation_renew"),
+    path(
+        "surveys/<int:pk>/invitations/<int:invitation_id>/renew/",
+        manage.invitation_renew,
+        name="invitation_renew",
+    ),
     path("customers/", manage.customer_list, name="customer_list"),
     path("customers/new/", manage.customer_create, name="customer_create"),
 ]

@@ -48,8 +48,9 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     external_id = factory.Sequence(lambda n: f"EXT-{n}")
 
 
-def make_survey(*, kind: str = SurveyKind.NPS, owner: User | None = None, active: bool = True,
-                with_comment: bool = True) -> Survey:
+def make_survey(
+    *, kind: str = SurveyKind.NPS, owner: User | None = None, active: bool = True, with_comment: bool = True
+) -> Survey:
     survey = building.survey_create(
         owner=owner or quality_manager(),
         kind=kind,
@@ -62,8 +63,9 @@ def make_survey(*, kind: str = SurveyKind.NPS, owner: User | None = None, active
     return survey
 
 
-def make_invitation(*, survey: Survey | None = None, customer: Customer | None = None,
-                    language: str = "vi") -> tuple[Invitation, str]:
+def make_invitation(
+    *, survey: Survey | None = None, customer: Customer | None = None, language: str = "vi"
+) -> tuple[Invitation, str]:
     survey = survey or make_survey()
     customer = customer or CustomerFactory(language=language)
     return invitation_create(survey=survey, customer=customer)

@@ -9,16 +9,24 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL", "DEBUG",
-                                                             "DJANGO_ENV", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL", "DEBUG", "DJANGO_ENV", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.update(env_extra)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_production_refuses_to_start_without_each_secret():
-    full = {"DJANGO_ENV": "production", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "survey.example.org",
-            "SITE_URL": "https://survey.example.org"}
+    full = {
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": "x" * 60,
+        "ALLOWED_HOSTS": "survey.example.org",
+        "SITE_URL": "https://survey.example.org",
+    }
     for missing in ("SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL"):
         env = {k: v for k, v in full.items() if k != missing}
         result = run(env, "check")
@@ -37,7 +45,17 @@ def test_bad_boolean_is_reported_by_name():
 
 
 def test_check_deploy_reports_nothing_with_production_settings():
-    result = run({"DJANGO_ENV": "production", "SECRET_KEY": "k" * 64 + "-Zq9!", "ALLOWED_HOSTS": "survey.example.org",
-                  "SITE_URL": "https://survey.example.org"}, "check", "--deploy", "--fail-level", "WARNING")
+    result = run(
+        {
+            "DJANGO_ENV": "production",
+            "SECRET_KEY": "k" * 64 + "-Zq9!",
+            "ALLOWED_HOSTS": "survey.example.org",
+            "SITE_URL": "https://survey.example.org",
+        },
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -41,11 +41,20 @@ def test_catalogue_holds_every_string_in_the_code(tmp_path):
     require(shutil.which("xgettext") is not None, "needs GNU gettext (xgettext) to extract strings")
     # Extract from a copy of the sources, so the committed catalogue is never touched by the test.
     copy = tmp_path / "src"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", "var", ".git", "tests", "bench", "node_modules",
-                                                              "*.mo", "__pycache__", ".pytest_cache"))
+    shutil.copytree(
+        ROOT,
+        copy,
+        ignore=shutil.ignore_patterns(
+            ".venv", "var", ".git", "tests", "bench", "node_modules", "*.mo", "__pycache__", ".pytest_cache"
+        ),
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "makemessages", "--locale", "vi", "--no-obsolete"],
-        cwd=copy, capture_output=True, text=True, timeout=120, env={**os.environ, "VAR_DIR": str(tmp_path / "var")},
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "VAR_DIR": str(tmp_path / "var")},
     )
     assert result.returncode == 0, result.stderr
     extracted = _entries(copy / "locale" / "vi" / "LC_MESSAGES" / "django.po")

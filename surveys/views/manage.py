@@ -14,7 +14,12 @@ from django.views.decorators.http import require_POST
 from accounts.roles import is_quality_manager, quality_manager_required
 from surveys import building
 from surveys.forms import CustomerForm, InvitationForm, QuestionForm, SurveyCreateForm, SurveyEditForm
-from surveys.invitations import invitation_create, invitation_email_now, invitation_link, invitation_renew_link
+from surveys.invitations import (
+    invitation_create,
+    invitation_email_now,
+    invitation_link,
+    invitation_renew_link,
+)
 from surveys.models import Customer, Invitation, Question, Survey
 from surveys.responding import ParsedAnswers, questions_of
 from surveys.views.respond import LANGUAGES, _form_page
@@ -50,8 +55,11 @@ def survey_list(request: HttpRequest) -> HttpResponse:
     if status in Survey.Status.values:
         surveys = surveys.filter(status=status)
     page = Paginator(surveys, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "surveys/survey_list.html", {"page": page, "status": status,
-                                                         "statuses": Survey.Status.choices})
+    return render(
+        request,
+        "surveys/survey_list.html",
+        {"page": page, "status": status, "statuses": Survey.Status.choices},
+    )
 
 
 @quality_manager_required
@@ -108,8 +116,7 @@ def question_add(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Question added."))
             return redirect("survey_detail", pk=survey.pk)
-    return render(request, "surveys/question_form.html", {"form": form, "survey": survey,
-                                                           "title": _("Add a question")})
+    return render(request, "surveys/question_form.html", {"form": form, "survey": survey, "title": _("Add a question")})
 
 
 def _attach(form: QuestionForm, error: ValidationError) -> None:
@@ -133,8 +140,11 @@ def question_edit(request: HttpRequest, pk: int, question_id: int) -> HttpRespon
         else:
             messages.success(request, _("Question saved."))
             return redirect("survey_detail", pk=survey.pk)
-    return render(request, "surveys/question_form.html", {"form": form, "survey": survey, "question": question,
-                                                           "title": _("Edit question")})
+    return render(
+        request,
+        "surveys/question_form.html",
+        {"form": form, "survey": survey, "question": question, "title": _("Edit question")},
+    )
 
 
 def _run(request: HttpRequest, action, success: str) -> None:  # type: ignore[no-untyped-def]
@@ -183,7 +193,11 @@ def survey_new_version(request: HttpRequest, pk: int) -> HttpResponse:
 @quality_manager_required
 def survey_activate(request: HttpRequest, pk: int) -> HttpResponse:
     survey = _get_survey_for_user(request, pk)
-    _run(request, lambda: building.survey_activate(survey=survey), _("The survey is active: its links now work."))
+    _run(
+        request,
+        lambda: building.survey_activate(survey=survey),
+        _("The survey is active: its links now work."),
+    )
     return redirect("survey_detail", pk=survey.pk)
 
 
@@ -191,7 +205,11 @@ def survey_activate(request: HttpRequest, pk: int) -> HttpResponse:
 @quality_manager_required
 def survey_close(request: HttpRequest, pk: int) -> HttpResponse:
     survey = _get_survey_for_user(request, pk)
-    _run(request, lambda: building.survey_close(survey=survey), _("The survey is closed: its links no longer work."))
+    _run(
+        request,
+        lambda: building.survey_close(survey=survey),
+        _("The survey is closed: its links no longer work."),
+    )
     return redirect("survey_detail", pk=survey.pk)
 
 
@@ -200,8 +218,15 @@ def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
     survey = _get_survey_for_user(request, pk)
     language = request.GET.get("lang") if request.GET.get("lang") in LANGUAGES else "vi"
     questions = questions_of(survey.current_version) if survey.current_version else []
-    return _form_page(request, survey=survey, questions=questions, language=language, answers=ParsedAnswers(),
-                      action="", preview=True)
+    return _form_page(
+        request,
+        survey=survey,
+        questions=questions,
+        language=language,
+        answers=ParsedAnswers(),
+        action="",
+        preview=True,
+    )
 
 
 @quality_manager_required
@@ -222,8 +247,10 @@ def invitation_new(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             if form.cleaned_data["send_email"]:
                 invitation_email_now(invitation=invitation)
-                messages.success(request, _("The invitation is being emailed to %(email)s.")
-                                 % {"email": invitation.customer.email})
+                messages.success(
+                    request,
+                    _("The invitation is being emailed to %(email)s.") % {"email": invitation.customer.email},
+                )
             else:
                 link = invitation_link(token)
     return render(request, "surveys/invitation_new.html", {"form": form, "survey": survey, "link": link})
@@ -240,8 +267,11 @@ def invitation_renew(request: HttpRequest, pk: int, invitation_id: int) -> HttpR
         for message in _validation_messages(error):
             messages.error(request, message)
         return redirect("survey_detail", pk=survey.pk)
-    return render(request, "surveys/invitation_new.html", {"form": None, "survey": survey,
-                                                            "link": invitation_link(token), "renewed": True})
+    return render(
+        request,
+        "surveys/invitation_new.html",
+        {"form": None, "survey": survey, "link": invitation_link(token), "renewed": True},
+    )
 
 
 @quality_manager_required
@@ -250,7 +280,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     customers = Customer.objects.all()
     if query:
         customers = customers.filter(
-            Q(name__icontains=query) | Q(email__icontains=query) | Q(external_id__iexact=query)
+            Q(name__icontains=query)
+            | Q(email__icontains=query)
+            | Q(external_id__iexact=query)
             | Q(segment__iexact=query)
         )
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -88,8 +88,15 @@ def question_rows(
 
 
 def _form_page(
-    request: HttpRequest, *, survey: Survey, questions: list[Question], language: str, answers: ParsedAnswers,
-    action: str, preview: bool = False, status: int = 200,
+    request: HttpRequest,
+    *,
+    survey: Survey,
+    questions: list[Question],
+    language: str,
+    answers: ParsedAnswers,
+    action: str,
+    preview: bool = False,
+    status: int = 200,
 ) -> HttpResponse:
     context = {
         "survey_title": survey.title(language),
@@ -121,12 +128,25 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         # GET never records anything: mail scanners open every link in an email.
         answers = ParsedAnswers(values=prefill_score(questions, request.GET.get("score")))
-        return _form_page(request, survey=survey, questions=questions, language=language, answers=answers,
-                          action=request.path)
+        return _form_page(
+            request,
+            survey=survey,
+            questions=questions,
+            language=language,
+            answers=answers,
+            action=request.path,
+        )
     answers = parse_answers(questions, request.POST)
     if not answers.is_valid:
-        return _form_page(request, survey=survey, questions=questions, language=language, answers=answers,
-                          action=request.path, status=400)
+        return _form_page(
+            request,
+            survey=survey,
+            questions=questions,
+            language=language,
+            answers=answers,
+            action=request.path,
+            status=400,
+        )
     response_submit(link=link, questions=questions, answers=answers, language=language)
     return redirect(f"{request.path}thanks/?lang={language}")
 

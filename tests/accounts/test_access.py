@@ -9,8 +9,18 @@ from tests.factories import make_invitation
 pytestmark = pytest.mark.django_db
 
 # URL names a customer (anonymous) may open, and the account pages every visitor needs.
-PUBLIC = {"respond", "respond_thanks", "login", "logout", "password_reset", "password_reset_done",
-          "password_reset_confirm", "password_reset_complete", "set_language", "healthz"}
+PUBLIC = {
+    "respond",
+    "respond_thanks",
+    "login",
+    "logout",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+    "set_language",
+    "healthz",
+}
 # Pages for anyone signed in with a role (staff or quality manager).
 STAFF_PAGES = {"home"}
 SIGNED_IN = {"password_change", "password_change_done"}
@@ -38,8 +48,11 @@ def _url(name: str, pattern: URLPattern, ids: dict[str, int]) -> str:
 def ids():
     invitation, _token = make_invitation()
     survey = invitation.survey
-    return {"pk": survey.pk, "question_id": survey.current_version.questions.first().pk,
-            "invitation_id": invitation.pk}
+    return {
+        "pk": survey.pk,
+        "question_id": survey.current_version.questions.first().pk,
+        "invitation_id": invitation.pk,
+    }
 
 
 def quality_manager_urls(ids):
@@ -53,15 +66,23 @@ def quality_manager_urls(ids):
 
 def test_the_walk_covers_the_builder(ids):
     names = {name for name, _url in quality_manager_urls(ids)}
-    assert {"survey_list", "survey_create", "survey_detail", "question_add", "invitation_new",
-            "customer_list"} <= names
+    assert {
+        "survey_list",
+        "survey_create",
+        "survey_detail",
+        "question_add",
+        "invitation_new",
+        "customer_list",
+    } <= names
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_anonymous_users_are_sent_to_login_from_every_staff_page(ids, method):
     client = Client()
-    for name, url in quality_manager_urls(ids) + [("home", reverse("home")),
-                                                  ("password_change", reverse("password_change"))]:
+    for name, url in quality_manager_urls(ids) + [
+        ("home", reverse("home")),
+        ("password_change", reverse("password_change")),
+    ]:
         response = getattr(client, method)(url)
         assert response.status_code in (302, 405), name
         if response.status_code == 302:
@@ -121,9 +142,14 @@ def test_password_reset_mail_links_to_site_url_not_the_host_header(qm, mailoutbo
 
 
 def test_password_change(qm_client, qm):
-    page = qm_client.post(reverse("password_change"), {
-        "old_password": "correct horse battery staple",
-        "new_password1": "a new long passphrase 42", "new_password2": "a new long passphrase 42"})
+    page = qm_client.post(
+        reverse("password_change"),
+        {
+            "old_password": "correct horse battery staple",
+            "new_password1": "a new long passphrase 42",
+            "new_password2": "a new long passphrase 42",
+        },
+    )
     assert page.status_code == 302
     qm.refresh_from_db()
     assert qm.check_password("a new long passphrase 42")

@@ -10,8 +10,13 @@ from surveys.models import Answer, Invitation, Response, Survey
 from tests.factories import CustomerFactory, make_invitation, quality_manager
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-         "device_scale_factor": 2, "locale": "vi-VN"}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+    "locale": "vi-VN",
+}
 PAGE_BUDGET_BYTES = 60_000
 
 
@@ -103,8 +108,10 @@ def test_quality_manager_builds_activates_and_invites(browser, live_server, sett
     assert kinds == ["csat", "single", "text"]
 
     with context.expect_page() as preview_info:
-        page.evaluate("url => window.open(url)", page.get_by_role("link", name="Xem trước bằng tiếng Anh")
-                      .get_attribute("href"))
+        page.evaluate(
+            "url => window.open(url)",
+            page.get_by_role("link", name="Xem trước bằng tiếng Anh").get_attribute("href"),
+        )
     preview = preview_info.value
     preview.wait_for_load_state()
     assert preview.get_by_text("Which channel did you use?").is_visible()

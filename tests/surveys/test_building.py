@@ -30,20 +30,28 @@ def test_new_survey_is_a_draft_with_its_fixed_headline_scale(kind, low, high):
 
 def test_fixed_scales_cannot_be_stretched():
     survey = make_survey(active=False)
-    q = building.question_add(version=survey.current_version, kind=QuestionKind.CSAT, text_en="x", text_vi="x",
-                              scale_min=0, scale_max=10)
+    q = building.question_add(
+        version=survey.current_version,
+        kind=QuestionKind.CSAT,
+        text_en="x",
+        text_vi="x",
+        scale_min=0,
+        scale_max=10,
+    )
     assert (q.scale_min, q.scale_max) == (1, 5)
 
 
 def test_invalid_questions_are_refused_with_reasons():
     version = make_survey(active=False).current_version
     with pytest.raises(ValidationError) as error:
-        building.question_add(version=version, kind=QuestionKind.SINGLE, text_en="", text_vi="",
-                              choices=[{"en": "only one"}])
+        building.question_add(
+            version=version, kind=QuestionKind.SINGLE, text_en="", text_vi="", choices=[{"en": "only one"}]
+        )
     assert set(error.value.message_dict) == {"text_en", "choices"}
     with pytest.raises(ValidationError):
-        building.question_add(version=version, kind=QuestionKind.RATING, text_en="r", text_vi="r",
-                              scale_min=5, scale_max=3)
+        building.question_add(
+            version=version, kind=QuestionKind.RATING, text_en="r", text_vi="r", scale_min=5, scale_max=3
+        )
     assert version.questions.count() == 2
 
 
@@ -63,8 +71,7 @@ def test_a_version_with_responses_cannot_change_in_place():
     answer(survey)
     question = survey.current_version.questions.first()
     with pytest.raises(building.SurveyLocked):
-        building.question_update(question=question, kind=question.kind, text_en="changed", text_vi="đổi",
-                                 required=True)
+        building.question_update(question=question, kind=question.kind, text_en="changed", text_vi="đổi", required=True)
     with pytest.raises(building.SurveyLocked):
         building.question_add(version=survey.current_version, kind="text", text_en="x", text_vi="x")
     with pytest.raises(building.SurveyLocked):
@@ -90,8 +97,9 @@ def test_new_version_copies_questions_and_old_responses_keep_their_version():
 
 
 def test_activate_needs_a_question_and_close_needs_active():
-    survey = building.survey_create(owner=quality_manager(), kind=SurveyKind.CSAT, title_en="t", title_vi="t",
-                                    with_comment=False)
+    survey = building.survey_create(
+        owner=quality_manager(), kind=SurveyKind.CSAT, title_en="t", title_vi="t", with_comment=False
+    )
     building.question_delete(question=survey.current_version.questions.get())
     with pytest.raises(ValidationError):
         building.survey_activate(survey=survey)

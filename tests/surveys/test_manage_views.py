@@ -21,22 +21,40 @@ def test_survey_list_empty_state_then_pagination(qm_client, qm):
 
 
 def test_quality_manager_builds_a_survey_through_the_ui(qm_client, qm):
-    page = qm_client.post(reverse("survey_create"), {
-        "kind": "csat", "title_vi": "Hỗ trợ", "title_en": "Support", "with_comment": "on"})
+    page = qm_client.post(
+        reverse("survey_create"),
+        {"kind": "csat", "title_vi": "Hỗ trợ", "title_en": "Support", "with_comment": "on"},
+    )
     survey = Survey.objects.get()
     assert page["Location"] == reverse("survey_detail", args=[survey.pk])
     assert survey.owner == qm and survey.status == "draft"
     add = reverse("question_add", args=[survey.pk])
-    qm_client.post(add, {"kind": "single", "text_vi": "Kênh liên hệ", "text_en": "Channel", "required": "on",
-                         "choices_vi": "Điện thoại\nEmail", "choices_en": "Phone\nEmail"})
+    qm_client.post(
+        add,
+        {
+            "kind": "single",
+            "text_vi": "Kênh liên hệ",
+            "text_en": "Channel",
+            "required": "on",
+            "choices_vi": "Điện thoại\nEmail",
+            "choices_en": "Phone\nEmail",
+        },
+    )
     question = Question.objects.get(kind="single")
     assert question.choices == [{"vi": "Điện thoại", "en": "Phone"}, {"vi": "Email", "en": "Email"}]
     qm_client.post(reverse("question_move", args=[survey.pk, question.pk]), {"direction": "up"})
     order = list(survey.current_version.questions.order_by("position").values_list("kind", flat=True))
     assert order == ["csat", "single", "text"]
-    qm_client.post(reverse("question_edit", args=[survey.pk, question.pk]), {
-        "kind": "multi", "text_vi": "Kênh", "text_en": "Channels", "choices_vi": "A\nB\nC",
-        "choices_en": "A\nB\nC"})
+    qm_client.post(
+        reverse("question_edit", args=[survey.pk, question.pk]),
+        {
+            "kind": "multi",
+            "text_vi": "Kênh",
+            "text_en": "Channels",
+            "choices_vi": "A\nB\nC",
+            "choices_en": "A\nB\nC",
+        },
+    )
     question.refresh_from_db()
     assert question.kind == "multi" and len(question.choices) == 3 and not question.required
     qm_client.post(reverse("question_delete", args=[survey.pk, question.pk]))
@@ -51,8 +69,10 @@ def test_quality_manager_builds_a_survey_through_the_ui(qm_client, qm):
 
 def test_bad_question_input_is_explained_and_kept(qm_client, qm):
     survey = make_survey(owner=qm, active=False)
-    page = qm_client.post(reverse("question_add", args=[survey.pk]), {
-        "kind": "single", "text_vi": "Câu hỏi giữ lại", "choices_vi": "Một"})
+    page = qm_client.post(
+        reverse("question_add", args=[survey.pk]),
+        {"kind": "single", "text_vi": "Câu hỏi giữ lại", "choices_vi": "Một"},
+    )
     html = page.content.decode()
     assert page.status_code == 200
     assert "Câu hỏi lựa chọn cần ít nhất hai phương án." in html
@@ -75,16 +95,20 @@ def test_editing_a_locked_version_is_refused_with_a_clear_message(qm_client, qm,
     client.post(reverse("respond", args=[token]), {f"q{qid}": "8"})
     detail = qm_client.get(reverse("survey_detail", args=[survey.pk])).content.decode()
     assert "các câu hỏi bị khóa" in detail and reverse("question_add", args=[survey.pk]) not in detail
-    page = qm_client.post(reverse("question_edit", args=[survey.pk, qid]), {
-        "kind": "nps", "text_vi": "Đổi", "text_en": "Changed", "required": "on"})
+    page = qm_client.post(
+        reverse("question_edit", args=[survey.pk, qid]),
+        {"kind": "nps", "text_vi": "Đổi", "text_en": "Changed", "required": "on"},
+    )
     assert "Phiên bản này đã có câu trả lời" in page.content.decode()
     assert Question.objects.get(pk=qid).text_en != "Changed"
     qm_client.post(reverse("survey_new_version", args=[survey.pk]))
     survey.refresh_from_db()
     assert survey.current_version.number == 2
     new_q = survey.current_version.questions.order_by("position").first()
-    qm_client.post(reverse("question_edit", args=[survey.pk, new_q.pk]), {
-        "kind": "nps", "text_vi": "Đổi", "text_en": "Changed", "required": "on"})
+    qm_client.post(
+        reverse("question_edit", args=[survey.pk, new_q.pk]),
+        {"kind": "nps", "text_vi": "Đổi", "text_en": "Changed", "required": "on"},
+    )
     new_q.refresh_from_db()
     assert new_q.text_en == "Changed"
 
@@ -92,8 +116,9 @@ def test_editing_a_locked_version_is_refused_with_a_clear_message(qm_client, qm,
 def test_invitation_from_the_ui_shows_a_working_link_once(qm_client, qm, client):
     survey = make_survey(owner=qm)
     customer = CustomerFactory(email="an@example.com")
-    page = qm_client.post(reverse("invitation_new", args=[survey.pk]), {
-        "customer": "AN@example.com", "expires_in_days": "14"})
+    page = qm_client.post(
+        reverse("invitation_new", args=[survey.pk]), {"customer": "AN@example.com", "expires_in_days": "14"}
+    )
     link = re.search(r'value="(http://127\.0\.0\.1:8000/s/[^"]+/)"', page.content.decode()).group(1)
     invitation = Invitation.objects.get()
     assert invitation.customer == customer and (invitation.expires_at - invitation.created_at).days == 14
@@ -107,16 +132,20 @@ def test_invitation_from_the_ui_shows_a_working_link_once(qm_client, qm, client)
 def test_invitation_form_errors(qm_client, qm):
     survey = make_survey(owner=qm)
     CustomerFactory(email="", external_id="NOMAIL")
-    unknown = qm_client.post(reverse("invitation_new", args=[survey.pk]), {"customer": "x@y.z",
-                                                                            "expires_in_days": "30"})
+    unknown = qm_client.post(
+        reverse("invitation_new", args=[survey.pk]), {"customer": "x@y.z", "expires_in_days": "30"}
+    )
     assert "Không có khách hàng nào" in unknown.content.decode()
-    no_mail = qm_client.post(reverse("invitation_new", args=[survey.pk]), {
-        "customer": "NOMAIL", "expires_in_days": "30", "send_email": "on"})
+    no_mail = qm_client.post(
+        reverse("invitation_new", args=[survey.pk]),
+        {"customer": "NOMAIL", "expires_in_days": "30", "send_email": "on"},
+    )
     assert "không có địa chỉ email" in no_mail.content.decode()
     draft = make_survey(owner=qm, active=False)
     CustomerFactory(email="b@example.com")
-    refused = qm_client.post(reverse("invitation_new", args=[draft.pk]), {"customer": "b@example.com",
-                                                                           "expires_in_days": "30"})
+    refused = qm_client.post(
+        reverse("invitation_new", args=[draft.pk]), {"customer": "b@example.com", "expires_in_days": "30"}
+    )
     assert "Hãy kích hoạt khảo sát" in refused.content.decode()
     assert Invitation.objects.count() == 0
 
@@ -125,8 +154,10 @@ def test_invitation_by_email_is_sent_on_commit(qm_client, qm, mailoutbox, django
     survey = make_survey(owner=qm)
     CustomerFactory(email="binh@example.com", name="Trần Bình")
     with django_capture_on_commit_callbacks(execute=True):
-        qm_client.post(reverse("invitation_new", args=[survey.pk]), {
-            "customer": "binh@example.com", "expires_in_days": "30", "send_email": "on"})
+        qm_client.post(
+            reverse("invitation_new", args=[survey.pk]),
+            {"customer": "binh@example.com", "expires_in_days": "30", "send_email": "on"},
+        )
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["binh@example.com"]
     assert Invitation.objects.get().sent_at is not None
 
@@ -137,14 +168,30 @@ def test_customer_list_search_and_create(qm_client):
     html = qm_client.get(reverse("customer_list") + "?q=hoa").content.decode()
     assert "Lê Thị Hoa" in html and "John Smith" not in html
     assert "Không có khách hàng nào khớp" in qm_client.get(reverse("customer_list") + "?q=zzz").content.decode()
-    page = qm_client.post(reverse("customer_create"), {
-        "name": "Phạm Minh", "email": "not-an-email", "language": "vi", "customer_type": "direct"})
+    page = qm_client.post(
+        reverse("customer_create"),
+        {"name": "Phạm Minh", "email": "not-an-email", "language": "vi", "customer_type": "direct"},
+    )
     assert page.status_code == 200 and 'value="Phạm Minh"' in page.content.decode()
-    qm_client.post(reverse("customer_create"), {
-        "name": "Phạm Minh", "email": "minh@example.com", "language": "vi", "customer_type": "direct",
-        "external_id": "EXT-X"})
-    duplicate = qm_client.post(reverse("customer_create"), {
-        "name": "Other", "email": "o@example.com", "language": "en", "customer_type": "direct",
-        "external_id": "EXT-X"})
+    qm_client.post(
+        reverse("customer_create"),
+        {
+            "name": "Phạm Minh",
+            "email": "minh@example.com",
+            "language": "vi",
+            "customer_type": "direct",
+            "external_id": "EXT-X",
+        },
+    )
+    duplicate = qm_client.post(
+        reverse("customer_create"),
+        {
+            "name": "Other",
+            "email": "o@example.com",
+            "language": "en",
+            "customer_type": "direct",
+            "external_id": "EXT-X",
+        },
+    )
     assert "Một khách hàng khác đã dùng mã ngoài này." in duplicate.content.decode()
     assert Customer.objects.filter(external_id="EXT-X").count() == 1

@@ -53,12 +53,12 @@ def test_english_customer_gets_english_by_default(client):
 def test_each_scale_is_a_labelled_radio_group_in_a_fieldset(client, invite):
     _invitation, token, questions = invite
     html = client.get(url(token)).content.decode()
-    fieldset = re.search(r'<fieldset[^>]*id="q%d".*?</fieldset>' % questions[0].pk, html, re.S).group(0)
+    qid = questions[0].pk
+    fieldset = re.search(rf'<fieldset[^>]*id="q{qid}".*?</fieldset>', html, re.S).group(0)
     assert "<legend" in fieldset
-    radios = re.findall(r'<label class="pt"><input type="radio" name="q%d" value="(\d+)"' % questions[0].pk,
-                        fieldset)
+    radios = re.findall(rf'<label class="pt"><input type="radio" name="q{qid}" value="(\d+)"', fieldset)
     assert radios == [str(v) for v in range(11)]
-    assert 'for="q%d-input"' % questions[1].pk in html  # the comment box has a label
+    assert f'for="q{questions[1].pk}-input"' in html  # the comment box has a label
 
 
 def test_score_in_the_link_prefills_but_get_records_nothing(client, invite):
@@ -73,12 +73,14 @@ def test_score_in_the_link_prefills_but_get_records_nothing(client, invite):
 def test_valid_post_stores_one_response_with_its_answers(client, invite, django_capture_on_commit_callbacks):
     invitation, token, questions = invite
     received = []
-    response_submitted.connect(lambda sender, response, **kw: received.append(response), weak=False,
-                               dispatch_uid="test")
+    response_submitted.connect(
+        lambda sender, response, **kw: received.append(response), weak=False, dispatch_uid="test"
+    )
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            page = client.post(url(token), {f"q{questions[0].pk}": "4", f"q{questions[1].pk}": "Giao hàng trễ",
-                                            "lang": "vi"})
+            page = client.post(
+                url(token), {f"q{questions[0].pk}": "4", f"q{questions[1].pk}": "Giao hàng trễ", "lang": "vi"}
+            )
     finally:
         response_submitted.disconnect(dispatch_uid="test")
     assert page.status_code == 302 and page["Location"].startswith(url(token) + "thanks/")
@@ -86,7 +88,8 @@ def test_valid_post_stores_one_response_with_its_answers(client, invite, django_
     assert response.invitation == invitation and response.customer == invitation.customer
     assert response.version == invitation.survey.current_version and response.language == "vi"
     assert {(a.question_id, a.number, a.text) for a in Answer.objects.all()} == {
-        (questions[0].pk, 4, ""), (questions[1].pk, None, "Giao hàng trễ"),
+        (questions[0].pk, 4, ""),
+        (questions[1].pk, None, "Giao hàng trễ"),
     }
     invitation.refresh_from_db()
     assert invitation.answered_at is not None
@@ -161,8 +164,14 @@ def test_bad_expired_and_closed_links_get_one_identical_page(client):
     draft.save()
     pages = {
         name: _unavailable_page(client, token)
-        for name, token in [("bad", "x" * 43), ("short", "abc"), ("expired", expired_token),
-                            ("closed", closed_token), ("draft", draft_token), ("huge", "y" * 500)]
+        for name, token in [
+            ("bad", "x" * 43),
+            ("short", "abc"),
+            ("expired", expired_token),
+            ("closed", closed_token),
+            ("draft", draft_token),
+            ("huge", "y" * 500),
+        ]
     }
     assert {status for status, _html in pages.values()} == {404}
     assert len({html for _status, html in pages.values()}) == 1
@@ -209,21 +218,44 @@ def test_every_question_kind_is_stored_as_answered(client, settings, prepared):
     settings.DB_PREPARED_STATEMENTS = prepared
     survey = make_survey(kind="csat", active=False)
     version = survey.current_version
-    building.question_add(version=version, kind="single", text_en="Channel", text_vi="Kênh",
-                          choices=[{"en": "Web", "vi": "Web"}, {"en": "Phone", "vi": "Điện thoại"}])
-    building.question_add(version=version, kind="multi", text_en="Topics", text_vi="Chủ đề", required=False,
-                          choices=[{"en": "A", "vi": "A"}, {"en": "B", "vi": "B"}, {"en": "C", "vi": "C"}])
-    building.question_add(version=version, kind="rating", text_en="Rate", text_vi="Chấm", scale_min=1,
-                          scale_max=10)
+    building.question_add(
+        version=version,
+        kind="single",
+        text_en="Channel",
+        text_vi="Kênh",
+        choices=[{"en": "Web", "vi": "Web"}, {"en": "Phone", "vi": "Điện thoại"}],
+    )
+    building.question_add(
+        version=version,
+        kind="multi",
+        text_en="Topics",
+        text_vi="Chủ đề",
+        required=False,
+        choices=[{"en": "A", "vi": "A"}, {"en": "B", "vi": "B"}, {"en": "C", "vi": "C"}],
+    )
+    building.question_add(version=version, kind="rating", text_en="Rate", text_vi="Chấm", scale_min=1, scale_max=10)
     building.survey_activate(survey=survey)
     _inv, token = make_invitation(survey=survey)
     csat, comment, single, multi, rating = version.questions.order_by("position")
-    page = client.post(url(token), {f"q{csat.pk}": "5", f"q{comment.pk}": "Tốt lắm", f"q{single.pk}": "1",
-                                    f"q{multi.pk}": ["0", "2"], f"q{rating.pk}": "10"})
+    page = client.post(
+        url(token),
+        {
+            f"q{csat.pk}": "5",
+            f"q{comment.pk}": "Tốt lắm",
+            f"q{single.pk}": "1",
+            f"q{multi.pk}": ["0", "2"],
+            f"q{rating.pk}": "10",
+        },
+    )
     assert page.status_code == 302
     stored = {a.question_id: (a.number, a.text, a.choices) for a in Answer.objects.all()}
-    assert stored == {csat.pk: (5, "", None), comment.pk: (None, "Tốt lắm", None), single.pk: (1, "", None),
-                      multi.pk: (None, "", [0, 2]), rating.pk: (10, "", None)}
+    assert stored == {
+        csat.pk: (5, "", None),
+        comment.pk: (None, "Tốt lắm", None),
+        single.pk: (1, "", None),
+        multi.pk: (None, "", [0, 2]),
+        rating.pk: (10, "", None),
+    }
     response = Response.objects.get()
     assert response.version == version
 
@@ -233,6 +265,5 @@ def test_question_edits_reach_the_respondent_page_at_once(client):
     _inv, token = make_invitation(survey=survey)
     question = survey.current_version.questions.order_by("position").first()
     assert "Bạn có sẵn lòng giới thiệu" in client.get(url(token)).content.decode()  # now cached
-    building.question_update(question=question, kind="nps", text_en="New", text_vi="Câu hỏi đã sửa",
-                             required=True)
+    building.question_update(question=question, kind="nps", text_en="New", text_vi="Câu hỏi đã sửa", required=True)
     assert "Câu hỏi đã sửa" in client.get(url(token)).content.decode()

@@ -13,13 +13,31 @@ pytestmark = pytest.mark.django_db
 def questions():
     survey = make_survey(active=False)  # NPS (required) + comment (optional)
     version = survey.current_version
-    building.question_add(version=version, kind=QuestionKind.SINGLE, text_en="Channel", text_vi="Kênh",
-                          required=False, choices=[{"en": "Web", "vi": "Web"}, {"en": "Phone", "vi": "Điện thoại"}])
-    building.question_add(version=version, kind=QuestionKind.MULTI, text_en="Topics", text_vi="Chủ đề",
-                          required=False, choices=[{"en": "A", "vi": "A"}, {"en": "B", "vi": "B"},
-                                                   {"en": "C", "vi": "C"}])
-    building.question_add(version=version, kind=QuestionKind.RATING, text_en="Rate", text_vi="Chấm",
-                          required=False, scale_min=1, scale_max=10)
+    building.question_add(
+        version=version,
+        kind=QuestionKind.SINGLE,
+        text_en="Channel",
+        text_vi="Kênh",
+        required=False,
+        choices=[{"en": "Web", "vi": "Web"}, {"en": "Phone", "vi": "Điện thoại"}],
+    )
+    building.question_add(
+        version=version,
+        kind=QuestionKind.MULTI,
+        text_en="Topics",
+        text_vi="Chủ đề",
+        required=False,
+        choices=[{"en": "A", "vi": "A"}, {"en": "B", "vi": "B"}, {"en": "C", "vi": "C"}],
+    )
+    building.question_add(
+        version=version,
+        kind=QuestionKind.RATING,
+        text_en="Rate",
+        text_vi="Chấm",
+        required=False,
+        scale_min=1,
+        scale_max=10,
+    )
     return list(version.questions.order_by("position"))
 
 
@@ -35,10 +53,18 @@ def data(**fields):
 
 def test_valid_answers_are_typed(questions):
     nps, comment, single, multi, rating = questions
-    parsed = parse_answers(questions, data(**{
-        f"q{nps.pk}": "9", f"q{comment.pk}": "  Rất tốt\r\n ", f"q{single.pk}": "1",
-        f"q{multi.pk}": ["2", "0", "2"], f"q{rating.pk}": "10",
-    }))
+    parsed = parse_answers(
+        questions,
+        data(
+            **{
+                f"q{nps.pk}": "9",
+                f"q{comment.pk}": "  Rất tốt\r\n ",
+                f"q{single.pk}": "1",
+                f"q{multi.pk}": ["2", "0", "2"],
+                f"q{rating.pk}": "10",
+            }
+        ),
+    )
     assert parsed.is_valid
     assert parsed.values == {nps.pk: 9, comment.pk: "Rất tốt", single.pk: 1, multi.pk: [0, 2], rating.pk: 10}
 
@@ -57,9 +83,17 @@ def test_nps_out_of_range_or_not_a_number_is_refused(questions, raw):
 
 def test_choice_indexes_outside_the_options_are_refused(questions):
     nps, _comment, single, multi, rating = questions
-    parsed = parse_answers(questions, data(**{
-        f"q{nps.pk}": "5", f"q{single.pk}": "2", f"q{multi.pk}": ["1", "7"], f"q{rating.pk}": "0",
-    }))
+    parsed = parse_answers(
+        questions,
+        data(
+            **{
+                f"q{nps.pk}": "5",
+                f"q{single.pk}": "2",
+                f"q{multi.pk}": ["1", "7"],
+                f"q{rating.pk}": "0",
+            }
+        ),
+    )
     assert set(parsed.errors) == {single.pk, multi.pk, rating.pk}
 
 

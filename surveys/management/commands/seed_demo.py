@@ -12,8 +12,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--customers", type=int, default=2000)
-        parser.add_argument("--responses", type=int, default=20000,
-                            help="Responses to generate when the demo surveys have none yet (default 20,000).")
+        parser.add_argument(
+            "--responses",
+            type=int,
+            default=20000,
+            help="Responses to generate when the demo surveys have none yet (default 20,000).",
+        )
         parser.add_argument("--seed", type=int, default=2026)
 
     def handle(self, *args: object, customers: int, responses: int, seed: int, **options: object) -> None:
@@ -31,7 +35,10 @@ class Command(BaseCommand):
         else:
             started = time.perf_counter()
             made = demo.generate_responses(
-                surveys=surveys, customers=people, total=responses, rng=rng,
+                surveys=surveys,
+                customers=people,
+                total=responses,
+                rng=rng,
                 progress=lambda n: self.stdout.write(f"  {n:,} responses…"),
             )
             self.stdout.write(f"Generated {made:,} responses in {time.perf_counter() - started:.1f} s.")
