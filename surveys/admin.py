@@ -133,3 +133,17 @@ class ResponseAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(Answer)
+class AnswerAdmin(admin.ModelAdmin):
+    list_display = ["response", "question", "number", "text"]
+    list_select_related = ["response", "question"]
+    readonly_fields = ["response", "question", "number", "text", "choices"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Answer | None = None) -> bool:
+        # What a customer answered is a record, not a draft.
+        return False
