@@ -175,14 +175,6 @@ def prefill_score(questions: Iterable[Question], raw: str | None) -> dict[int, i
     return {}
 
 
-def _answer_row(response: Response, question: Question, value: Any) -> Answer:
-    if question.kind == QuestionKind.MULTI:
-        return Answer(response=response, question=question, choices=value)
-    if question.kind in SCALE_KINDS or question.kind in CHOICE_KINDS:
-        return Answer(response=response, question=question, number=value)
-    return Answer(response=response, question=question, text=value)
-
-
 def _answer_values(question: Question, value: Any) -> tuple[int | None, str, str | None]:
     """(number, text, choices as JSON) for one answer, as the answer table stores them."""
     if question.kind == QuestionKind.MULTI:
@@ -208,17 +200,33 @@ def _insert_postgresql(
     )
 
 
+def _response_fields(link: Link, language: str, now: datetime) -> dict[str, Any]:
+    return {
+        "survey_id": link.survey_id,
+        "version_id": link.version_id,
+        "invitation_id": link.invitation_id,
+        "customer_id": link.customer_id,
+        "language": language,
+        "submitted_at": now,
+    }
+
+
 def _insert_orm(link: Link, by_id: dict[int, Question], answers: ParsedAnswers, language: str, now: datetime) -> int:
     with transaction.atomic():
-        response = Response.objects.create(
-            survey_id=link.survey_id,
-            version_id=link.version_id,
-            invitation_id=link.invitation_id,
-            customer_id=link.customer_id,
-            language=language,
-            submitted_at=now,
-        )
-        Answer.objects.bulk_create([_answer_row(response, by_id[qid], value) for qid, value in answers.values.items()])
+        response = Response.objects.create(**_response_fields(link, language, now))
+        rows = []
+        for qid, value in answers.values.items():
+            number, text, choices = _answer_values(by_id[qid], value)
+            rows.append(
+                Answer(
+                    response=response,
+                    question_id=qid,
+                    number=number,
+                    text=text,
+                    choices=None if choices is None else value,
+                )
+            )
+        Answer.objects.bulk_create(rows)
         Invitation.objects.filter(pk=link.invitation_id).update(answered_at=now)
     return response.pk
 
@@ -250,15 +258,7 @@ def response_submit(
             response_id = _insert_postgresql(link, by_id, answers, language, now)
     except IntegrityError:
         return Response.objects.get(invitation_id=link.invitation_id), False
-    response = Response(
-        pk=response_id,
-        survey_id=link.survey_id,
-        version_id=link.version_id,
-        invitation_id=link.invitation_id,
-        customer_id=link.customer_id,
-        language=language,
-        submitted_at=now,
-    )
+    response = Response(pk=response_id, **_response_fields(link, language, now))
     response._state.adding, response._state.db = False, "default"
     transaction.on_commit(lambda: response_submitted.send(sender=Response, response=response))
     return response, True

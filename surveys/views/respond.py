@@ -128,6 +128,10 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         # GET never records anything: mail scanners open every link in an email.
         answers = ParsedAnswers(values=prefill_score(questions, request.GET.get("score")))
+    else:
+        answers = parse_answers(questions, request.POST)
+    if request.method == "GET" or not answers.is_valid:
+        status = 200 if request.method == "GET" else 400
         return _form_page(
             request,
             survey=survey,
@@ -135,17 +139,7 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
             language=language,
             answers=answers,
             action=request.path,
-        )
-    answers = parse_answers(questions, request.POST)
-    if not answers.is_valid:
-        return _form_page(
-            request,
-            survey=survey,
-            questions=questions,
-            language=language,
-            answers=answers,
-            action=request.path,
-            status=400,
+            status=status,
         )
     response_submit(link=link, questions=questions, answers=answers, language=language)
     return redirect(f"{request.path}thanks/?lang={language}")
