@@ -46,7 +46,31 @@ SUBMIT = (
 )
 SUBMIT_TYPES = "bigint, bigint, bigint, bigint, text, timestamptz, bigint[], smallint[], text[], text[]"
 
-_STATEMENTS = {"ln_link": (LINK, LINK_TYPES), "ln_submit": (SUBMIT, SUBMIT_TYPES)}
+# The same writes with the link's lookup and checks folded in, for a post whose questions are known (see
+# responding.response_submit_quick): one round trip instead of two. It inserts nothing unless the link is
+# unanswered, unexpired, its survey active and still at the version and stamp the form was built from.
+QUICK = (
+    "WITH l AS (SELECT i.id, i.customer_id, i.survey_id "
+    f"FROM {Invitation._meta.db_table} i JOIN {Survey._meta.db_table} s ON s.id = i.survey_id "
+    "WHERE i.token_hash = $1 AND i.answered_at IS NULL AND i.expires_at > $5 AND s.status = 'active' "
+    "AND s.current_version_id = $2 AND s.updated_at = $3), "
+    f"r AS (INSERT INTO {Response._meta.db_table} "
+    "(survey_id, version_id, invitation_id, customer_id, language, submitted_at) "
+    "SELECT l.survey_id, $2, l.id, l.customer_id, $4, $5 FROM l "
+    "RETURNING id, survey_id, invitation_id, customer_id), "
+    f"a AS (INSERT INTO {Answer._meta.db_table} (response_id, question_id, number, text, choices) "
+    "SELECT r.id, v.q, v.n, v.t, v.c::jsonb FROM r, unnest($6::bigint[], $7::smallint[], $8::text[], $9::text[]) "
+    "AS v(q, n, t, c)), "
+    f"u AS (UPDATE {Invitation._meta.db_table} SET answered_at = $5 WHERE id = (SELECT invitation_id FROM r)) "
+    "SELECT id, survey_id, invitation_id, customer_id FROM r"
+)
+QUICK_TYPES = "text, bigint, timestamptz, text, timestamptz, bigint[], smallint[], text[], text[]"
+
+_STATEMENTS = {
+    "ln_link": (LINK, LINK_TYPES),
+    "ln_submit": (SUBMIT, SUBMIT_TYPES),
+    "ln_quick": (QUICK, QUICK_TYPES),
+}
 _DOLLAR = re.compile(r"\$(\d+)")
 
 
@@ -77,6 +101,11 @@ def _execute(name: str, params: list[Any]) -> tuple[Any, ...] | None:
         return cursor.fetchone()
 
 
+def _columns(answers: list[tuple[int, int | None, str, str | None]]) -> list[list[Any]]:
+    """(question, number, text, choices) rows as four parallel arrays, the shape the statements take."""
+    return [[a[i] for a in answers] for i in range(4)]
+
+
 def link_row(token_hash: str, now: datetime) -> tuple[Any, ...] | None:
     if connection.vendor != "postgresql":
         now = connection.ops.adapt_datetimefield_value(now)
@@ -94,24 +123,22 @@ def submit_row(
     answers: list[tuple[int, int | None, str, str | None]],
 ) -> int:
     """PostgreSQL only. `answers` holds (question id, number, text, choices as JSON) tuples."""
-    questions = [a[0] for a in answers]
-    numbers = [a[1] for a in answers]
-    texts = [a[2] for a in answers]
-    choices = [a[3] for a in answers]
-    row = _execute(
-        "ln_submit",
-        [
-            survey_id,
-            version_id,
-            invitation_id,
-            customer_id,
-            language,
-            now,
-            questions,
-            numbers,
-            texts,
-            choices,
-        ],
-    )
+    row = _execute("ln_submit", [survey_id, version_id, invitation_id, customer_id, language, now, *_columns(answers)])
     assert row is not None
     return int(row[0])
+
+
+def quick_submit_row(
+    *,
+    token_hash: str,
+    version_id: int,
+    stamp: str,
+    language: str,
+    now: datetime,
+    answers: list[tuple[int, int | None, str, str | None]],
+) -> tuple[Any, ...] | None:
+    """PostgreSQL only: (response id, survey id, invitation id, customer id), or None when the link's checks fail."""
+    return _execute(
+        "ln_quick",
+        [token_hash, version_id, stamp, language, now, *_columns(answers)],
+    )

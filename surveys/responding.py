@@ -6,10 +6,10 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.conf import settings
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -67,15 +67,38 @@ def link_state(link: Link | None) -> str:
 class SurveySnapshot:
     survey: Survey
     version_id: int
+    stamp: str
     questions: list[Question]
 
 
-@lru_cache(maxsize=256)
+_SNAPSHOTS: dict[tuple[int, str], SurveySnapshot] = {}
+_SNAPSHOTS_MAX = 256
+
+
+def stamp_key(value: Any) -> str:
+    """A survey's updated_at as the text the cache, the form's hidden field and PostgreSQL all agree on."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
 def survey_snapshot(survey_id: int, version_id: int, stamp: Any) -> SurveySnapshot:
-    """The survey's wording and the questions of one version, cached per process; see the note at the top."""
-    survey = Survey.objects.get(pk=survey_id)
-    questions = list(Question.objects.filter(version_id=version_id).order_by("position", "id"))
-    return SurveySnapshot(survey=survey, version_id=version_id, questions=questions)
+    """The survey's wording and one version's questions, cached per process; see the note at the top.
+
+    `stamp` must come from the database (the link's row), never from a request: it is part of the cache key.
+    """
+    key = (version_id, stamp_key(stamp))
+    snapshot = _SNAPSHOTS.get(key)
+    if snapshot is None:
+        survey = Survey.objects.get(pk=survey_id)
+        questions = list(Question.objects.filter(version_id=version_id).order_by("position", "id"))
+        snapshot = SurveySnapshot(survey=survey, version_id=version_id, stamp=key[1], questions=questions)
+        if len(_SNAPSHOTS) >= _SNAPSHOTS_MAX:
+            _SNAPSHOTS.clear()
+        _SNAPSHOTS[key] = snapshot
+    return snapshot
+
+
+def snapshot_cache_clear() -> None:
+    _SNAPSHOTS.clear()
 
 
 def questions_of(version: SurveyVersion) -> list[Question]:
@@ -262,3 +285,54 @@ def response_submit(
     response._state.adding, response._state.db = False, "default"
     transaction.on_commit(lambda: response_submitted.send(sender=Response, response=response))
     return response, True
+
+
+def response_submit_quick(*, token: str, data: Mapping[str, Any]) -> Response | None:
+    """PostgreSQL's one-statement submit: the link's checks and the writes together. None: take the full path.
+
+    The form carries the version and the survey's stamp it was built from; when this process has those questions
+    cached, the answers are validated against them and one statement checks the link (unanswered, unexpired, survey
+    active, same version, same stamp) while it stores the response. Anything unusual — a cold cache, invalid
+    answers, an edited survey, a used or bad link — returns None and the caller takes the ordinary path, which
+    explains the problem to the customer.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block or not settings.DB_PREPARED_STATEMENTS:
+        return None
+    version_id = _parse_int(str(data.get("v", "")))
+    stamp, language = data.get("st"), data.get("lang")
+    if version_id is None or not stamp or language not in ("vi", "en") or not token or len(token) > 128:
+        return None
+    snapshot = _SNAPSHOTS.get((version_id, str(stamp)))
+    if snapshot is None:
+        return None
+    answers = parse_answers(snapshot.questions, data)
+    if not answers.is_valid:
+        return None
+    by_id = {q.pk: q for q in snapshot.questions}
+    now = timezone.now()
+    rows = [(qid, *_answer_values(by_id[qid], value)) for qid, value in answers.values.items()]
+    try:
+        row = fastpath.quick_submit_row(
+            token_hash=hash_token(token),
+            version_id=version_id,
+            stamp=str(stamp),
+            language=language,
+            now=now,
+            answers=rows,
+        )
+    except (IntegrityError, DataError):
+        return None
+    if row is None:
+        return None
+    response = Response(
+        pk=row[0],
+        survey_id=row[1],
+        version_id=version_id,
+        invitation_id=row[2],
+        customer_id=row[3],
+        language=language,
+        submitted_at=now,
+    )
+    response._state.adding, response._state.db = False, "default"
+    transaction.on_commit(lambda: response_submitted.send(sender=Response, response=response))
+    return response

@@ -22,11 +22,11 @@ def _eager_celery(request: pytest.FixtureRequest):
 @pytest.fixture(autouse=True)
 def _fresh_survey_cache():
     # Ids can be reused after a test's rollback; never let one test see another's cached survey.
-    from surveys.responding import survey_snapshot
+    from surveys.responding import snapshot_cache_clear
 
-    survey_snapshot.cache_clear()
+    snapshot_cache_clear()
     yield
-    survey_snapshot.cache_clear()
+    snapshot_cache_clear()
 
 
 @pytest.fixture

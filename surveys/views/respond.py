@@ -26,6 +26,7 @@ from surveys.responding import (
     parse_answers,
     prefill_score,
     response_submit,
+    response_submit_quick,
     survey_snapshot,
 )
 from surveys.scoring import SCALE_KINDS, QuestionKind
@@ -97,8 +98,13 @@ def _form_page(
     action: str,
     preview: bool = False,
     status: int = 200,
+    version_id: int | None = None,
+    stamp: str = "",
 ) -> HttpResponse:
     context = {
+        # What the form was built from, so that PostgreSQL can check it in the same statement that stores the post.
+        "version_id": version_id,
+        "stamp": stamp,
         "survey_title": survey.title(language),
         "intro": survey.intro(language),
         "rows": question_rows(questions, language, answers.values, answers.errors),
@@ -112,6 +118,10 @@ def _form_page(
 @csrf_exempt  # The unguessable token in the URL is the credential; a cross-site form cannot know it.
 @require_http_methods(["GET", "POST"])
 def respond(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "POST":
+        quick = response_submit_quick(token=token, data=request.POST)
+        if quick is not None:
+            return redirect(f"{request.path}thanks/?lang={quick.language}")
     link = link_for_token(token)
     state = link_state(link)
     if state == ANSWERED:
@@ -140,6 +150,8 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
             answers=answers,
             action=request.path,
             status=status,
+            version_id=snapshot.version_id,
+            stamp=snapshot.stamp,
         )
     response_submit(link=link, questions=questions, answers=answers, language=language)
     return redirect(f"{request.path}thanks/?lang={language}")
