@@ -55,3 +55,16 @@ def _role_required(check: Callable[[Any], bool]) -> Callable[[View], View]:
 # Anonymous users go to the login page; a signed-in user without the role gets 403.
 quality_manager_required = _role_required(is_quality_manager)
 staff_required = _role_required(is_staff_member)
+
+
+def staff_users():  # type: ignore[no-untyped-def]
+    """Everyone who can be given work: active staff and quality managers."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    return (
+        get_user_model()
+        .objects.filter(Q(groups__name__in=[STAFF, QUALITY_MANAGER]) | Q(is_superuser=True), is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )

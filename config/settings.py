@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    "simple_history",
     "accounts",
     "surveys",
     "feedback",
@@ -62,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -127,7 +129,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Idempotent: a case is escalated once, however often this runs.
+    "escalate-overdue-cases": {"task": "feedback.tasks.escalate_overdue_cases", "schedule": 300.0},
+}
 
 # --- Email: SMTP when EMAIL_HOST is set, otherwise files under var/mail/. ---
 EMAIL_HOST = env_str("EMAIL_HOST")
@@ -186,6 +191,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # --- Product settings ---
 # How long a new invitation link stays valid.
 INVITATION_EXPIRY_DAYS = env_int("INVITATION_EXPIRY_DAYS", 30)
+
+# Complaints: the public form accepts this many complaints per client address per hour.
+COMPLAINT_FORM_RATE_PER_HOUR = env_int("COMPLAINT_FORM_RATE_PER_HOUR", 5)
 
 # --- Security ---
 SESSION_COOKIE_HTTPONLY = True

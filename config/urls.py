@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("surveys.urls")),
+    path("", include("feedback.urls")),
 ]
 
 handler403 = "config.views.forbidden"

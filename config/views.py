@@ -8,9 +8,11 @@ from surveys.models import Customer, Response, Survey
 
 @staff_required
 def home(request: HttpRequest) -> HttpResponse:
-    context = {}
+    from feedback.views.cases import my_work
+
+    context = my_work(request)
     if is_quality_manager(request.user):
-        context = {
+        context |= {
             "active_surveys": Survey.objects.filter(status=Survey.Status.ACTIVE).count(),
             "draft_surveys": Survey.objects.filter(status=Survey.Status.DRAFT).count(),
             "response_count": Response.objects.count(),

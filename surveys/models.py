@@ -70,6 +70,11 @@ class Survey(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="surveys", verbose_name=_("owner")
     )
+    # Closed loop (ISO 10002): a bad experience opens a complaint case. Thresholds per survey, defaults in scoring.py.
+    closed_loop = models.BooleanField(_("open a case for each detractor answer"), default=True)
+    nps_detractor_max = models.PositiveSmallIntegerField(_("NPS: detractor up to"), default=6)
+    csat_detractor_max = models.PositiveSmallIntegerField(_("CSAT: dissatisfied up to"), default=2)
+    ces_detractor_min = models.PositiveSmallIntegerField(_("CES: high effort from"), default=6)
     # The version new responses answer. Set when the survey is created and moved by `survey_new_version`.
     current_version = models.ForeignKey(
         "SurveyVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -87,6 +92,13 @@ class Survey(models.Model):
 
     def title(self, language: str) -> str:
         return pick(self, "title", language)
+
+    def detractor_ranges(self) -> dict[str, tuple[int, int]]:
+        return {
+            "nps": (0, self.nps_detractor_max),
+            "csat": (1, self.csat_detractor_max),
+            "ces": (self.ces_detractor_min, 7),
+        }
 
     def intro(self, language: str) -> str:
         return pick(self, "intro", language)

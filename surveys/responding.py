@@ -254,9 +254,21 @@ def _insert_orm(link: Link, by_id: dict[int, Question], answers: ParsedAnswers, 
     return response.pk
 
 
+def _announce(response: Response, survey: Survey, by_id: dict[int, Question], answers: ParsedAnswers) -> None:
+    """Tell other apps, once the transaction commits. `scores` lets a listener decide without a query."""
+    scores = [(by_id[qid].kind, value) for qid, value in answers.values.items() if by_id[qid].kind in SCALE_KINDS]
+    comments = [value for qid, value in answers.values.items() if by_id[qid].kind == QuestionKind.TEXT]
+    transaction.on_commit(
+        lambda: response_submitted.send(
+            sender=Response, response=response, survey=survey, scores=scores, comments=comments
+        )
+    )
+
+
 def response_submit(
     *,
     link: Link,
+    survey: Survey,
     questions: list[Question],
     answers: ParsedAnswers,
     language: str,
@@ -283,7 +295,7 @@ def response_submit(
         return Response.objects.get(invitation_id=link.invitation_id), False
     response = Response(pk=response_id, **_response_fields(link, language, now))
     response._state.adding, response._state.db = False, "default"
-    transaction.on_commit(lambda: response_submitted.send(sender=Response, response=response))
+    _announce(response, survey, by_id, answers)
     return response, True
 
 
@@ -334,5 +346,5 @@ def response_submit_quick(*, token: str, data: Mapping[str, Any]) -> Response | 
         submitted_at=now,
     )
     response._state.adding, response._state.db = False, "default"
-    transaction.on_commit(lambda: response_submitted.send(sender=Response, response=response))
+    _announce(response, snapshot.survey, by_id, answers)
     return response

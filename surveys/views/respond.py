@@ -153,7 +153,7 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
             version_id=snapshot.version_id,
             stamp=snapshot.stamp,
         )
-    response_submit(link=link, questions=questions, answers=answers, language=language)
+    response_submit(link=link, survey=survey, questions=questions, answers=answers, language=language)
     return redirect(f"{request.path}thanks/?lang={language}")
 
 

@@ -60,8 +60,9 @@ def test_an_edit_between_page_and_post_is_caught_and_the_new_questions_apply(cal
     client = Client()
     hidden = form_fields(client.get(reverse("respond", args=[token])).content.decode())
     version = invitation.survey.current_version
-    building.question_add(version=version, kind="text", text_en="New required", text_vi="Câu mới bắt buộc",
-                          required=True)
+    building.question_add(
+        version=version, kind="text", text_en="New required", text_vi="Câu mới bắt buộc", required=True
+    )
     q1 = version.questions.order_by("position").first()
     page = client.post(reverse("respond", args=[token]), {**hidden, f"q{q1.pk}": "8"})
     assert page.status_code == 400 and "Câu mới bắt buộc" in page.content.decode()

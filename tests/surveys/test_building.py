@@ -16,7 +16,9 @@ def answer(survey):
     _invitation, token = make_invitation(survey=survey)
     questions = questions_of(survey.current_version)
     parsed = parse_answers(questions, {f"q{questions[0].pk}": str(questions[0].scale.low)})
-    return response_submit(link=link_for_token(token), questions=questions, answers=parsed, language="vi")[0]
+    return response_submit(
+        link=link_for_token(token), survey=survey, questions=questions, answers=parsed, language="vi"
+    )[0]
 
 
 @pytest.mark.parametrize(("kind", "low", "high"), [("nps", 0, 10), ("csat", 1, 5), ("ces", 1, 7)])

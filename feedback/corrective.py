@@ -1,0 +1,174 @@
+"""Corrective actions (ISO 9001 10.2), step by step and in order: nonconformity, correction, decision, root
+cause, action items, effectiveness review. An ineffective review reopens the action."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from feedback.models import (
+    ActionItem,
+    ActionStatus,
+    Category,
+    ComplaintCase,
+    CorrectiveAction,
+    EffectivenessReview,
+)
+from feedback.workflow import next_reference
+from surveys.models import Survey
+
+A = ActionStatus
+FINISHED = (A.CLOSED, A.NOT_NEEDED)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValidationError(message)
+
+
+@transaction.atomic
+def action_create(
+    *,
+    title: str,
+    nonconformity: str,
+    owner: AbstractBaseUser,
+    cases: Iterable[ComplaintCase] = (),
+    category: Category | None = None,
+    survey: Survey | None = None,
+    segment: str = "",
+) -> CorrectiveAction:
+    action = CorrectiveAction(
+        title=title.strip(),
+        nonconformity=nonconformity.strip(),
+        owner=owner,
+        category=category,
+        survey=survey,
+        segment=segment.strip(),
+        reference="pending",
+    )
+    action.full_clean(exclude=["reference", "owner", "category", "survey"])
+    action.reference = next_reference("CA")
+    action.save()
+    action.cases.set(list(cases))
+    return action
+
+
+def _open(action: CorrectiveAction) -> None:
+    _require(action.status not in FINISHED, _("This corrective action is closed."))
+
+
+@transaction.atomic
+def action_record_containment(*, action: CorrectiveAction, containment: str) -> CorrectiveAction:
+    """React to the nonconformity: what was done to control and correct it (10.2.1 a)."""
+    _open(action)
+    _require(bool(containment.strip()), _("Describe the correction or containment."))
+    action.containment = containment.strip()
+    action.contained_at = action.contained_at or timezone.now()
+    if action.status == A.OPEN:
+        action.status = A.CONTAINED
+    action.save()
+    return action
+
+
+@transaction.atomic
+def action_decide(*, action: CorrectiveAction, needed: bool, reason: str) -> CorrectiveAction:
+    """Evaluate the need for action to eliminate the cause (10.2.1 b). Needs the correction first."""
+    _open(action)
+    _require(bool(action.containment), _("Record the correction or containment before deciding."))
+    _require(bool(reason.strip()), _("Give the reason for the decision."))
+    action.action_needed = needed
+    action.decision_reason = reason.strip()
+    action.decided_at = timezone.now()
+    if needed:
+        if action.status in (A.OPEN, A.CONTAINED):
+            action.status = A.DECIDED
+    else:
+        action.status = A.NOT_NEEDED
+        action.closed_at = timezone.now()
+    action.save()
+    return action
+
+
+@transaction.atomic
+def action_record_root_cause(
+    *, action: CorrectiveAction, root_cause: str, method: str, similar: str, update_risks: bool, qms_change: bool
+) -> CorrectiveAction:
+    _open(action)
+    _require(action.action_needed is True, _("Decide that action is needed before analysing the cause."))
+    _require(bool(root_cause.strip()), _("Describe the root cause."))
+    _require(bool(method), _("Say which method found the root cause."))
+    action.root_cause, action.root_cause_method = root_cause.strip(), method
+    action.similar_nonconformities = similar.strip()
+    action.update_risks, action.qms_change = update_risks, qms_change
+    action.analysed_at = action.analysed_at or timezone.now()
+    if action.status == A.DECIDED:
+        action.status = A.ANALYSED
+    action.save()
+    return action
+
+
+@transaction.atomic
+def item_add(*, action: CorrectiveAction, description: str, owner: AbstractBaseUser, due_date: date) -> ActionItem:
+    _open(action)
+    _require(action.analysed_at is not None, _("Find the root cause before planning actions."))
+    _require(bool(description.strip()), _("Describe the action."))
+    item = ActionItem.objects.create(action=action, description=description.strip(), owner=owner, due_date=due_date)
+    if action.status in (A.ANALYSED, A.REVIEW):
+        action.status = A.IMPLEMENTING
+        action.save(update_fields=["status"])
+    return item
+
+
+@transaction.atomic
+def item_set_status(*, item: ActionItem, status: str) -> ActionItem:
+    _open(item.action)
+    _require(status in ActionItem.Status.values, _("Unknown status."))
+    item.status = status
+    item.completed_at = timezone.now() if status == ActionItem.Status.DONE else None
+    item.save()
+    action = item.action
+    if not action.items.filter(status=ActionItem.Status.OPEN).exists() and action.status == A.IMPLEMENTING:
+        action.status = A.REVIEW
+        action.save(update_fields=["status"])
+    return item
+
+
+@transaction.atomic
+def action_record_review(
+    *,
+    action: CorrectiveAction,
+    method: str,
+    evidence: str,
+    reviewer: AbstractBaseUser,
+    reviewed_on: date,
+    result: str,
+) -> EffectivenessReview:
+    """Review effectiveness (10.2.1 d). Effective closes the action; not effective reopens it for new actions."""
+    _open(action)
+    items = action.items.exclude(status=ActionItem.Status.CANCELLED)
+    _require(items.exists(), _("Plan at least one action before reviewing effectiveness."))
+    _require(
+        not items.filter(status=ActionItem.Status.OPEN).exists(),
+        _("Finish or cancel every action before reviewing effectiveness."),
+    )
+    _require(bool(method.strip()) and bool(evidence.strip()), _("Give the method and the evidence."))
+    review = EffectivenessReview.objects.create(
+        action=action,
+        method=method.strip(),
+        evidence=evidence.strip(),
+        reviewer=reviewer,
+        reviewed_on=reviewed_on,
+        result=result,
+    )
+    if result == EffectivenessReview.Result.EFFECTIVE:
+        action.status, action.closed_at = A.CLOSED, timezone.now()
+    else:
+        action.status, action.closed_at = A.ANALYSED, None
+    action.save()
+    return review

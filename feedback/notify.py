@@ -1,0 +1,141 @@
+"""Emails about complaint cases, each in its reader's language. Called by tasks (feedback/tasks.py) after commit."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.mail import send_mail
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from accounts.roles import QUALITY_MANAGER
+from feedback.models import CaseEvent, ComplaintCase, ComplaintSettings
+from surveys import building
+from surveys.invitations import invitation_create, invitation_email_now
+from surveys.models import Customer, Survey
+
+TRACK_SALT = "feedback.case-track"
+
+
+def tracking_token(case: ComplaintCase) -> str:
+    # Signed, not stored: every email can carry the same link, and nobody can forge one for another case.
+    return signing.dumps(case.pk, salt=TRACK_SALT)
+
+
+def case_for_tracking_token(token: str) -> ComplaintCase | None:
+    try:
+        pk = signing.loads(token, salt=TRACK_SALT)
+    except signing.BadSignature:
+        return None
+    return ComplaintCase.objects.filter(pk=pk).select_related("category").first()
+
+
+def tracking_link(case: ComplaintCase) -> str:
+    return settings.SITE_URL + reverse("case_track", args=[tracking_token(case)])
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _send(template: str, context: dict, language: str, to: list[str]) -> None:
+    with translation.override(language):
+        subject = _one_line(render_to_string(f"feedback/email/{template}_subject.txt", context))
+        body = render_to_string(f"feedback/email/{template}.txt", context)
+    send_mail(subject, body, None, to)
+
+
+def _record(case: ComplaintCase, text: str) -> None:
+    CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.EMAIL, text=text)
+
+
+def _customer_context(case: ComplaintCase) -> dict:
+    return {
+        "case": case,
+        "name": case.customer.name if case.customer_id else case.contact_name,
+        "organisation": settings.ORGANISATION_NAME,
+        "link": tracking_link(case),
+    }
+
+
+def send_acknowledgement(case_id: int) -> str:
+    case = ComplaintCase.objects.select_related("customer").get(pk=case_id)
+    if not case.email:
+        return "no-address"
+    if case.events.filter(kind=CaseEvent.Kind.EMAIL, text__startswith="acknowledgement").exists():
+        return "already-sent"
+    _send("acknowledgement", _customer_context(case), case.language, [case.email])
+    _record(case, f"acknowledgement → {case.email}")
+    return "sent"
+
+
+def send_customer_message(case_id: int, text: str) -> str:
+    case = ComplaintCase.objects.select_related("customer").get(pk=case_id)
+    if not case.email:
+        return "no-address"
+    _send("message", {**_customer_context(case), "message": text}, case.language, [case.email])
+    _record(case, f"message → {case.email}")
+    return "sent"
+
+
+def send_escalation(case_id: int) -> str:
+    """To the assignee and every quality manager, each in the site's language."""
+    case = ComplaintCase.objects.select_related("assignee").get(pk=case_id)
+    users = (
+        get_user_model()
+        .objects.filter(Q(groups__name=QUALITY_MANAGER) | Q(is_superuser=True) | Q(pk=case.assignee_id), is_active=True)
+        .exclude(email="")
+        .distinct()
+    )
+    addresses = sorted({u.email for u in users})
+    if not addresses:
+        return "nobody"
+    context = {"case": case, "link": settings.SITE_URL + reverse("case_detail", args=[case.reference])}
+    _send("escalation", context, settings.LANGUAGE_CODE, addresses)
+    _record(case, "escalation → " + ", ".join(addresses))
+    return "sent"
+
+
+HANDLING = {
+    "title_en": "How did we handle your complaint?",
+    "title_vi": "Chúng tôi đã xử lý khiếu nại của bạn thế nào?",
+}
+
+
+def handling_survey(owner) -> Survey:  # type: ignore[no-untyped-def]
+    """The short CSAT survey about complaint handling, made on first use; quality managers may edit it."""
+    config = ComplaintSettings.load()
+    survey = config.handling_survey
+    if survey is None or survey.status != Survey.Status.ACTIVE:
+        survey = building.survey_create(owner=owner, kind="csat", **HANDLING)
+        # Its answers are about our complaint handling: they must not open complaints of their own.
+        survey.closed_loop = False
+        survey.save(update_fields=["closed_loop"])
+        building.survey_activate(survey=survey)
+        config.handling_survey = survey
+        config.save(update_fields=["handling_survey"])
+    return survey
+
+
+def send_handling_survey(case_id: int, actor_id: int) -> str:
+    case = ComplaintCase.objects.select_related("customer").get(pk=case_id)
+    if not case.email:
+        return "no-address"
+    if case.events.filter(kind=CaseEvent.Kind.EMAIL, text__startswith="handling survey").exists():
+        return "already-sent"
+    customer = case.customer
+    if customer is None:
+        customer = Customer.objects.filter(email__iexact=case.contact_email).first() or Customer.objects.create(
+            name=case.contact_name or case.contact_email,
+            email=case.contact_email,
+            language=case.language,
+            phone=case.contact_phone,
+        )
+    owner = get_user_model().objects.get(pk=actor_id)
+    invitation, _token = invitation_create(survey=handling_survey(owner), customer=customer, created_by=owner)
+    invitation_email_now(invitation=invitation)
+    _record(case, f"handling survey → {customer.email}")
+    return "sent"

@@ -1,0 +1,201 @@
+"""Corrective actions: quality managers run them step by step; staff see them and work their action items."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.roles import is_quality_manager, quality_manager_required, staff_required
+from feedback import corrective, effectiveness
+from feedback.forms import (
+    ActionForm,
+    ContainmentForm,
+    DecisionForm,
+    ItemForm,
+    ItemStatusForm,
+    ReviewForm,
+    RootCauseForm,
+)
+from feedback.models import ActionItem, ActionStatus, ComplaintCase, CorrectiveAction
+
+PAGE_SIZE = 25
+
+
+def _get_action_for_user(request: HttpRequest, reference: str) -> CorrectiveAction:
+    return get_object_or_404(
+        CorrectiveAction.objects.select_related("owner", "category", "survey"), reference=reference.upper()
+    )
+
+
+@staff_required
+def action_list(request: HttpRequest) -> HttpResponse:
+    actions = CorrectiveAction.objects.select_related("owner").order_by("-created_at", "-id")
+    status = request.GET.get("status", "")
+    if status == "open":
+        actions = actions.exclude(status__in=corrective.FINISHED)
+    elif status in ActionStatus.values:
+        actions = actions.filter(status=status)
+    page = Paginator(actions, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "feedback/action_list.html", {"page": page, "status": status, "statuses": ActionStatus.choices}
+    )
+
+
+@quality_manager_required
+def action_create(request: HttpRequest) -> HttpResponse:
+    initial = {"owner": request.user}
+    source = request.GET.get("case", "")
+    if source:
+        case = ComplaintCase.objects.filter(reference=source.upper()).first()
+        if case is not None:
+            initial.update(
+                {"case_references": case.reference, "category": case.category, "title": case.description[:80]}
+            )
+    form = ActionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            action = corrective.action_create(
+                title=data["title"],
+                nonconformity=data["nonconformity"],
+                owner=data["owner"],
+                cases=data["case_references"],
+                category=data["category"],
+                survey=data["survey"],
+                segment=data["segment"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        else:
+            if data.get("effective_from"):
+                action.effective_from = data["effective_from"]
+                action.save(update_fields=["effective_from"])
+            messages.success(request, _("Corrective action %(ref)s opened.") % {"ref": action.reference})
+            return redirect("action_detail", reference=action.reference)
+    return render(
+        request,
+        "feedback/simple_form.html",
+        {"form": form, "title": _("Raise a corrective action"), "back": "action_list"},
+    )
+
+
+@quality_manager_required
+def action_edit(request: HttpRequest, reference: str) -> HttpResponse:
+    action = _get_action_for_user(request, reference)
+    form = ActionForm(request.POST or None, instance=action)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        saved.cases.set(form.cleaned_data["case_references"])
+        messages.success(request, _("Corrective action saved."))
+        return redirect("action_detail", reference=action.reference)
+    return render(
+        request,
+        "feedback/simple_form.html",
+        {"form": form, "title": _("Edit corrective action"), "back": "action_list"},
+    )
+
+
+@staff_required
+def action_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    action = _get_action_for_user(request, reference)
+    language = request.LANGUAGE_CODE
+    context = {
+        "action": action,
+        "cases": action.cases.select_related("category"),
+        "items": action.items.select_related("owner"),
+        "reviews": action.reviews.select_related("reviewer"),
+        "is_qm": is_quality_manager(request.user),
+        "containment_form": ContainmentForm(initial={"containment": action.containment}),
+        "decision_form": DecisionForm(initial={"reason": action.decision_reason}),
+        "root_cause_form": RootCauseForm(
+            initial={
+                "method": action.root_cause_method,
+                "root_cause": action.root_cause,
+                "similar": action.similar_nonconformities,
+                "update_risks": action.update_risks,
+                "qms_change": action.qms_change,
+            }
+        ),
+        "item_form": ItemForm(initial={"owner": request.user}),
+        "review_form": ReviewForm(),
+        "comparisons": effectiveness.action_comparisons(action),
+        "window_days": effectiveness.WINDOW_DAYS,
+        "follow_ups": effectiveness.resurveyed_scores(action, language),
+        "history": action.history.select_related("history_user").order_by("-history_date")[:50],
+        "finished": action.status in corrective.FINISHED,
+    }
+    return render(request, "feedback/action_detail.html", context)
+
+
+STEPS = {
+    "containment": (ContainmentForm, lambda a, d, u: corrective.action_record_containment(action=a, **d)),
+    "decision": (DecisionForm, lambda a, d, u: corrective.action_decide(action=a, **d)),
+    "root-cause": (RootCauseForm, lambda a, d, u: corrective.action_record_root_cause(action=a, **d)),
+    "review": (ReviewForm, lambda a, d, u: corrective.action_record_review(action=a, reviewer=u, **d)),
+}
+
+
+@require_POST
+@quality_manager_required
+def action_step(request: HttpRequest, reference: str, step: str) -> HttpResponse:
+    action = _get_action_for_user(request, reference)
+    if step not in STEPS:
+        messages.error(request, _("Unknown step."))
+        return redirect("action_detail", reference=action.reference)
+    form_class, run = STEPS[step]
+    form = form_class(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("action_detail", reference=action.reference)
+    try:
+        run(action, form.cleaned_data, request.user)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Saved."))
+    return redirect("action_detail", reference=action.reference)
+
+
+@require_POST
+@staff_required
+def item_add(request: HttpRequest, reference: str) -> HttpResponse:
+    action = _get_action_for_user(request, reference)
+    form = ItemForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("action_detail", reference=action.reference)
+    try:
+        corrective.item_add(action=action, **form.cleaned_data)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Action added."))
+    return redirect("action_detail", reference=action.reference)
+
+
+@require_POST
+@staff_required
+def item_status(request: HttpRequest, reference: str, item_id: int) -> HttpResponse:
+    action = _get_action_for_user(request, reference)
+    item = get_object_or_404(ActionItem, pk=item_id, action=action)
+    form = ItemStatusForm(request.POST)
+    if form.is_valid():
+        try:
+            corrective.item_set_status(item=item, status=form.cleaned_data["status"])
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Action updated."))
+    return redirect("action_detail", reference=action.reference)

@@ -1,0 +1,94 @@
+"""Pages for customers, without an account: the complaint form and the case-tracking page."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.views.decorators.http import require_http_methods
+
+from feedback import workflow
+from feedback.forms import PublicComplaintForm
+from feedback.models import CaseEvent, Channel
+from feedback.notify import case_for_tracking_token, tracking_token
+
+LANGUAGES = ("vi", "en")
+
+
+def _language(request: HttpRequest) -> str:
+    chosen = request.POST.get("lang") or request.GET.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return translation.get_language_from_request(request)
+
+
+def _render(request: HttpRequest, template: str, context: dict, language: str, status: int = 200) -> HttpResponse:
+    with translation.override(language):
+        response = render(request, template, {**context, "lang": language}, status=status)
+    response.headers["Content-Language"] = language
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _client_key(request: HttpRequest) -> str:
+    # REMOTE_ADDR is the client as the server saw it; behind a proxy, configure the proxy to set it.
+    return f"complaint-rate:{request.META.get('REMOTE_ADDR', 'unknown')}"
+
+
+def _over_rate(request: HttpRequest) -> bool:
+    key = _client_key(request)
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=3600)
+        count = 1
+    return count > settings.COMPLAINT_FORM_RATE_PER_HOUR
+
+
+@require_http_methods(["GET", "POST"])
+def complaint_form(request: HttpRequest) -> HttpResponse:
+    language = _language(request)
+    with translation.override(language):
+        form = PublicComplaintForm(request.POST or None, language=language)
+        if request.method == "POST":
+            if request.POST.get("website"):
+                # A bot filled the hidden field: look successful, store nothing.
+                return _render(request, "feedback/public/received.html", {"case": None}, language)
+            if _over_rate(request):
+                context = {"form": form, "rate_limited": True}
+                return _render(request, "feedback/public/complaint_form.html", context, language, status=429)
+            if form.is_valid():
+                data = form.cleaned_data
+                case = workflow.case_create(
+                    channel=Channel.WEB_FORM,
+                    contact_name=data["name"],
+                    contact_email=data["email"],
+                    contact_phone=data["phone"],
+                    language=language,
+                    product=data["product"],
+                    category=data["category"],
+                    description=data["description"],
+                    remedy_sought=data["remedy_sought"],
+                )
+                return redirect(f"/c/{tracking_token(case)}/?lang={language}&new=1")
+    status = 400 if request.method == "POST" else 200
+    return _render(request, "feedback/public/complaint_form.html", {"form": form}, language, status=status)
+
+
+@require_http_methods(["GET"])
+def case_track(request: HttpRequest, token: str) -> HttpResponse:
+    case = case_for_tracking_token(token)
+    if case is None:
+        return _render(request, "respond/unavailable.html", {}, _language(request), status=404)
+    language = request.GET.get("lang") if request.GET.get("lang") in LANGUAGES else case.language
+    messages_sent = case.events.filter(kind=CaseEvent.Kind.MESSAGE).order_by("at")
+    context = {
+        "case": case,
+        "messages_sent": messages_sent,
+        "new": request.GET.get("new") == "1",
+        "category": case.category.name(language) if case.category else "",
+    }
+    return _render(request, "feedback/public/track.html", context, language)

@@ -1,0 +1,340 @@
+"""The complaint-case workflow (ISO 10002): every change to a case goes through a function here.
+
+Statuses move only along TRANSITIONS; each change is written to the case's timeline with who and when; time limits
+come from the TimeLimit table per severity; overdue cases are escalated once. Emails leave through tasks enqueued
+when the transaction commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from feedback.models import (
+    CaseEvent,
+    CaseStatus,
+    Category,
+    Channel,
+    ComplaintCase,
+    Impact,
+    Priority,
+    ReferenceCounter,
+    Severity,
+    TimeLimit,
+)
+from surveys.models import Customer, Response
+
+S = CaseStatus
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    S.RECEIVED: (S.ACKNOWLEDGED, S.REJECTED),
+    S.ACKNOWLEDGED: (S.INVESTIGATING, S.REJECTED),
+    S.INVESTIGATING: (S.RESPONDED, S.REJECTED),
+    S.RESPONDED: (S.CLOSED, S.INVESTIGATING),
+    S.CLOSED: (S.REOPENED,),
+    S.REJECTED: (S.REOPENED,),
+    S.REOPENED: (S.INVESTIGATING,),
+}
+OPEN_STATUSES = (S.RECEIVED, S.ACKNOWLEDGED, S.INVESTIGATING, S.RESPONDED, S.REOPENED)
+# A decision is communicated to the customer with these steps, so they need a message.
+NEEDS_MESSAGE = (S.RESPONDED, S.REJECTED)
+
+# Used when the TimeLimit row of a severity is missing; the migration seeds the same values.
+DEFAULT_LIMITS = {"low": (48, 240, 720), "medium": (24, 120, 480), "high": (8, 48, 240), "critical": (2, 24, 120)}
+
+_PRIORITY = {
+    (Severity.CRITICAL, Impact.ONE): Priority.P1,
+    (Severity.CRITICAL, Impact.SEVERAL): Priority.P1,
+    (Severity.CRITICAL, Impact.MANY): Priority.P1,
+    (Severity.HIGH, Impact.ONE): Priority.P2,
+    (Severity.HIGH, Impact.SEVERAL): Priority.P1,
+    (Severity.HIGH, Impact.MANY): Priority.P1,
+    (Severity.MEDIUM, Impact.ONE): Priority.P3,
+    (Severity.MEDIUM, Impact.SEVERAL): Priority.P2,
+    (Severity.MEDIUM, Impact.MANY): Priority.P2,
+    (Severity.LOW, Impact.ONE): Priority.P4,
+    (Severity.LOW, Impact.SEVERAL): Priority.P3,
+    (Severity.LOW, Impact.MANY): Priority.P3,
+}
+
+
+def priority_for(severity: str, impact: str) -> str:
+    """Priority from severity and impact: a severe problem, or one that hits many customers, comes first."""
+    return _PRIORITY[(Severity(severity), Impact(impact))]
+
+
+def next_reference(prefix: str, when: datetime | None = None) -> str:
+    """CMP-2026-000123: a per-year sequence, safe under concurrent creation (the counter row is locked)."""
+    year = timezone.localtime(when or timezone.now()).year
+    with transaction.atomic():
+        ReferenceCounter.objects.get_or_create(prefix=prefix, year=year)
+        counter = ReferenceCounter.objects.select_for_update().get(prefix=prefix, year=year)
+        counter.last += 1
+        counter.save(update_fields=["last"])
+    width = 6 if prefix == "CMP" else 4
+    return f"{prefix}-{year}-{counter.last:0{width}d}"
+
+
+def time_limits(severity: str) -> tuple[int, int, int]:
+    row = TimeLimit.objects.filter(severity=severity).first()
+    if row is None:
+        return DEFAULT_LIMITS[severity]
+    return row.acknowledge_hours, row.respond_hours, row.close_hours
+
+
+def _set_due_dates(case: ComplaintCase) -> None:
+    ack, respond, close = time_limits(case.severity)
+    case.acknowledge_due = case.received_at + timedelta(hours=ack)
+    case.respond_due = case.received_at + timedelta(hours=respond)
+    case.close_due = case.received_at + timedelta(hours=close)
+
+
+def _event(case: ComplaintCase, kind: str, actor: AbstractBaseUser | None, text: str = "", **extra: Any) -> None:
+    CaseEvent.objects.create(case=case, kind=kind, actor=actor, text=text, at=timezone.now(), **extra)
+
+
+def _after_commit(task_name: str, *args: Any) -> None:
+    from feedback import tasks
+
+    task = getattr(tasks, task_name)
+    transaction.on_commit(lambda: task.delay(*args))
+
+
+@transaction.atomic
+def case_create(
+    *,
+    channel: str,
+    description: str,
+    actor: AbstractBaseUser | None = None,
+    customer: Customer | None = None,
+    contact_name: str = "",
+    contact_email: str = "",
+    contact_phone: str = "",
+    language: str = "vi",
+    product: str = "",
+    remedy_sought: str = "",
+    category: Category | None = None,
+    severity: str = Severity.MEDIUM,
+    impact: str = Impact.ONE,
+    assignee: AbstractBaseUser | None = None,
+    response: Response | None = None,
+) -> ComplaintCase:
+    """Log a complaint. The customer, when their email is known, gets an acknowledgement with a tracking link."""
+    if customer is None and not (contact_name.strip() or contact_email.strip() or contact_phone.strip()):
+        raise ValidationError({"contact_name": _("Give the customer, or at least one way to reach them.")})
+    now = timezone.now()
+    case = ComplaintCase(
+        reference="pending",
+        channel=channel,
+        customer=customer,
+        contact_name=contact_name.strip(),
+        contact_email=contact_email.strip(),
+        contact_phone=contact_phone.strip(),
+        language=customer.language if customer is not None else language,
+        product=product.strip(),
+        description=description.strip(),
+        remedy_sought=remedy_sought.strip(),
+        category=category,
+        severity=severity,
+        impact=impact,
+        priority=priority_for(severity, impact),
+        assignee=assignee,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        response=response,
+        received_at=now,
+    )
+    _set_due_dates(case)
+    case.full_clean(exclude=["reference", "response", "customer", "assignee", "created_by", "category"])
+    case.reference = next_reference("CMP", now)
+    case.save()
+    _event(case, CaseEvent.Kind.CREATED, case.created_by, text=Channel(channel).label, to_status=S.RECEIVED)
+    if assignee is not None:
+        _event(case, CaseEvent.Kind.ASSIGNED, case.created_by, text=_display_user(assignee))
+    if case.email:
+        _after_commit("send_acknowledgement", case.pk)
+    return case
+
+
+def _display_user(user: AbstractBaseUser | None) -> str:
+    if user is None:
+        return _("nobody")
+    return user.get_full_name() or user.get_username()
+
+
+def allowed_transitions(case: ComplaintCase) -> tuple[str, ...]:
+    return TRANSITIONS.get(case.status, ())
+
+
+@transaction.atomic
+def case_transition(
+    *,
+    case: ComplaintCase,
+    to_status: str,
+    actor: AbstractBaseUser,
+    note: str = "",
+    message: str = "",
+    resolution: str = "",
+    customer_accepted: bool | None = None,
+) -> ComplaintCase:
+    """Move a case along the workflow; refuse anything TRANSITIONS does not allow."""
+    case = ComplaintCase.objects.select_for_update().get(pk=case.pk)
+    if to_status not in allowed_transitions(case):
+        raise ValidationError(
+            _("A case that is “%(current)s” cannot become “%(target)s”.")
+            % {"current": case.get_status_display(), "target": CaseStatus(to_status).label}
+        )
+    message, note = message.strip(), note.strip()
+    if to_status in NEEDS_MESSAGE and not message:
+        raise ValidationError({"message": _("Write the decision for the customer: it is sent to them and kept.")})
+    if to_status == S.CLOSED:
+        if customer_accepted is None:
+            raise ValidationError({"customer_accepted": _("Record whether the customer accepted the resolution.")})
+        case.customer_accepted = customer_accepted
+        case.resolution = resolution.strip() or case.resolution
+    now = timezone.now()
+    previous = case.status
+    case.status = to_status
+    if to_status == S.ACKNOWLEDGED:
+        case.acknowledged_at = now
+    elif to_status in NEEDS_MESSAGE:
+        case.responded_at = now
+    elif to_status == S.CLOSED:
+        case.closed_at = now
+    elif to_status == S.REOPENED:
+        case.closed_at = None
+        case.customer_accepted = None
+    if to_status in (S.CLOSED, S.REJECTED) and case.acknowledged_at is None:
+        case.acknowledged_at = now
+    case.save()
+    _event(case, CaseEvent.Kind.STATUS, actor, text=note, from_status=previous, to_status=to_status)
+    if message:
+        _record_message(case, actor, message)
+    if to_status == S.CLOSED:
+        _after_commit("send_handling_survey", case.pk, actor.pk)
+    return case
+
+
+def _record_message(case: ComplaintCase, actor: AbstractBaseUser, text: str) -> None:
+    _event(case, CaseEvent.Kind.MESSAGE, actor, text=text)
+    if case.email:
+        _after_commit("send_customer_message", case.pk, text)
+
+
+@transaction.atomic
+def case_message_customer(*, case: ComplaintCase, actor: AbstractBaseUser, text: str) -> None:
+    if not text.strip():
+        raise ValidationError({"text": _("Write the message.")})
+    if not case.email:
+        raise ValidationError(
+            {"text": _("We have no email address for this customer: tell them by phone and record an internal note.")}
+        )
+    _record_message(case, actor, text.strip())
+
+
+@transaction.atomic
+def case_add_note(*, case: ComplaintCase, actor: AbstractBaseUser, text: str) -> None:
+    if not text.strip():
+        raise ValidationError({"text": _("Write the note.")})
+    _event(case, CaseEvent.Kind.NOTE, actor, text=text.strip())
+
+
+@transaction.atomic
+def case_assign(*, case: ComplaintCase, assignee: AbstractBaseUser | None, actor: AbstractBaseUser) -> None:
+    if case.assignee_id == (assignee.pk if assignee else None):
+        return
+    case.assignee = assignee
+    case.save(update_fields=["assignee"])
+    _event(case, CaseEvent.Kind.ASSIGNED, actor, text=_display_user(assignee))
+
+
+EDITABLE = (
+    "product",
+    "description",
+    "remedy_sought",
+    "category",
+    "severity",
+    "impact",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "language",
+)
+
+
+@transaction.atomic
+def case_update(*, case: ComplaintCase, actor: AbstractBaseUser, **fields: Any) -> ComplaintCase:
+    """Edit a case's details; every changed field is written to the timeline (and to the field history)."""
+    changes = []
+    for name, value in fields.items():
+        if name not in EDITABLE:
+            raise ValueError(f"case_update cannot set {name}")
+        old = getattr(case, name)
+        if old != value:
+            label = ComplaintCase._meta.get_field(name).verbose_name
+            changes.append(f"{label}: {old or '—'} → {value or '—'}")
+            setattr(case, name, value)
+    if not changes:
+        return case
+    if "severity" in fields or "impact" in fields:
+        case.priority = priority_for(case.severity, case.impact)
+        _set_due_dates(case)
+    case.full_clean(exclude=["response", "customer", "assignee", "created_by", "category"])
+    case.save()
+    _event(case, CaseEvent.Kind.EDITED, actor, text="\n".join(str(c) for c in changes))
+    return case
+
+
+def overdue_q(now: datetime | None = None) -> Q:
+    """Cases past a time limit for the step they are at."""
+    now = now or timezone.now()
+    return (
+        Q(status=S.RECEIVED, acknowledge_due__lt=now)
+        | Q(status__in=(S.RECEIVED, S.ACKNOWLEDGED, S.INVESTIGATING, S.REOPENED), respond_due__lt=now)
+        | Q(status__in=OPEN_STATUSES, close_due__lt=now)
+    )
+
+
+def overdue_step(case: ComplaintCase, now: datetime | None = None) -> str | None:
+    """Which time limit a case has missed ("acknowledge", "respond" or "close"), or None."""
+    now = now or timezone.now()
+    if case.status == S.RECEIVED and case.acknowledge_due < now:
+        return "acknowledge"
+    if case.status in (S.RECEIVED, S.ACKNOWLEDGED, S.INVESTIGATING, S.REOPENED) and case.respond_due < now:
+        return "respond"
+    if case.status in OPEN_STATUSES and case.close_due < now:
+        return "close"
+    return None
+
+
+def cases_overdue_first(queryset: QuerySet[ComplaintCase], now: datetime | None = None) -> list[ComplaintCase]:
+    cases = list(queryset)
+    now = now or timezone.now()
+    for case in cases:
+        case.overdue_step = overdue_step(case, now)
+    return sorted(cases, key=lambda c: (c.overdue_step is None, c.priority, c.received_at))
+
+
+def case_escalate_overdue(now: datetime | None = None) -> int:
+    """Escalate every overdue case once: mark it, write the timeline, notify its assignee and quality managers."""
+    now = now or timezone.now()
+    escalated = 0
+    with transaction.atomic():
+        overdue = (
+            ComplaintCase.objects.select_for_update(skip_locked=True)
+            .filter(overdue_q(now), escalated_at__isnull=True)
+            .order_by("id")
+        )
+        for case in overdue:
+            case.escalated_at = now
+            case.save(update_fields=["escalated_at"])
+            step = overdue_step(case, now) or "close"
+            _event(case, CaseEvent.Kind.ESCALATED, None, text=step)
+            _after_commit("send_escalation", case.pk)
+            escalated += 1
+    return escalated
