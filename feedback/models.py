@@ -96,6 +96,9 @@ class ReferenceCounter(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="reference_counter_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.year}: {self.last}"
+
 
 class ComplaintCase(models.Model):
     reference = models.CharField(_("reference"), max_length=20, unique=True)

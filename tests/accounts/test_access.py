@@ -20,9 +20,12 @@ PUBLIC = {
     "password_reset_complete",
     "set_language",
     "healthz",
+    "complaint_form",
+    "case_track",
 }
 # Pages for anyone signed in with a role (staff or quality manager).
-STAFF_PAGES = {"home"}
+STAFF_PAGES = {"home", "case_list", "case_create", "case_detail", "case_edit", "case_transition", "case_assign",
+               "case_note", "case_message", "action_list", "action_detail", "item_add", "item_status"}
 SIGNED_IN = {"password_change", "password_change_done"}
 # Everything else under our apps is for quality managers.
 
@@ -39,20 +42,50 @@ def _named_patterns(resolver: URLResolver, prefix: str = "") -> list[tuple[str, 
     return found
 
 
-def _url(name: str, pattern: URLPattern, ids: dict[str, int]) -> str:
+def _url(name: str, pattern: URLPattern, ids: dict) -> str:
     kwargs = {key: ids.get(key, 1) for key in pattern.pattern.converters}
+    if "reference" in kwargs:
+        kwargs["reference"] = ids["case"] if name.startswith("case") else ids["action"]
+    if name.startswith("category"):
+        kwargs = {key: ids["category"] for key in kwargs}
     return reverse(name, kwargs=kwargs)
 
 
 @pytest.fixture
 def ids():
+    from datetime import date
+
+    from feedback import corrective, workflow
+    from feedback.models import Category
+    from tests.factories import quality_manager
+
     invitation, _token = make_invitation()
     survey = invitation.survey
+    case = workflow.case_create(channel="phone", description="x", contact_name="k")
+    action = corrective.action_create(title="t", nonconformity="n", owner=quality_manager())
+    corrective.action_record_containment(action=action, containment="c")
+    corrective.action_decide(action=action, needed=True, reason="r")
+    corrective.action_record_root_cause(
+        action=action, root_cause="rc", method="5why", similar="", update_risks=False, qms_change=False
+    )
+    item = corrective.item_add(action=action, description="d", owner=action.owner, due_date=date.today())
     return {
         "pk": survey.pk,
         "question_id": survey.current_version.questions.first().pk,
         "invitation_id": invitation.pk,
+        "case": case.reference,
+        "action": action.reference,
+        "item_id": item.pk,
+        "step": "containment",
+        "category": Category.objects.get_or_create(name_vi="Khác", name_en="Other")[0].pk,
+        "token": "x" * 43,
     }
+
+
+def staff_urls(ids):
+    return [
+        (name, _url(name, pattern, ids)) for name, pattern in _named_patterns(get_resolver()) if name in STAFF_PAGES
+    ]
 
 
 def quality_manager_urls(ids):
@@ -98,14 +131,30 @@ def test_staff_users_get_403_on_quality_manager_pages(ids, staff_client, method)
             assert "không có quyền" in response.content.decode()
 
 
+def test_staff_reach_the_staff_pages(ids, staff_client):
+    for name, url in staff_urls(ids):
+        response = staff_client.get(url)
+        assert response.status_code in (200, 405), f"{name} answered {response.status_code}"
+
+
+def test_users_without_a_role_get_403_on_staff_pages(ids):
+    from tests.factories import UserFactory
+
+    client = Client()
+    client.force_login(UserFactory())
+    for name, url in staff_urls(ids):
+        assert client.get(url).status_code in (403, 405), name
+        assert client.post(url).status_code == 403, name
+
+
 def test_quality_managers_reach_every_page(ids, qm_client):
-    for name, url in quality_manager_urls(ids):
+    for name, url in quality_manager_urls(ids) + staff_urls(ids):
         response = qm_client.get(url)
         assert response.status_code in (200, 405), f"{name} answered {response.status_code}"
 
 
 def test_staff_reach_their_home_and_quality_managers_theirs(staff_client, qm_client):
-    assert "nhân viên" in staff_client.get(reverse("home")).content.decode()
+    assert "Việc của tôi" in staff_client.get(reverse("home")).content.decode()
     assert "Khảo sát đang hoạt động" in qm_client.get(reverse("home")).content.decode()
 
 

@@ -1,0 +1,70 @@
+"""The closed loop: detractor answers open exactly one case each; other answers open none."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from feedback.loop import case_from_response
+from feedback.models import ComplaintCase
+from tests.factories import CustomerFactory, make_invitation, make_survey, quality_manager
+
+pytestmark = pytest.mark.django_db
+
+
+def answer(survey, score, comment="", customer=None, capture=None):
+    invitation, token = make_invitation(survey=survey, customer=customer or CustomerFactory())
+    q1, q2 = survey.current_version.questions.order_by("position")
+    data = {f"q{q1.pk}": str(score)}
+    if comment:
+        data[f"q{q2.pk}"] = comment
+    with capture(execute=True):
+        Client().post(reverse("respond", args=[token]), data)
+    return invitation
+
+
+@pytest.mark.parametrize(("kind", "score", "opens"), [
+    ("nps", 0, True), ("nps", 6, True), ("nps", 7, False), ("nps", 10, False),
+    ("csat", 1, True), ("csat", 2, True), ("csat", 3, False),
+    ("ces", 5, False), ("ces", 6, True), ("ces", 7, True),
+])
+def test_detractor_answers_open_a_case(kind, score, opens, django_capture_on_commit_callbacks):
+    owner = quality_manager()
+    survey = make_survey(kind=kind, owner=owner)
+    invitation = answer(survey, score, "Chờ quá lâu", capture=django_capture_on_commit_callbacks)
+    cases = list(ComplaintCase.objects.all())
+    assert len(cases) == (1 if opens else 0)
+    if opens:
+        case = cases[0]
+        assert case.response.invitation_id == invitation.pk and case.channel == "survey"
+        assert case.assignee == owner and case.customer == invitation.customer
+        assert "Chờ quá lâu" in case.description
+
+
+def test_thresholds_are_configurable_per_survey(django_capture_on_commit_callbacks):
+    survey = make_survey(kind="nps")
+    survey.nps_detractor_max = 7
+    survey.save()
+    answer(survey, 7, capture=django_capture_on_commit_callbacks)
+    assert ComplaintCase.objects.count() == 1
+    quiet = make_survey(kind="nps")
+    quiet.closed_loop = False
+    quiet.save()
+    answer(quiet, 0, capture=django_capture_on_commit_callbacks)
+    assert ComplaintCase.objects.count() == 1
+
+
+def test_running_the_task_again_opens_no_second_case(django_capture_on_commit_callbacks):
+    survey = make_survey(kind="csat")
+    answer(survey, 1, capture=django_capture_on_commit_callbacks)
+    case = ComplaintCase.objects.get()
+    assert case_from_response(case.response_id) == "exists"
+    assert ComplaintCase.objects.count() == 1
+
+
+def test_a_satisfied_response_given_to_the_task_opens_nothing(django_capture_on_commit_callbacks):
+    from surveys.models import Response
+
+    survey = make_survey(kind="nps")
+    answer(survey, 10, capture=django_capture_on_commit_callbacks)
+    assert case_from_response(Response.objects.get().pk) == "not-a-detractor"
+    assert ComplaintCase.objects.count() == 0

@@ -1,0 +1,75 @@
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from feedback.models import ComplaintCase
+from feedback.notify import tracking_token
+from tests.factories import staff_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clear_rate_limits():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+VALID = {"name": "Lê Thị Hoa", "email": "hoa@example.com", "description": "Hóa đơn bị tính sai", "lang": "vi"}
+
+
+def test_public_complaint_creates_a_case_and_shows_its_tracking_page(mailoutbox,
+                                                                      django_capture_on_commit_callbacks):
+    client = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(reverse("complaint_form"), VALID)
+    case = ComplaintCase.objects.get()
+    assert case.channel == "web_form" and case.contact_email == "hoa@example.com" and case.language == "vi"
+    assert page.status_code == 302 and page["Location"].startswith("/c/")
+    track = client.get(page["Location"]).content.decode()
+    assert case.reference in track and "Đã tiếp nhận" in track
+    assert len(mailoutbox) == 1 and case.reference in mailoutbox[0].subject
+
+
+def test_bad_input_is_explained_and_kept():
+    page = Client().post(reverse("complaint_form"), {"name": "Hoa", "description": "", "email": "not-mail",
+                                                      "lang": "vi"})
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert 'value="Hoa"' in html and 'aria-invalid="true"' in html
+    assert ComplaintCase.objects.count() == 0
+
+
+def test_a_way_to_answer_is_required():
+    page = Client().post(reverse("complaint_form"), {"name": "Hoa", "description": "Sai", "lang": "en"})
+    assert page.status_code == 400 and "email address or a phone number" in page.content.decode()
+
+
+def test_the_honeypot_stores_nothing():
+    page = Client().post(reverse("complaint_form"), {**VALID, "website": "http://spam.example"})
+    assert page.status_code == 200 and ComplaintCase.objects.count() == 0
+
+
+def test_rate_limit_per_client_keeps_what_was_typed(settings):
+    settings.COMPLAINT_FORM_RATE_PER_HOUR = 2
+    client = Client()
+    for _ in range(2):
+        assert client.post(reverse("complaint_form"), VALID).status_code == 302
+    page = client.post(reverse("complaint_form"), {**VALID, "description": "Lần thứ ba"})
+    assert page.status_code == 429 and "Lần thứ ba" in page.content.decode()
+    assert ComplaintCase.objects.count() == 2
+
+
+def test_tracking_link_cannot_be_forged_and_shows_messages_in_the_customers_language():
+    from feedback import workflow
+
+    case = workflow.case_create(channel="email", description="x", contact_email="a@example.com", language="en")
+    workflow.case_transition(case=case, to_status="acknowledged", actor=staff_user())
+    workflow.case_transition(case=case, to_status="rejected", actor=staff_user(), message="Not covered by warranty")
+    client = Client()
+    html = client.get(reverse("case_track", args=[tracking_token(case)])).content.decode()
+    assert "Rejected" in html and "Not covered by warranty" in html and '<html lang="en">' in html
+    assert client.get(reverse("case_track", args=["MQ:forged:signature"])).status_code == 404
+    assert client.get(reverse("case_track", args=[tracking_token(case) + "x"])).status_code == 404

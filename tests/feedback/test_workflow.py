@@ -1,0 +1,194 @@
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from feedback import workflow
+from feedback.models import CaseEvent, CaseStatus, ComplaintCase, TimeLimit
+from tests.factories import CustomerFactory, quality_manager, staff_user
+
+pytestmark = pytest.mark.django_db
+S = CaseStatus
+
+
+def new_case(**kwargs):
+    defaults = {"channel": "phone", "description": "Giao hàng trễ", "contact_name": "Khách", "contact_phone": "090"}
+    return workflow.case_create(**{**defaults, **kwargs})
+
+
+def test_references_are_unique_per_year_and_sequential():
+    with time_machine.travel("2026-03-01 10:00 +0700", tick=False):
+        first, second = new_case(), new_case()
+    with time_machine.travel("2027-01-02 10:00 +0700", tick=False):
+        third = new_case()
+    assert (first.reference, second.reference) == ("CMP-2026-000001", "CMP-2026-000002")
+    assert third.reference == "CMP-2027-000001"
+
+
+@pytest.mark.parametrize(("severity", "impact", "priority"), [
+    ("critical", "one", "p1"), ("high", "one", "p2"), ("high", "many", "p1"), ("medium", "one", "p3"),
+    ("medium", "several", "p2"), ("low", "one", "p4"), ("low", "many", "p3"),
+])
+def test_priority_comes_from_severity_and_impact(severity, impact, priority):
+    assert new_case(severity=severity, impact=impact).priority == priority
+
+
+def test_a_case_needs_a_customer_or_a_contact():
+    with pytest.raises(ValidationError):
+        workflow.case_create(channel="phone", description="x")
+    assert ComplaintCase.objects.count() == 0
+
+
+def test_due_dates_follow_the_configured_time_limits():
+    TimeLimit.objects.update_or_create(severity="high", defaults={"acknowledge_hours": 4, "respond_hours": 10,
+                                                                  "close_hours": 50})
+    with time_machine.travel("2026-05-01 08:00 +0000", tick=False):
+        case = new_case(severity="high")
+    assert case.acknowledge_due == case.received_at + timedelta(hours=4)
+    assert case.respond_due == case.received_at + timedelta(hours=10)
+    assert case.close_due == case.received_at + timedelta(hours=50)
+
+
+def test_only_allowed_transitions_are_accepted():
+    actor = staff_user()
+    case = new_case()
+    with pytest.raises(ValidationError):
+        workflow.case_transition(case=case, to_status=S.CLOSED, actor=actor, customer_accepted=True)
+    with pytest.raises(ValidationError):
+        workflow.case_transition(case=case, to_status=S.RESPONDED, actor=actor, message="x")
+    case.refresh_from_db()
+    assert case.status == S.RECEIVED
+
+
+def test_full_path_records_every_step_in_the_timeline():
+    actor = staff_user(first_name="Minh")
+    case = new_case()
+    workflow.case_transition(case=case, to_status=S.ACKNOWLEDGED, actor=actor)
+    workflow.case_transition(case=case, to_status=S.INVESTIGATING, actor=actor, note="Gọi kho")
+    with pytest.raises(ValidationError) as error:
+        workflow.case_transition(case=case, to_status=S.RESPONDED, actor=actor)
+    assert "message" in error.value.message_dict
+    workflow.case_transition(case=case, to_status=S.RESPONDED, actor=actor, message="Hoàn tiền phí giao hàng")
+    with pytest.raises(ValidationError):
+        workflow.case_transition(case=case, to_status=S.CLOSED, actor=actor)
+    workflow.case_transition(case=case, to_status=S.CLOSED, actor=actor, customer_accepted=True,
+                             resolution="Đã hoàn tiền")
+    case.refresh_from_db()
+    assert case.status == S.CLOSED and case.customer_accepted is True and case.closed_at is not None
+    assert case.acknowledged_at and case.responded_at
+    statuses = list(case.events.filter(kind="status").values_list("from_status", "to_status"))
+    assert statuses == [(S.RECEIVED, S.ACKNOWLEDGED), (S.ACKNOWLEDGED, S.INVESTIGATING),
+                        (S.INVESTIGATING, S.RESPONDED), (S.RESPONDED, S.CLOSED)]
+    assert case.events.filter(kind="message", text="Hoàn tiền phí giao hàng", actor=actor).exists()
+    workflow.case_transition(case=case, to_status=S.REOPENED, actor=actor, note="Khách gọi lại")
+    case.refresh_from_db()
+    assert case.status == S.REOPENED and case.closed_at is None and case.customer_accepted is None
+
+
+def test_edits_assignments_and_notes_are_in_the_timeline_and_history():
+    actor, other = staff_user(), staff_user(first_name="Lan")
+    case = new_case()
+    workflow.case_assign(case=case, assignee=other, actor=actor)
+    workflow.case_update(case=case, actor=actor, severity="critical", product="Gói cước A")
+    workflow.case_add_note(case=case, actor=actor, text="Đã gọi lại")
+    case.refresh_from_db()
+    assert case.priority == "p1" and case.assignee == other
+    kinds = list(case.events.values_list("kind", flat=True))
+    assert kinds == ["created", "assigned", "edited", "note"]
+    assert "Gói cước A" in case.events.get(kind="edited").text
+    assert case.history.count() >= 3
+    with pytest.raises(ValidationError):
+        workflow.case_add_note(case=case, actor=actor, text="  ")
+
+
+def test_overdue_detection_by_step():
+    with time_machine.travel("2026-05-01 08:00 +0000", tick=False):
+        case = new_case(severity="medium")  # 24 h / 120 h / 480 h
+    at = case.received_at
+    assert workflow.overdue_step(case, at + timedelta(hours=23)) is None
+    assert workflow.overdue_step(case, at + timedelta(hours=25)) == "acknowledge"
+    case.status = S.INVESTIGATING
+    assert workflow.overdue_step(case, at + timedelta(hours=25)) is None
+    assert workflow.overdue_step(case, at + timedelta(hours=121)) == "respond"
+    case.status = S.RESPONDED
+    assert workflow.overdue_step(case, at + timedelta(hours=121)) is None
+    assert workflow.overdue_step(case, at + timedelta(hours=481)) == "close"
+    case.status = S.CLOSED
+    assert workflow.overdue_step(case, at + timedelta(hours=9999)) is None
+
+
+def test_escalation_runs_twice_and_escalates_once(mailoutbox, django_capture_on_commit_callbacks):
+    quality_manager(email="qm@example.com")
+    owner = staff_user(email="owner@example.com")
+    with time_machine.travel("2026-05-01 08:00 +0000", tick=False):
+        late = new_case(assignee=owner)
+        new_case(severity="low")  # 48 h to acknowledge: not late yet
+    mailoutbox.clear()
+    with time_machine.travel("2026-05-02 09:00 +0000", tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert workflow.case_escalate_overdue() == 1
+        with django_capture_on_commit_callbacks(execute=True):
+            assert workflow.case_escalate_overdue() == 0
+    late.refresh_from_db()
+    assert late.escalated_at is not None
+    assert late.events.filter(kind=CaseEvent.Kind.ESCALATED).count() == 1
+    assert len(mailoutbox) == 1
+    assert sorted(mailoutbox[0].to) == ["owner@example.com", "qm@example.com"]
+    assert late.reference in mailoutbox[0].subject
+
+
+@pytest.mark.parametrize(("language", "greeting", "phrase"), [
+    ("vi", "Kính gửi", "Theo dõi"), ("en", "Dear", "follow the case"),
+])
+def test_acknowledgement_and_decision_emails_in_the_customers_language(
+    mailoutbox, django_capture_on_commit_callbacks, language, greeting, phrase
+):
+    customer = CustomerFactory(language=language, email="c@example.com", name="An")
+    with django_capture_on_commit_callbacks(execute=True):
+        case = new_case(customer=customer)
+    assert len(mailoutbox) == 1
+    ack = mailoutbox[0]
+    assert ack.to == ["c@example.com"] and case.reference in ack.subject
+    assert greeting in ack.body and phrase.lower() in ack.body.lower()
+    token_link = [line for line in ack.body.splitlines() if "/c/" in line][0]
+    assert token_link.startswith("http://127.0.0.1:8000/c/")
+    actor = staff_user()
+    workflow.case_transition(case=case, to_status=S.ACKNOWLEDGED, actor=actor)
+    workflow.case_transition(case=case, to_status=S.INVESTIGATING, actor=actor)
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.case_transition(case=case, to_status=S.RESPONDED, actor=actor, message="Quyết định: hoàn tiền")
+    assert len(mailoutbox) == 2 and "Quyết định: hoàn tiền" in mailoutbox[1].body
+
+
+def test_closing_sends_the_handling_survey_once(mailoutbox, django_capture_on_commit_callbacks):
+    from surveys.models import Invitation
+
+    actor = quality_manager()
+    with django_capture_on_commit_callbacks(execute=True):
+        case = new_case(contact_email="walkin@example.com", contact_name="Bình")
+    for status, extra in [(S.ACKNOWLEDGED, {}), (S.INVESTIGATING, {}), (S.RESPONDED, {"message": "OK"})]:
+        workflow.case_transition(case=case, to_status=status, actor=actor, **extra)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.case_transition(case=case, to_status=S.CLOSED, actor=actor, customer_accepted=False)
+    invitation = Invitation.objects.get()
+    assert invitation.customer.email == "walkin@example.com"
+    assert invitation.survey.kind == "csat" and invitation.survey.closed_loop is False
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["walkin@example.com"]
+    assert "/s/" in mailoutbox[0].body
+    from feedback.notify import send_handling_survey
+
+    assert send_handling_survey(case.pk, actor.pk) == "already-sent"
+
+
+def test_message_without_an_email_address_is_refused():
+    case = new_case()
+    with pytest.raises(ValidationError):
+        workflow.case_message_customer(case=case, actor=staff_user(), text="Xin chào")
+    assert not case.events.filter(kind="message").exists()
+
+
+def test_time_is_timezone_aware():
+    assert timezone.is_aware(new_case().received_at)
