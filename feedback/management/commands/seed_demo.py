@@ -8,7 +8,10 @@ from surveys.models import Response
 
 
 class Command(BaseCommand):
-    help = "Create demo users, ~2,000 customers, three surveys and a year of responses. Safe to run again."
+    help = (
+        "Create demo users, ~2,000 customers, three surveys, a year of responses, complaint cases and a "
+        "corrective action. Safe to run again."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--customers", type=int, default=2000)
@@ -42,6 +45,12 @@ class Command(BaseCommand):
                 progress=lambda n: self.stdout.write(f"  {n:,} responses…"),
             )
             self.stdout.write(f"Generated {made:,} responses in {time.perf_counter() - started:.1f} s.")
+        from feedback.demo import seed_feedback
+
+        staff = User.objects.get(username="nhanvien")
+        cases = seed_feedback(manager=owner, staff=staff, rng=rng)
+        if cases:
+            self.stdout.write(f"Created {cases} complaint cases and a corrective action.")
         try_customer = next(c for c in people if c.language == "vi")
         link = demo.demo_link(surveys[0], try_customer, owner)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))

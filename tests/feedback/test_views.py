@@ -1,0 +1,124 @@
+import pytest
+from django.urls import reverse
+
+from feedback import workflow
+from feedback.models import CaseStatus, Category, ComplaintCase, CorrectiveAction, TimeLimit
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_staff_logs_a_phone_complaint_in_one_form(staff_client, staff):
+    customer = CustomerFactory(email="an@example.com")
+    category = Category.objects.create(name_vi="Giao hàng", name_en="Delivery")
+    page = staff_client.post(reverse("case_create"), {
+        "channel": "phone", "customer": "AN@example.com", "language": "vi", "description": "Giao trễ 3 ngày",
+        "category": category.pk, "severity": "high", "impact": "one", "assignee": staff.pk})
+    case = ComplaintCase.objects.get()
+    assert page["Location"] == reverse("case_detail", args=[case.reference])
+    assert case.customer == customer and case.assignee == staff and case.priority == "p2"
+    assert case.created_by == staff and case.events.get(kind="created").actor == staff
+
+
+def test_bad_case_form_keeps_what_was_typed(staff_client):
+    page = staff_client.post(reverse("case_create"), {"channel": "phone", "description": "Mất hàng",
+                                                       "language": "vi", "severity": "low", "impact": "one",
+                                                       "customer": "nobody@example.com"})
+    html = page.content.decode()
+    assert page.status_code == 200 and "Mất hàng" in html
+    assert ComplaintCase.objects.count() == 0
+
+
+def test_case_page_offers_only_allowed_transitions_and_keeps_refused_text(staff_client):
+    case = workflow.case_create(channel="phone", description="x", contact_name="k")
+    html = staff_client.get(reverse("case_detail", args=[case.reference])).content.decode()
+    assert 'value="acknowledged"' in html and 'value="rejected"' in html and 'value="closed"' not in html
+    staff_client.post(reverse("case_transition", args=[case.reference]), {"to_status": "acknowledged"})
+    staff_client.post(reverse("case_transition", args=[case.reference]), {"to_status": "investigating"})
+    # Responding without the decision is refused; the note typed is shown again, the status is unchanged.
+    staff_client.post(reverse("case_transition", args=[case.reference]),
+                      {"to_status": "responded", "note": "Ghi chú quan trọng"})
+    case.refresh_from_db()
+    assert case.status == CaseStatus.INVESTIGATING
+    html = staff_client.get(reverse("case_detail", args=[case.reference])).content.decode()
+    assert "Ghi chú quan trọng" in html
+    # A forged transition is refused too.
+    staff_client.post(reverse("case_transition", args=[case.reference]),
+                      {"to_status": "closed", "customer_accepted": "yes"})
+    case.refresh_from_db()
+    assert case.status == CaseStatus.INVESTIGATING
+
+
+def test_case_list_filters_and_overdue_flag(staff_client, staff):
+    import time_machine
+
+    with time_machine.travel("2026-01-01 08:00 +0000", tick=False):
+        late = workflow.case_create(channel="phone", description="old", contact_name="k", assignee=staff)
+    fresh = workflow.case_create(channel="phone", description="new", contact_name="k", severity="critical")
+    html = staff_client.get(reverse("case_list") + "?overdue=1").content.decode()
+    assert late.reference in html and fresh.reference not in html
+    html = staff_client.get(reverse("case_list") + "?severity=critical").content.decode()
+    assert fresh.reference in html and late.reference not in html
+    html = staff_client.get(reverse("case_list") + "?assignee=me&status=open").content.decode()
+    assert late.reference in html and fresh.reference not in html
+    home = staff_client.get(reverse("home")).content.decode()
+    assert late.reference in home
+    assert staff_client.get(reverse("case_list") + "?page=99&category=x").status_code == 200
+
+
+def test_quality_manager_runs_a_corrective_action_from_a_case(qm_client, qm, staff_client, staff):
+    case = workflow.case_create(channel="phone", description="Giao trễ", contact_name="k")
+    page = qm_client.post(reverse("action_create") + f"?case={case.reference}", {
+        "title": "Giao hàng trễ", "nonconformity": "Đơn trễ", "owner": qm.pk, "case_references": case.reference})
+    action = CorrectiveAction.objects.get()
+    assert page["Location"] == reverse("action_detail", args=[action.reference])
+    assert list(action.cases.all()) == [case]
+    step = lambda name, data: qm_client.post(reverse("action_step", args=[action.reference, name]), data)  # noqa: E731
+    step("decision", {"needed": "yes", "reason": "r"})  # refused: correction first
+    action.refresh_from_db()
+    assert action.action_needed is None
+    step("containment", {"containment": "Giao bù"})
+    step("decision", {"needed": "yes", "reason": "Lặp lại"})
+    step("root-cause", {"method": "fishbone", "root_cause": "Thiếu xe", "similar": "", "update_risks": "on"})
+    # Staff add and finish the action items; they cannot record the review.
+    staff_client.post(reverse("item_add", args=[action.reference]),
+                      {"description": "Thuê thêm xe", "owner": staff.pk, "due_date": "2026-12-31"})
+    item = action.items.get()
+    staff_client.post(reverse("item_status", args=[action.reference, item.pk]), {"status": "done"})
+    assert staff_client.post(reverse("action_step", args=[action.reference, "review"]), {}).status_code == 403
+    step("review", {"method": "So sánh", "evidence": "Giảm", "reviewed_on": "2026-12-01", "result": "effective"})
+    action.refresh_from_db()
+    assert action.status == "closed" and action.update_risks and action.root_cause_method == "fishbone"
+    detail = qm_client.get(reverse("action_detail", args=[action.reference])).content.decode()
+    assert "Thuê thêm xe" in detail and case.reference in detail
+
+
+def test_unknown_case_reference_in_an_action_is_explained(qm_client, qm):
+    page = qm_client.post(reverse("action_create"), {"title": "t", "nonconformity": "n", "owner": qm.pk,
+                                                      "case_references": "CMP-2026-999999"})
+    assert page.status_code == 200 and "CMP-2026-999999" in page.content.decode()
+    assert CorrectiveAction.objects.count() == 0
+
+
+def test_time_limits_are_validated(qm_client):
+    qm_client.get(reverse("time_limits"))
+    limits = list(TimeLimit.objects.order_by("id"))
+    data = {"form-TOTAL_FORMS": str(len(limits)), "form-INITIAL_FORMS": str(len(limits))}
+    for i, limit in enumerate(limits):
+        data |= {f"form-{i}-id": limit.pk, f"form-{i}-acknowledge_hours": 10, f"form-{i}-respond_hours": 5,
+                 f"form-{i}-close_hours": 50}
+    page = qm_client.post(reverse("time_limits"), data)
+    assert page.status_code == 200
+    assert TimeLimit.objects.filter(acknowledge_hours=10).count() == 0
+    for i in range(len(limits)):
+        data[f"form-{i}-respond_hours"] = 20
+    assert qm_client.post(reverse("time_limits"), data).status_code == 302
+    assert TimeLimit.objects.filter(acknowledge_hours=10, respond_hours=20).count() == len(limits)
+
+
+def test_categories_are_managed_by_quality_managers(qm_client):
+    qm_client.post(reverse("category_create"), {"name_vi": "Bảo hành", "name_en": "Warranty", "active": "on"})
+    category = Category.objects.get(name_en="Warranty")
+    qm_client.post(reverse("category_edit", args=[category.pk]), {"name_vi": "Bảo hành", "name_en": "Warranty"})
+    category.refresh_from_db()
+    assert category.active is False
