@@ -45,7 +45,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/djlint templates surveys/templates --lint
+	$(BIN)/djlint templates surveys/templates feedback/templates --lint
 
 format: install
 	$(BIN)/ruff check --fix .

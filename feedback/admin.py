@@ -48,9 +48,22 @@ class ComplaintCaseAdmin(NoDelete, SimpleHistoryAdmin):
     search_fields = ["reference", "contact_name", "contact_email", "description"]
     inlines = [CaseEventInline]
     # The workflow (status, dates, timeline) is changed through the case page, which keeps the rules.
-    readonly_fields = ["reference", "status", "received_at", "acknowledge_due", "respond_due", "close_due",
-                       "acknowledged_at", "responded_at", "closed_at", "escalated_at", "response", "priority",
-                       "customer_accepted", "created_by"]
+    readonly_fields = [
+        "reference",
+        "status",
+        "received_at",
+        "acknowledge_due",
+        "respond_due",
+        "close_due",
+        "acknowledged_at",
+        "responded_at",
+        "closed_at",
+        "escalated_at",
+        "response",
+        "priority",
+        "customer_accepted",
+        "created_by",
+    ]
     raw_id_fields = ["customer"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

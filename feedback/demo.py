@@ -37,9 +37,12 @@ def _backdate(case: ComplaintCase, when) -> None:  # type: ignore[no-untyped-def
 
 
 def _progress(case: ComplaintCase, actor: User, steps: int, rng: random.Random) -> None:
-    path = [(S.ACKNOWLEDGED, {}), (S.INVESTIGATING, {"note": "Đã liên hệ bộ phận liên quan."}),
-            (S.RESPONDED, {"message": "Chúng tôi xin lỗi vì sự bất tiện và đã khắc phục sự cố."}),
-            (S.CLOSED, {"customer_accepted": rng.random() < 0.8, "resolution": "Đã khắc phục và xin lỗi khách."})]
+    path = [
+        (S.ACKNOWLEDGED, {}),
+        (S.INVESTIGATING, {"note": "Đã liên hệ bộ phận liên quan."}),
+        (S.RESPONDED, {"message": "Chúng tôi xin lỗi vì sự bất tiện và đã khắc phục sự cố."}),
+        (S.CLOSED, {"customer_accepted": rng.random() < 0.8, "resolution": "Đã khắc phục và xin lỗi khách."}),
+    ]
     for status, extra in path[:steps]:
         workflow.case_transition(case=case, to_status=status, actor=actor, **extra)
 
@@ -53,8 +56,11 @@ def seed_feedback(*, manager: User, staff: User, rng: random.Random) -> int:
     now = timezone.now()
     made = 0
     nps = Survey.objects.filter(kind="nps").order_by("id").first()
-    recent = (Response.objects.filter(survey=nps, submitted_at__gte=now - timedelta(days=45))
-              .filter(answers__number__lte=6, answers__question__kind="nps").order_by("-submitted_at")[:30])
+    recent = (
+        Response.objects.filter(survey=nps, submitted_at__gte=now - timedelta(days=45))
+        .filter(answers__number__lte=6, answers__question__kind="nps")
+        .order_by("-submitted_at")[:30]
+    )
     for response in recent:
         with transaction.atomic():
             if loop.case_from_response(response.pk) != "created":
@@ -71,9 +77,13 @@ def seed_feedback(*, manager: User, staff: User, rng: random.Random) -> int:
         name, text, remedy = PHONE_COMPLAINTS[i % len(PHONE_COMPLAINTS)]
         with transaction.atomic():
             case = workflow.case_create(
-                channel=rng.choice(["phone", "email", "in_person"]), description=text, remedy_sought=remedy,
-                customer=customers[i % len(customers)], category=categories.get(name),
-                severity=rng.choice(["low", "medium", "medium", "high"]), actor=staff,
+                channel=rng.choice(["phone", "email", "in_person"]),
+                description=text,
+                remedy_sought=remedy,
+                customer=customers[i % len(customers)],
+                category=categories.get(name),
+                severity=rng.choice(["low", "medium", "medium", "high"]),
+                actor=staff,
                 assignee=staff if i % 3 else manager,
             )
             received = now - timedelta(days=rng.randint(0, 120), hours=rng.randint(0, 23))
@@ -85,19 +95,35 @@ def seed_feedback(*, manager: User, staff: User, rng: random.Random) -> int:
     delivery = categories.get("Giao hàng")
     late = list(ComplaintCase.objects.filter(category=delivery, status=S.CLOSED)[:3])
     action = corrective.action_create(
-        title="Giao hàng trễ hẹn lặp lại", owner=manager, cases=late, category=delivery, survey=nps,
+        title="Giao hàng trễ hẹn lặp lại",
+        owner=manager,
+        cases=late,
+        category=delivery,
+        survey=nps,
         nonconformity="Nhiều khiếu nại giao hàng trễ hơn 3 ngày trong cùng tháng; điểm NPS giảm rõ rệt.",
     )
     corrective.action_record_containment(action=action, containment="Giao bù bằng xe riêng cho các đơn trễ.")
     corrective.action_decide(action=action, needed=True, reason="Sự cố lặp lại ở nhiều khu vực.")
     corrective.action_record_root_cause(
-        action=action, method="5why", root_cause="Thiếu tài xế ca chiều sau khi đổi nhà thầu vận chuyển.",
-        similar="Có thể xảy ra ở kho Đà Nẵng.", update_risks=True, qms_change=False,
+        action=action,
+        method="5why",
+        root_cause="Thiếu tài xế ca chiều sau khi đổi nhà thầu vận chuyển.",
+        similar="Có thể xảy ra ở kho Đà Nẵng.",
+        update_risks=True,
+        qms_change=False,
     )
-    item = corrective.item_add(action=action, description="Ký hợp đồng bổ sung tài xế ca chiều", owner=staff,
-                               due_date=date.today() + timedelta(days=10))
-    corrective.item_add(action=action, description="Theo dõi đơn trễ hằng ngày", owner=manager,
-                        due_date=date.today() - timedelta(days=3))
+    item = corrective.item_add(
+        action=action,
+        description="Ký hợp đồng bổ sung tài xế ca chiều",
+        owner=staff,
+        due_date=date.today() + timedelta(days=10),
+    )
+    corrective.item_add(
+        action=action,
+        description="Theo dõi đơn trễ hằng ngày",
+        owner=manager,
+        due_date=date.today() - timedelta(days=3),
+    )
     corrective.item_set_status(item=item, status="done")
     action.effective_from = (now - timedelta(days=120)).date()
     action.save(update_fields=["effective_from"])

@@ -24,8 +24,21 @@ PUBLIC = {
     "case_track",
 }
 # Pages for anyone signed in with a role (staff or quality manager).
-STAFF_PAGES = {"home", "case_list", "case_create", "case_detail", "case_edit", "case_transition", "case_assign",
-               "case_note", "case_message", "action_list", "action_detail", "item_add", "item_status"}
+STAFF_PAGES = {
+    "home",
+    "case_list",
+    "case_create",
+    "case_detail",
+    "case_edit",
+    "case_transition",
+    "case_assign",
+    "case_note",
+    "case_message",
+    "action_list",
+    "action_detail",
+    "item_add",
+    "item_status",
+}
 SIGNED_IN = {"password_change", "password_change_done"}
 # Everything else under our apps is for quality managers.
 

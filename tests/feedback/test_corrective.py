@@ -13,40 +13,57 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def action():
-    return corrective.action_create(title="Giao hàng trễ", nonconformity="Nhiều đơn trễ > 3 ngày",
-                                    owner=quality_manager())
+    return corrective.action_create(
+        title="Giao hàng trễ", nonconformity="Nhiều đơn trễ > 3 ngày", owner=quality_manager()
+    )
 
 
 def test_steps_must_be_recorded_in_order(action):
     with pytest.raises(ValidationError):
         corrective.action_decide(action=action, needed=True, reason="Lặp lại")
     with pytest.raises(ValidationError):
-        corrective.action_record_root_cause(action=action, root_cause="x", method="5why", similar="",
-                                            update_risks=False, qms_change=False)
+        corrective.action_record_root_cause(
+            action=action, root_cause="x", method="5why", similar="", update_risks=False, qms_change=False
+        )
     with pytest.raises(ValidationError):
         corrective.item_add(action=action, description="x", owner=staff_user(), due_date=date.today())
     corrective.action_record_containment(action=action, containment="Giao bù bằng xe riêng")
     corrective.action_decide(action=action, needed=True, reason="Lặp lại nhiều lần")
-    corrective.action_record_root_cause(action=action, root_cause="Thiếu tài xế ca chiều", method="5why",
-                                        similar="Kho Đà Nẵng", update_risks=True, qms_change=False)
-    item = corrective.item_add(action=action, description="Tuyển thêm tài xế", owner=staff_user(),
-                               due_date=date.today() + timedelta(days=14))
+    corrective.action_record_root_cause(
+        action=action,
+        root_cause="Thiếu tài xế ca chiều",
+        method="5why",
+        similar="Kho Đà Nẵng",
+        update_risks=True,
+        qms_change=False,
+    )
+    item = corrective.item_add(
+        action=action, description="Tuyển thêm tài xế", owner=staff_user(), due_date=date.today() + timedelta(days=14)
+    )
     action.refresh_from_db()
     assert action.status == ActionStatus.IMPLEMENTING and action.update_risks
     with pytest.raises(ValidationError):
-        corrective.action_record_review(action=action, method="m", evidence="e", reviewer=action.owner,
-                                        reviewed_on=date.today(), result="effective")
+        corrective.action_record_review(
+            action=action, method="m", evidence="e", reviewer=action.owner, reviewed_on=date.today(), result="effective"
+        )
     corrective.item_set_status(item=item, status="done")
     action.refresh_from_db()
     assert action.status == ActionStatus.REVIEW
-    corrective.action_record_review(action=action, method="So sánh tỷ lệ khiếu nại", evidence="Giảm 40 %",
-                                    reviewer=action.owner, reviewed_on=date.today(), result="ineffective")
+    corrective.action_record_review(
+        action=action,
+        method="So sánh tỷ lệ khiếu nại",
+        evidence="Giảm 40 %",
+        reviewer=action.owner,
+        reviewed_on=date.today(),
+        result="ineffective",
+    )
     action.refresh_from_db()
     assert action.status == ActionStatus.ANALYSED and action.closed_at is None  # reopened
     second = corrective.item_add(action=action, description="Đổi tuyến", owner=staff_user(), due_date=date.today())
     corrective.item_set_status(item=second, status="done")
-    corrective.action_record_review(action=action, method="m", evidence="e", reviewer=action.owner,
-                                    reviewed_on=date.today(), result="effective")
+    corrective.action_record_review(
+        action=action, method="m", evidence="e", reviewer=action.owner, reviewed_on=date.today(), result="effective"
+    )
     action.refresh_from_db()
     assert action.status == ActionStatus.CLOSED and action.closed_at is not None
     assert action.reviews.count() == 2

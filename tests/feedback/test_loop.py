@@ -22,11 +22,21 @@ def answer(survey, score, comment="", customer=None, capture=None):
     return invitation
 
 
-@pytest.mark.parametrize(("kind", "score", "opens"), [
-    ("nps", 0, True), ("nps", 6, True), ("nps", 7, False), ("nps", 10, False),
-    ("csat", 1, True), ("csat", 2, True), ("csat", 3, False),
-    ("ces", 5, False), ("ces", 6, True), ("ces", 7, True),
-])
+@pytest.mark.parametrize(
+    ("kind", "score", "opens"),
+    [
+        ("nps", 0, True),
+        ("nps", 6, True),
+        ("nps", 7, False),
+        ("nps", 10, False),
+        ("csat", 1, True),
+        ("csat", 2, True),
+        ("csat", 3, False),
+        ("ces", 5, False),
+        ("ces", 6, True),
+        ("ces", 7, True),
+    ],
+)
 def test_detractor_answers_open_a_case(kind, score, opens, django_capture_on_commit_callbacks):
     owner = quality_manager()
     survey = make_survey(kind=kind, owner=owner)

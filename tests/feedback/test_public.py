@@ -20,8 +20,7 @@ def _clear_rate_limits():
 VALID = {"name": "Lê Thị Hoa", "email": "hoa@example.com", "description": "Hóa đơn bị tính sai", "lang": "vi"}
 
 
-def test_public_complaint_creates_a_case_and_shows_its_tracking_page(mailoutbox,
-                                                                      django_capture_on_commit_callbacks):
+def test_public_complaint_creates_a_case_and_shows_its_tracking_page(mailoutbox, django_capture_on_commit_callbacks):
     client = Client()
     with django_capture_on_commit_callbacks(execute=True):
         page = client.post(reverse("complaint_form"), VALID)
@@ -34,8 +33,9 @@ def test_public_complaint_creates_a_case_and_shows_its_tracking_page(mailoutbox,
 
 
 def test_bad_input_is_explained_and_kept():
-    page = Client().post(reverse("complaint_form"), {"name": "Hoa", "description": "", "email": "not-mail",
-                                                      "lang": "vi"})
+    page = Client().post(
+        reverse("complaint_form"), {"name": "Hoa", "description": "", "email": "not-mail", "lang": "vi"}
+    )
     assert page.status_code == 400
     html = page.content.decode()
     assert 'value="Hoa"' in html and 'aria-invalid="true"' in html

@@ -11,9 +11,19 @@ pytestmark = pytest.mark.django_db
 def test_staff_logs_a_phone_complaint_in_one_form(staff_client, staff):
     customer = CustomerFactory(email="an@example.com")
     category = Category.objects.create(name_vi="Giao hàng", name_en="Delivery")
-    page = staff_client.post(reverse("case_create"), {
-        "channel": "phone", "customer": "AN@example.com", "language": "vi", "description": "Giao trễ 3 ngày",
-        "category": category.pk, "severity": "high", "impact": "one", "assignee": staff.pk})
+    page = staff_client.post(
+        reverse("case_create"),
+        {
+            "channel": "phone",
+            "customer": "AN@example.com",
+            "language": "vi",
+            "description": "Giao trễ 3 ngày",
+            "category": category.pk,
+            "severity": "high",
+            "impact": "one",
+            "assignee": staff.pk,
+        },
+    )
     case = ComplaintCase.objects.get()
     assert page["Location"] == reverse("case_detail", args=[case.reference])
     assert case.customer == customer and case.assignee == staff and case.priority == "p2"
@@ -21,9 +31,17 @@ def test_staff_logs_a_phone_complaint_in_one_form(staff_client, staff):
 
 
 def test_bad_case_form_keeps_what_was_typed(staff_client):
-    page = staff_client.post(reverse("case_create"), {"channel": "phone", "description": "Mất hàng",
-                                                       "language": "vi", "severity": "low", "impact": "one",
-                                                       "customer": "nobody@example.com"})
+    page = staff_client.post(
+        reverse("case_create"),
+        {
+            "channel": "phone",
+            "description": "Mất hàng",
+            "language": "vi",
+            "severity": "low",
+            "impact": "one",
+            "customer": "nobody@example.com",
+        },
+    )
     html = page.content.decode()
     assert page.status_code == 200 and "Mất hàng" in html
     assert ComplaintCase.objects.count() == 0
@@ -36,15 +54,17 @@ def test_case_page_offers_only_allowed_transitions_and_keeps_refused_text(staff_
     staff_client.post(reverse("case_transition", args=[case.reference]), {"to_status": "acknowledged"})
     staff_client.post(reverse("case_transition", args=[case.reference]), {"to_status": "investigating"})
     # Responding without the decision is refused; the note typed is shown again, the status is unchanged.
-    staff_client.post(reverse("case_transition", args=[case.reference]),
-                      {"to_status": "responded", "note": "Ghi chú quan trọng"})
+    staff_client.post(
+        reverse("case_transition", args=[case.reference]), {"to_status": "responded", "note": "Ghi chú quan trọng"}
+    )
     case.refresh_from_db()
     assert case.status == CaseStatus.INVESTIGATING
     html = staff_client.get(reverse("case_detail", args=[case.reference])).content.decode()
     assert "Ghi chú quan trọng" in html
     # A forged transition is refused too.
-    staff_client.post(reverse("case_transition", args=[case.reference]),
-                      {"to_status": "closed", "customer_accepted": "yes"})
+    staff_client.post(
+        reverse("case_transition", args=[case.reference]), {"to_status": "closed", "customer_accepted": "yes"}
+    )
     case.refresh_from_db()
     assert case.status == CaseStatus.INVESTIGATING
 
@@ -68,8 +88,10 @@ def test_case_list_filters_and_overdue_flag(staff_client, staff):
 
 def test_quality_manager_runs_a_corrective_action_from_a_case(qm_client, qm, staff_client, staff):
     case = workflow.case_create(channel="phone", description="Giao trễ", contact_name="k")
-    page = qm_client.post(reverse("action_create") + f"?case={case.reference}", {
-        "title": "Giao hàng trễ", "nonconformity": "Đơn trễ", "owner": qm.pk, "case_references": case.reference})
+    page = qm_client.post(
+        reverse("action_create") + f"?case={case.reference}",
+        {"title": "Giao hàng trễ", "nonconformity": "Đơn trễ", "owner": qm.pk, "case_references": case.reference},
+    )
     action = CorrectiveAction.objects.get()
     assert page["Location"] == reverse("action_detail", args=[action.reference])
     assert list(action.cases.all()) == [case]
@@ -81,8 +103,10 @@ def test_quality_manager_runs_a_corrective_action_from_a_case(qm_client, qm, sta
     step("decision", {"needed": "yes", "reason": "Lặp lại"})
     step("root-cause", {"method": "fishbone", "root_cause": "Thiếu xe", "similar": "", "update_risks": "on"})
     # Staff add and finish the action items; they cannot record the review.
-    staff_client.post(reverse("item_add", args=[action.reference]),
-                      {"description": "Thuê thêm xe", "owner": staff.pk, "due_date": "2026-12-31"})
+    staff_client.post(
+        reverse("item_add", args=[action.reference]),
+        {"description": "Thuê thêm xe", "owner": staff.pk, "due_date": "2026-12-31"},
+    )
     item = action.items.get()
     staff_client.post(reverse("item_status", args=[action.reference, item.pk]), {"status": "done"})
     assert staff_client.post(reverse("action_step", args=[action.reference, "review"]), {}).status_code == 403
@@ -94,8 +118,10 @@ def test_quality_manager_runs_a_corrective_action_from_a_case(qm_client, qm, sta
 
 
 def test_unknown_case_reference_in_an_action_is_explained(qm_client, qm):
-    page = qm_client.post(reverse("action_create"), {"title": "t", "nonconformity": "n", "owner": qm.pk,
-                                                      "case_references": "CMP-2026-999999"})
+    page = qm_client.post(
+        reverse("action_create"),
+        {"title": "t", "nonconformity": "n", "owner": qm.pk, "case_references": "CMP-2026-999999"},
+    )
     assert page.status_code == 200 and "CMP-2026-999999" in page.content.decode()
     assert CorrectiveAction.objects.count() == 0
 
@@ -105,8 +131,12 @@ def test_time_limits_are_validated(qm_client):
     limits = list(TimeLimit.objects.order_by("id"))
     data = {"form-TOTAL_FORMS": str(len(limits)), "form-INITIAL_FORMS": str(len(limits))}
     for i, limit in enumerate(limits):
-        data |= {f"form-{i}-id": limit.pk, f"form-{i}-acknowledge_hours": 10, f"form-{i}-respond_hours": 5,
-                 f"form-{i}-close_hours": 50}
+        data |= {
+            f"form-{i}-id": limit.pk,
+            f"form-{i}-acknowledge_hours": 10,
+            f"form-{i}-respond_hours": 5,
+            f"form-{i}-close_hours": 50,
+        }
     page = qm_client.post(reverse("time_limits"), data)
     assert page.status_code == 200
     assert TimeLimit.objects.filter(acknowledge_hours=10).count() == 0

@@ -27,10 +27,18 @@ def test_references_are_unique_per_year_and_sequential():
     assert third.reference == "CMP-2027-000001"
 
 
-@pytest.mark.parametrize(("severity", "impact", "priority"), [
-    ("critical", "one", "p1"), ("high", "one", "p2"), ("high", "many", "p1"), ("medium", "one", "p3"),
-    ("medium", "several", "p2"), ("low", "one", "p4"), ("low", "many", "p3"),
-])
+@pytest.mark.parametrize(
+    ("severity", "impact", "priority"),
+    [
+        ("critical", "one", "p1"),
+        ("high", "one", "p2"),
+        ("high", "many", "p1"),
+        ("medium", "one", "p3"),
+        ("medium", "several", "p2"),
+        ("low", "one", "p4"),
+        ("low", "many", "p3"),
+    ],
+)
 def test_priority_comes_from_severity_and_impact(severity, impact, priority):
     assert new_case(severity=severity, impact=impact).priority == priority
 
@@ -42,8 +50,9 @@ def test_a_case_needs_a_customer_or_a_contact():
 
 
 def test_due_dates_follow_the_configured_time_limits():
-    TimeLimit.objects.update_or_create(severity="high", defaults={"acknowledge_hours": 4, "respond_hours": 10,
-                                                                  "close_hours": 50})
+    TimeLimit.objects.update_or_create(
+        severity="high", defaults={"acknowledge_hours": 4, "respond_hours": 10, "close_hours": 50}
+    )
     with time_machine.travel("2026-05-01 08:00 +0000", tick=False):
         case = new_case(severity="high")
     assert case.acknowledge_due == case.received_at + timedelta(hours=4)
@@ -73,14 +82,19 @@ def test_full_path_records_every_step_in_the_timeline():
     workflow.case_transition(case=case, to_status=S.RESPONDED, actor=actor, message="Hoàn tiền phí giao hàng")
     with pytest.raises(ValidationError):
         workflow.case_transition(case=case, to_status=S.CLOSED, actor=actor)
-    workflow.case_transition(case=case, to_status=S.CLOSED, actor=actor, customer_accepted=True,
-                             resolution="Đã hoàn tiền")
+    workflow.case_transition(
+        case=case, to_status=S.CLOSED, actor=actor, customer_accepted=True, resolution="Đã hoàn tiền"
+    )
     case.refresh_from_db()
     assert case.status == S.CLOSED and case.customer_accepted is True and case.closed_at is not None
     assert case.acknowledged_at and case.responded_at
     statuses = list(case.events.filter(kind="status").values_list("from_status", "to_status"))
-    assert statuses == [(S.RECEIVED, S.ACKNOWLEDGED), (S.ACKNOWLEDGED, S.INVESTIGATING),
-                        (S.INVESTIGATING, S.RESPONDED), (S.RESPONDED, S.CLOSED)]
+    assert statuses == [
+        (S.RECEIVED, S.ACKNOWLEDGED),
+        (S.ACKNOWLEDGED, S.INVESTIGATING),
+        (S.INVESTIGATING, S.RESPONDED),
+        (S.RESPONDED, S.CLOSED),
+    ]
     assert case.events.filter(kind="message", text="Hoàn tiền phí giao hàng", actor=actor).exists()
     workflow.case_transition(case=case, to_status=S.REOPENED, actor=actor, note="Khách gọi lại")
     case.refresh_from_db()
@@ -139,9 +153,13 @@ def test_escalation_runs_twice_and_escalates_once(mailoutbox, django_capture_on_
     assert late.reference in mailoutbox[0].subject
 
 
-@pytest.mark.parametrize(("language", "greeting", "phrase"), [
-    ("vi", "Kính gửi", "Theo dõi"), ("en", "Dear", "follow the case"),
-])
+@pytest.mark.parametrize(
+    ("language", "greeting", "phrase"),
+    [
+        ("vi", "Kính gửi", "Theo dõi"),
+        ("en", "Dear", "follow the case"),
+    ],
+)
 def test_acknowledgement_and_decision_emails_in_the_customers_language(
     mailoutbox, django_capture_on_commit_callbacks, language, greeting, phrase
 ):
