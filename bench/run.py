@@ -30,6 +30,12 @@ sys.path.insert(0, str(ROOT))
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = "langnghe_bench"
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
+BENCH_REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/15")
+# Scores as a campaign brings them (the demo's shape): 20 % detractors, each of which also hands the closed loop's
+# task to the broker. Set BENCH_DETRACTORS=1 for the worst case, where every answer is a detractor.
+SCORES = [3] * 20 + [7] * 16 + [8] * 16 + [9] * 24 + [10] * 24
+if os.environ.get("BENCH_DETRACTORS") == "1":
+    SCORES = [0, 1, 2, 3, 4, 5, 6]
 HOST = "127.0.0.1"
 
 from bench import load  # noqa: E402
@@ -46,7 +52,9 @@ def environment(var_dir: str) -> dict[str, str]:
         "SITE_URL": f"http://{HOST}:{PORT}",
         "SECURE_SSL_REDIRECT": "0",
         "VAR_DIR": var_dir,
-        "REDIS_URL": "",
+        # As in production, follow-up work (the closed loop's case for a detractor) is handed to the broker;
+        # no worker runs here, and the bench database is emptied afterwards.
+        "REDIS_URL": BENCH_REDIS,
     }
 
 
@@ -198,7 +206,7 @@ def main() -> int:
             i = next(next_token, None)
             if i is None:
                 return None
-            body = f"q{nps_q}={i % 11}&q{comment_q}=Giao+h%C3%A0ng+nhanh&lang=vi&{hidden_query}"
+            body = f"q{nps_q}={SCORES[i % len(SCORES)]}&q{comment_q}=Giao+h%C3%A0ng+nhanh&lang=vi&{hidden_query}"
             return load.post(f"/s/{tokens[i]}/", host, body)
 
         def accepted(status: int, raw: bytes) -> bool:
@@ -217,6 +225,9 @@ def main() -> int:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 
+    import redis
+
+    redis.Redis.from_url(BENCH_REDIS).flushdb()
     from surveys.models import Answer, Response
 
     stored = Response.objects.filter(survey_id=data["survey_id"]).count()

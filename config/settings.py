@@ -132,6 +132,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Idempotent: a case is escalated once, however often this runs.
     "escalate-overdue-cases": {"task": "feedback.tasks.escalate_overdue_cases", "schedule": 300.0},
+    # The closed loop's catch-up: a detractor whose message was lost still gets its case within a minute.
+    "sweep-detractors": {"task": "feedback.tasks.sweep_detractors", "schedule": 60.0},
 }
 
 # --- Email: SMTP when EMAIL_HOST is set, otherwise files under var/mail/. ---

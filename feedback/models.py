@@ -312,6 +312,8 @@ class ComplaintSettings(models.Model):
         related_name="+",
         verbose_name=_("complaint-handling survey"),
     )
+    # The closed loop's sweep has examined every response up to this id (feedback/loop.py).
+    loop_watermark = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("complaint settings")

@@ -35,5 +35,10 @@ def case_from_response(response_id: int) -> str:
 
 
 @shared_task
+def sweep_detractors() -> int:
+    return loop.sweep()
+
+
+@shared_task
 def escalate_overdue_cases() -> int:
     return workflow.case_escalate_overdue()

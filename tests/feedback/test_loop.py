@@ -78,3 +78,53 @@ def test_a_satisfied_response_given_to_the_task_opens_nothing(django_capture_on_
     answer(survey, 10, capture=django_capture_on_commit_callbacks)
     assert case_from_response(Response.objects.get().pk) == "not-a-detractor"
     assert ComplaintCase.objects.count() == 0
+
+
+def test_a_lost_message_is_caught_by_the_next_sweep(django_capture_on_commit_callbacks):
+    """A detractor whose signal never led to a case (worker down, message lost) gets one from beat's sweep."""
+    import time_machine
+    from django.utils import timezone
+
+    from feedback.loop import sweep
+    from feedback.models import ComplaintSettings
+    from surveys.responding import link_for_token, parse_answers, questions_of, response_submit
+
+    survey = make_survey(kind="nps")
+    _inv, token = make_invitation(survey=survey)
+    questions = questions_of(survey.current_version)
+    parsed = parse_answers(questions, {f"q{questions[0].pk}": "2"})
+    # Stored with its commit callbacks dropped: nobody heard about it.
+    with django_capture_on_commit_callbacks(execute=False):
+        response, _created = response_submit(
+            link=link_for_token(token), survey=survey, questions=questions, answers=parsed, language="vi"
+        )
+    assert ComplaintCase.objects.count() == 0
+    assert sweep() == 1
+    assert ComplaintCase.objects.get().response_id == response.pk
+    assert sweep() == 0  # idempotent
+    # The watermark only passes responses old enough that no earlier transaction can still commit below them.
+    assert ComplaintSettings.load().loop_watermark < response.pk
+    with time_machine.travel(timezone.now() + timezone.timedelta(minutes=5)):
+        sweep()
+    assert ComplaintSettings.load().loop_watermark == response.pk
+
+
+def test_sweep_requests_are_debounced_when_a_broker_is_used(monkeypatch, django_capture_on_commit_callbacks):
+    from config.celery import app
+    from feedback import loop
+    from feedback.tasks import sweep_detractors
+
+    sent = []
+    monkeypatch.setattr(sweep_detractors, "apply_async", lambda **kw: sent.append(kw))
+    monkeypatch.setattr(loop, "_last_request", 0.0)
+    survey = make_survey(kind="csat")
+    app.conf.task_always_eager = False
+    try:
+        for _ in range(5):
+            answer(survey, 1, capture=django_capture_on_commit_callbacks)
+        answer(survey, 5, capture=django_capture_on_commit_callbacks)
+    finally:
+        app.conf.task_always_eager = True
+    assert sent == [{"countdown": loop.DEBOUNCE_SECONDS}]
+    assert ComplaintCase.objects.count() == 0  # the one sweep, when it runs, opens all five
+    assert loop.sweep() == 5

@@ -46,9 +46,12 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"Generated {made:,} responses in {time.perf_counter() - started:.1f} s.")
         from feedback.demo import seed_feedback
+        from feedback.loop import watermark_to_now
 
         staff = User.objects.get(username="nhanvien")
         cases = seed_feedback(manager=owner, staff=staff, rng=rng)
+        # The generated year is history: the closed loop starts with answers given from now on.
+        watermark_to_now()
         if cases:
             self.stdout.write(f"Created {cases} complaint cases and a corrective action.")
         try_customer = next(c for c in people if c.language == "vi")
