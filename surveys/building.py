@@ -82,7 +82,16 @@ def survey_create(
 
 
 def survey_update(*, survey: Survey, **fields: Any) -> Survey:
-    allowed = {"title_en", "title_vi", "intro_en", "intro_vi"}
+    allowed = {
+        "title_en",
+        "title_vi",
+        "intro_en",
+        "intro_vi",
+        "closed_loop",
+        "nps_detractor_max",
+        "csat_detractor_max",
+        "ces_detractor_min",
+    }
     for name, value in fields.items():
         if name not in allowed:
             raise ValueError(f"survey_update cannot set {name}")

@@ -47,7 +47,16 @@ class SurveyCreateForm(_Crispy, forms.Form):
 class SurveyEditForm(_Crispy, forms.ModelForm):
     class Meta:
         model = Survey
-        fields = ["title_vi", "title_en", "intro_vi", "intro_en"]
+        fields = [
+            "title_vi",
+            "title_en",
+            "intro_vi",
+            "intro_en",
+            "closed_loop",
+            "nps_detractor_max",
+            "csat_detractor_max",
+            "ces_detractor_min",
+        ]
         widgets = {
             "intro_vi": forms.Textarea(attrs={"rows": 2}),
             "intro_en": forms.Textarea(attrs={"rows": 2}),
@@ -56,6 +65,16 @@ class SurveyEditForm(_Crispy, forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = self._helper()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # The closed loop's thresholds stay on their fixed scales (NPS 0–10, CSAT 1–5, CES 1–7).
+        bounds = {"nps_detractor_max": (0, 9), "csat_detractor_max": (1, 4), "ces_detractor_min": (2, 7)}
+        for name, (low, high) in bounds.items():
+            value = data.get(name)
+            if value is not None and not low <= value <= high:
+                self.add_error(name, _("Choose a value from %(low)s to %(high)s.") % {"low": low, "high": high})
+        return data
 
 
 class QuestionForm(_Crispy, forms.Form):

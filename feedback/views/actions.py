@@ -21,6 +21,7 @@ from feedback.forms import (
     ReviewForm,
     RootCauseForm,
 )
+from feedback.history import field_changes
 from feedback.models import ActionItem, ActionStatus, ComplaintCase, CorrectiveAction
 
 PAGE_SIZE = 25
@@ -126,7 +127,7 @@ def action_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "comparisons": effectiveness.action_comparisons(action),
         "window_days": effectiveness.WINDOW_DAYS,
         "follow_ups": effectiveness.resurveyed_scores(action, language),
-        "history": action.history.select_related("history_user").order_by("-history_date")[:50],
+        "changes": field_changes(action),
         "finished": action.status in corrective.FINISHED,
     }
     return render(request, "feedback/action_detail.html", context)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.roles import staff_required, staff_users
 from feedback import workflow
 from feedback.forms import AssignForm, CaseEditForm, CaseForm, TextForm, TransitionForm
+from feedback.history import field_changes
 from feedback.models import ActionItem, CaseStatus, Category, ComplaintCase, Severity
 
 PAGE_SIZE = 25
@@ -115,20 +116,7 @@ def case_create(request: HttpRequest) -> HttpResponse:
 @staff_required
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = _get_case_for_user(request, reference)
-    history = list(case.history.select_related("history_user").order_by("history_date"))
-    changes = []
-    for newer, older in zip(history[1:], history[:-1], strict=False):
-        delta = newer.diff_against(older)
-        for change in delta.changes:
-            changes.append(
-                {
-                    "at": newer.history_date,
-                    "who": newer.history_user,
-                    "field": ComplaintCase._meta.get_field(change.field).verbose_name,
-                    "old": change.old,
-                    "new": change.new,
-                }
-            )
+    changes = field_changes(case)
     context = {
         "case": case,
         "events": case.events.select_related("actor"),

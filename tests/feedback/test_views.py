@@ -152,3 +152,13 @@ def test_categories_are_managed_by_quality_managers(qm_client):
     qm_client.post(reverse("category_edit", args=[category.pk]), {"name_vi": "Bảo hành", "name_en": "Warranty"})
     category.refresh_from_db()
     assert category.active is False
+
+
+def test_field_history_is_visible_on_the_case_page(staff_client):
+    case = workflow.case_create(channel="phone", description="Mô tả cũ", contact_name="k")
+    data = {"description": "Mô tả mới", "severity": "high", "impact": "one", "language": "vi", "contact_name": "k"}
+    assert staff_client.post(reverse("case_edit", args=[case.reference]), data).status_code == 302
+    html = staff_client.get(reverse("case_detail", args=[case.reference])).content.decode()
+    assert "Lịch sử các trường" in html
+    history = html.split("Lịch sử các trường")[1]
+    assert "Mô tả cũ" in history and "Mô tả mới" in history and "mức độ nghiêm trọng" in history

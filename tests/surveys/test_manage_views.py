@@ -195,3 +195,22 @@ def test_customer_list_search_and_create(qm_client):
     )
     assert "Một khách hàng khác đã dùng mã ngoài này." in duplicate.content.decode()
     assert Customer.objects.filter(external_id="EXT-X").count() == 1
+
+
+def test_closed_loop_thresholds_are_edited_with_the_survey_and_checked(qm_client, qm):
+    survey = make_survey(owner=qm)
+    data = {
+        "title_vi": "Khảo sát",
+        "title_en": "Survey",
+        "closed_loop": "on",
+        "nps_detractor_max": "7",
+        "csat_detractor_max": "2",
+        "ces_detractor_min": "6",
+    }
+    assert qm_client.post(reverse("survey_edit", args=[survey.pk]), data).status_code == 302
+    survey.refresh_from_db()
+    assert survey.nps_detractor_max == 7 and survey.detractor_ranges()["nps"] == (0, 7)
+    page = qm_client.post(reverse("survey_edit", args=[survey.pk]), {**data, "nps_detractor_max": "10"})
+    assert page.status_code == 200 and "Hãy chọn một giá trị từ 0 đến 9." in page.content.decode()
+    survey.refresh_from_db()
+    assert survey.nps_detractor_max == 7
