@@ -109,8 +109,8 @@ class FollowUp:
     submitted_at: datetime
 
 
-def resurveyed_scores(action: CorrectiveAction, language: str) -> list[FollowUp]:
-    """Scale answers given by the customers of the action's cases after each case closed."""
+def resurveyed_scores(action: CorrectiveAction, language: str, limit: int = 30) -> list[FollowUp]:
+    """Scale answers given by the customers of the action's cases after each case closed (the latest `limit`)."""
     found = []
     for case in action.cases.filter(closed_at__isnull=False, customer__isnull=False).select_related("customer"):
         answers = (
@@ -133,4 +133,4 @@ def resurveyed_scores(action: CorrectiveAction, language: str) -> list[FollowUp]
                     answer.response.submitted_at,
                 )
             )
-    return found
+    return sorted(found, key=lambda f: f.submitted_at)[-limit:]

@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from django.db import models
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+
+def _readable(field: Any, value: Any) -> str:
+    """A stored value as a person reads it: labels for choices, names for links, local dates, yes/no."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(field, models.ManyToManyField):
+        target = field.related_model
+        ids = [row.get(target._meta.model_name) for row in value if isinstance(row, dict)]
+        return ", ".join(str(obj) for obj in target.objects.filter(pk__in=ids)) or "—"
+    if field.is_relation:
+        obj = field.related_model.objects.filter(pk=value).first()
+        return str(obj) if obj is not None else "—"
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, datetime):
+        return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+    if isinstance(value, date):
+        return formats.date_format(value, "SHORT_DATE_FORMAT")
+    return str(value)
 
 
 def field_changes(instance: models.Model, limit: int = 200) -> list[dict[str, Any]]:
@@ -19,8 +44,8 @@ def field_changes(instance: models.Model, limit: int = 200) -> list[dict[str, An
                     "at": newer.history_date,
                     "who": newer.history_user,
                     "field": getattr(field, "verbose_name", change.field),
-                    "old": change.old,
-                    "new": change.new,
+                    "old": _readable(field, change.old),
+                    "new": _readable(field, change.new),
                 }
             )
     return changes
