@@ -19,6 +19,7 @@ from feedback.history import field_changes
 from feedback.models import ActionItem, CaseStatus, Category, ComplaintCase, Severity
 
 PAGE_SIZE = 25
+MY_WORK_LIMIT = 10
 
 
 def _get_case_for_user(request: HttpRequest, reference: str) -> ComplaintCase:
@@ -47,7 +48,13 @@ def my_work(request: HttpRequest) -> dict:
         ActionItem.objects.filter(owner=request.user, status=ActionItem.Status.OPEN).select_related("action"),
         key=lambda i: (not i.overdue, i.due_date),
     )
-    return {"my_cases": cases, "my_items": items}
+    # The most pressing first, and a bounded list: the case list holds the rest.
+    return {
+        "my_cases": cases[:MY_WORK_LIMIT],
+        "my_items": items[:MY_WORK_LIMIT],
+        "my_case_count": len(cases),
+        "my_item_count": len(items),
+    }
 
 
 @staff_required

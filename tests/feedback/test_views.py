@@ -162,3 +162,11 @@ def test_field_history_is_visible_on_the_case_page(staff_client):
     assert "Lịch sử các trường" in html
     history = html.split("Lịch sử các trường")[1]
     assert "Mô tả cũ" in history and "Mô tả mới" in history and "mức độ nghiêm trọng" in history
+
+
+def test_my_work_is_bounded_and_links_to_the_rest(staff_client, staff):
+    for _ in range(13):
+        workflow.case_create(channel="phone", description="x", contact_name="k", assignee=staff)
+    html = staff_client.get(reverse("home")).content.decode()
+    assert html.count("/cases/CMP-") == 10
+    assert "Tất cả 13 hồ sơ đang mở được giao cho tôi" in html
