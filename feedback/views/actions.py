@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -141,6 +143,20 @@ STEPS = {
 }
 
 
+def _apply(request: HttpRequest, action: CorrectiveAction, form: Any, run: Any, success: str) -> HttpResponse:
+    """Validate a step's form, run its service, and report either outcome on the action page."""
+    try:
+        if not form.is_valid():
+            raise ValidationError([error for errors in form.errors.values() for error in errors])
+        run(form.cleaned_data)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, success)
+    return redirect("action_detail", reference=action.reference)
+
+
 @require_POST
 @quality_manager_required
 def action_step(request: HttpRequest, reference: str, step: str) -> HttpResponse:
@@ -149,40 +165,20 @@ def action_step(request: HttpRequest, reference: str, step: str) -> HttpResponse
         messages.error(request, _("Unknown step."))
         return redirect("action_detail", reference=action.reference)
     form_class, run = STEPS[step]
-    form = form_class(request.POST)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-        return redirect("action_detail", reference=action.reference)
-    try:
-        run(action, form.cleaned_data, request.user)
-    except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, _("Saved."))
-    return redirect("action_detail", reference=action.reference)
+    return _apply(request, action, form_class(request.POST), lambda data: run(action, data, request.user), _("Saved."))
 
 
 @require_POST
 @staff_required
 def item_add(request: HttpRequest, reference: str) -> HttpResponse:
     action = _get_action_for_user(request, reference)
-    form = ItemForm(request.POST)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-        return redirect("action_detail", reference=action.reference)
-    try:
-        corrective.item_add(action=action, **form.cleaned_data)
-    except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, _("Action added."))
-    return redirect("action_detail", reference=action.reference)
+    return _apply(
+        request,
+        action,
+        ItemForm(request.POST),
+        lambda data: corrective.item_add(action=action, **data),
+        _("Action added."),
+    )
 
 
 @require_POST
@@ -190,13 +186,10 @@ def item_add(request: HttpRequest, reference: str) -> HttpResponse:
 def item_status(request: HttpRequest, reference: str, item_id: int) -> HttpResponse:
     action = _get_action_for_user(request, reference)
     item = get_object_or_404(ActionItem, pk=item_id, action=action)
-    form = ItemStatusForm(request.POST)
-    if form.is_valid():
-        try:
-            corrective.item_set_status(item=item, status=form.cleaned_data["status"])
-        except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
-        else:
-            messages.success(request, _("Action updated."))
-    return redirect("action_detail", reference=action.reference)
+    return _apply(
+        request,
+        action,
+        ItemStatusForm(request.POST),
+        lambda data: corrective.item_set_status(item=item, status=data["status"]),
+        _("Action updated."),
+    )

@@ -170,3 +170,18 @@ def test_my_work_is_bounded_and_links_to_the_rest(staff_client, staff):
     html = staff_client.get(reverse("home")).content.decode()
     assert html.count("/cases/CMP-") == 10
     assert "Tất cả 13 hồ sơ đang mở được giao cho tôi" in html
+
+
+def test_an_incomplete_action_item_is_refused_with_a_message(staff_client, staff, qm):
+    from feedback import corrective
+
+    action = corrective.action_create(title="t", nonconformity="n", owner=qm)
+    corrective.action_record_containment(action=action, containment="c")
+    corrective.action_decide(action=action, needed=True, reason="r")
+    corrective.action_record_root_cause(action=action, root_cause="rc", method="8d", similar="",
+                                        update_risks=False, qms_change=False)
+    page = staff_client.post(reverse("item_add", args=[action.reference]),
+                             {"description": "Đào tạo lại", "owner": staff.pk, "due_date": "not a date"},
+                             follow=True)
+    assert "Nhập một ngày hợp lệ" in page.content.decode() or "valid date" in page.content.decode()
+    assert action.items.count() == 0
