@@ -6,4 +6,4 @@ class FeedbackConfig(AppConfig):
     verbose_name = "Feedback"
 
     def ready(self) -> None:
-        from feedback import loop  # noqa: F401  (connects the closed-loop receiver)
+        from feedback import customers, loop  # noqa: F401  (connect receivers, register the customer panel)

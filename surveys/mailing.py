@@ -6,8 +6,10 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 
+from surveys.customers import unsubscribe_token
 from surveys.invitations import invitation_link, new_token
 from surveys.models import Invitation, hash_token
 from surveys.scoring import FIXED_SCALES
@@ -39,6 +41,8 @@ def invitation_email_send(*, invitation_id: int) -> str:
             return "answered"
         if not invitation.customer.email:
             return "no-address"
+        if invitation.customer.opted_out_at is not None:
+            return "opted-out"
         token = new_token()
         invitation.token_hash = hash_token(token)
         invitation.sent_at = timezone.now()
@@ -57,11 +61,15 @@ def invitation_email_send(*, invitation_id: int) -> str:
             "link": invitation_link(token),
             "score_links": [(v, invitation_link(token, score=v)) for v in scale.values] if scale else [],
             "expires_at": invitation.expires_at,
+            "unsubscribe": settings.SITE_URL + reverse("unsubscribe", args=[unsubscribe_token(customer)]),
         }
         subject = _one_line(render_to_string("surveys/email/invitation_subject.txt", context))
         text = render_to_string("surveys/email/invitation.txt", context)
         html = render_to_string("surveys/email/invitation.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[customer.email])
+    unsubscribe = settings.SITE_URL + reverse("unsubscribe", args=[unsubscribe_token(customer)])
+    # RFC 2369 / RFC 8058: mail clients offer a one-click unsubscribe that POSTs to this address.
+    headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[customer.email], headers=headers)
     message.attach_alternative(html, "text/html")
     message.send()
     return "sent"

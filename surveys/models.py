@@ -37,6 +37,10 @@ class Customer(models.Model):
     customer_type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.DIRECT)
     external_id = models.CharField(_("external ID"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # Set when the customer asked never to be surveyed again; they are never invited after that.
+    opted_out_at = models.DateTimeField(_("opted out"), null=True, blank=True)
+    # Set when their personal data was erased on request; the row stays so that scores stay counted.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer")
@@ -224,3 +228,22 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.question_id}: {self.number if self.number is not None else self.text[:40]}"
+
+
+class ErasureRecord(models.Model):
+    """The record that a customer's personal data was erased on request (e.g. Vietnam's Decree 13/2023)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="erasures")
+    erased_at = models.DateTimeField(_("erased"), default=timezone.now)
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("erased by")
+    )
+    reason = models.CharField(_("request"), max_length=300)
+
+    class Meta:
+        verbose_name = _("erasure record")
+        verbose_name_plural = _("erasure records")
+        ordering = ["-erased_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.customer_id} {self.erased_at:%Y-%m-%d}"

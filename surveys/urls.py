@@ -1,6 +1,6 @@
 from django.urls import path
 
-from surveys.views import manage, respond
+from surveys.views import customers, manage, respond
 
 urlpatterns = [
     # Customers (no account): the token is the credential.
@@ -25,6 +25,11 @@ urlpatterns = [
         manage.invitation_renew,
         name="invitation_renew",
     ),
-    path("customers/", manage.customer_list, name="customer_list"),
-    path("customers/new/", manage.customer_create, name="customer_create"),
+    path("u/<str:token>/", customers.unsubscribe, name="unsubscribe"),
+    path("customers/", customers.customer_list, name="customer_list"),
+    path("customers/new/", customers.customer_create, name="customer_create"),
+    path("customers/import/", customers.customer_import, name="customer_import"),
+    path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),
+    path("customers/<int:pk>/edit/", customers.customer_edit, name="customer_edit"),
+    path("customers/<int:pk>/erase/", customers.customer_erase_view, name="customer_erase"),
 ]

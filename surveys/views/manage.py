@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -13,14 +13,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import is_quality_manager, quality_manager_required
 from surveys import building
-from surveys.forms import CustomerForm, InvitationForm, QuestionForm, SurveyCreateForm, SurveyEditForm
+from surveys.forms import InvitationForm, QuestionForm, SurveyCreateForm, SurveyEditForm
 from surveys.invitations import (
     invitation_create,
     invitation_email_now,
     invitation_link,
     invitation_renew_link,
 )
-from surveys.models import Customer, Invitation, Question, Survey
+from surveys.models import Invitation, Question, Survey
 from surveys.responding import ParsedAnswers, questions_of
 from surveys.views.respond import LANGUAGES, _form_page
 
@@ -272,28 +272,3 @@ def invitation_renew(request: HttpRequest, pk: int, invitation_id: int) -> HttpR
         "surveys/invitation_new.html",
         {"form": None, "survey": survey, "link": invitation_link(token), "renewed": True},
     )
-
-
-@quality_manager_required
-def customer_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    customers = Customer.objects.all()
-    if query:
-        customers = customers.filter(
-            Q(name__icontains=query)
-            | Q(email__icontains=query)
-            | Q(external_id__iexact=query)
-            | Q(segment__iexact=query)
-        )
-    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "surveys/customer_list.html", {"page": page, "q": query})
-
-
-@quality_manager_required
-def customer_create(request: HttpRequest) -> HttpResponse:
-    form = CustomerForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        customer = form.save()
-        messages.success(request, _("Customer %(name)s added.") % {"name": customer.name})
-        return redirect("customer_list")
-    return render(request, "surveys/customer_form.html", {"form": form})

@@ -22,6 +22,7 @@ PUBLIC = {
     "healthz",
     "complaint_form",
     "case_track",
+    "unsubscribe",
 }
 # Pages for anyone signed in with a role (staff or quality manager).
 STAFF_PAGES = {

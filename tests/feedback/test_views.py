@@ -178,10 +178,13 @@ def test_an_incomplete_action_item_is_refused_with_a_message(staff_client, staff
     action = corrective.action_create(title="t", nonconformity="n", owner=qm)
     corrective.action_record_containment(action=action, containment="c")
     corrective.action_decide(action=action, needed=True, reason="r")
-    corrective.action_record_root_cause(action=action, root_cause="rc", method="8d", similar="",
-                                        update_risks=False, qms_change=False)
-    page = staff_client.post(reverse("item_add", args=[action.reference]),
-                             {"description": "Đào tạo lại", "owner": staff.pk, "due_date": "not a date"},
-                             follow=True)
+    corrective.action_record_root_cause(
+        action=action, root_cause="rc", method="8d", similar="", update_risks=False, qms_change=False
+    )
+    page = staff_client.post(
+        reverse("item_add", args=[action.reference]),
+        {"description": "Đào tạo lại", "owner": staff.pk, "due_date": "not a date"},
+        follow=True,
+    )
     assert "Nhập một ngày hợp lệ" in page.content.decode() or "valid date" in page.content.decode()
     assert action.items.count() == 0

@@ -1,0 +1,25 @@
+"""What feedback adds to customers: their complaints on the customer page, and erasure of contact details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from feedback.models import ComplaintCase
+from surveys.customers import customer_erased, customer_panels
+from surveys.models import Customer
+
+
+def complaints_panel(customer: Customer) -> dict[str, Any] | None:
+    cases = list(customer.cases.select_related("category").order_by("-received_at")[:50])
+    return {"template": "feedback/includes/customer_cases.html", "cases": cases}
+
+
+@receiver(customer_erased, dispatch_uid="feedback.erase_contact_details")
+def erase_contact_details(sender: Any, customer: Customer, **kwargs: Any) -> None:
+    # The complaint stays as a quality record; who made it does not.
+    ComplaintCase.objects.filter(customer=customer).update(contact_name="", contact_email="", contact_phone="")
+
+
+customer_panels.append(complaints_panel)

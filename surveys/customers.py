@@ -1,0 +1,63 @@
+"""Customers: opting out, erasure on request, and the panels other apps add to the customer page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from surveys.models import Answer, Customer, ErasureRecord
+
+UNSUBSCRIBE_SALT = "surveys.unsubscribe"
+# Sent inside the erasure's transaction: listeners remove what they hold about the customer (arguments: customer).
+customer_erased = Signal()
+# Other apps add sections to the customer page: each provider returns {"template": ..., **context} or None.
+CustomerPanel = Callable[[Customer], dict[str, Any] | None]
+customer_panels: list[CustomerPanel] = []
+
+
+def unsubscribe_token(customer: Customer) -> str:
+    # Signed, not stored: every email carries a working link, and nobody can make one for another customer.
+    return signing.dumps(customer.pk, salt=UNSUBSCRIBE_SALT)
+
+
+def customer_for_unsubscribe_token(token: str) -> Customer | None:
+    try:
+        pk = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    return Customer.objects.filter(pk=pk).first()
+
+
+def customer_opt_out(*, customer: Customer) -> Customer:
+    if customer.opted_out_at is None:
+        customer.opted_out_at = timezone.now()
+        customer.save(update_fields=["opted_out_at"])
+    return customer
+
+
+ERASED_NAME = "—"
+
+
+@transaction.atomic
+def customer_erase(*, customer: Customer, actor: AbstractBaseUser, reason: str) -> ErasureRecord:
+    """Remove a customer's personal data; their scores stay, anonymous, in every statistic. Recorded."""
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say who asked and how (e.g. “email of 3 May from the customer”).")})
+    if customer.erased_at is not None:
+        raise ValidationError(_("This customer's data has already been erased."))
+    customer.name, customer.email, customer.phone, customer.external_id = ERASED_NAME, "", "", ""
+    customer.erased_at = timezone.now()
+    customer.opted_out_at = customer.opted_out_at or customer.erased_at
+    customer.save()
+    # Free-text answers can name people; the scores are kept.
+    Answer.objects.filter(response__customer=customer).exclude(text="").update(text="")
+    customer_erased.send(sender=Customer, customer=customer)
+    return ErasureRecord.objects.create(customer=customer, erased_by=actor, reason=reason.strip())
