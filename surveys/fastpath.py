@@ -23,7 +23,7 @@ from surveys.models import Answer, Customer, Invitation, Response, Survey
 # Table names come from the models, values only from parameters: no input reaches the SQL text.
 LINK = (
     "SELECT i.id, i.customer_id, c.language, i.answered_at IS NOT NULL, i.expires_at <= $1, "
-    "s.id, s.status, s.current_version_id, s.updated_at "
+    "s.id, s.status, s.current_version_id, s.updated_at, i.opened_at IS NOT NULL "
     f"FROM {Invitation._meta.db_table} i "
     f"JOIN {Customer._meta.db_table} c ON c.id = i.customer_id "
     f"JOIN {Survey._meta.db_table} s ON s.id = i.survey_id "
@@ -41,7 +41,7 @@ SUBMIT = (
     f"a AS (INSERT INTO {Answer._meta.db_table} (response_id, question_id, number, text, choices) "
     "SELECT r.id, v.q, v.n, v.t, v.c::jsonb FROM r, unnest($7::bigint[], $8::smallint[], $9::text[], $10::text[]) "
     "AS v(q, n, t, c)), "
-    f"u AS (UPDATE {Invitation._meta.db_table} SET answered_at = $6 WHERE id = $3) "
+    f"u AS (UPDATE {Invitation._meta.db_table} SET answered_at = $6, status = 'answered' WHERE id = $3) "
     "SELECT id FROM r"
 )
 SUBMIT_TYPES = "bigint, bigint, bigint, bigint, text, timestamptz, bigint[], smallint[], text[], text[]"
@@ -61,7 +61,7 @@ QUICK = (
     f"a AS (INSERT INTO {Answer._meta.db_table} (response_id, question_id, number, text, choices) "
     "SELECT r.id, v.q, v.n, v.t, v.c::jsonb FROM r, unnest($6::bigint[], $7::smallint[], $8::text[], $9::text[]) "
     "AS v(q, n, t, c)), "
-    f"u AS (UPDATE {Invitation._meta.db_table} SET answered_at = $5 WHERE id = (SELECT invitation_id FROM r)) "
+    f"u AS (UPDATE {Invitation._meta.db_table} SET answered_at = $5, status = 'answered' WHERE id = (SELECT invitation_id FROM r)) "
     "SELECT id, survey_id, invitation_id, customer_id FROM r"
 )
 QUICK_TYPES = "text, bigint, timestamptz, text, timestamptz, bigint[], smallint[], text[], text[]"

@@ -1,7 +1,15 @@
-"""Invitations and their links. The raw token exists only in the link; the database keeps its SHA-256 hash."""
+"""Invitations and their links.
+
+A token is HMAC-SHA256(server key, random salt): 256 bits, the same every time it is needed (the first email, each
+reminder), yet the database keeps only the salt and the token's SHA-256 hash, so a copy of the database alone opens
+no survey. Renewing a link draws a new salt; the old link stops working.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
 
@@ -21,6 +29,29 @@ TOKEN_BYTES = 32
 
 def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def _token_key() -> bytes:
+    # A key of its own, derived from SECRET_KEY: rotating SECRET_KEY invalidates outstanding links.
+    return hashlib.sha256(b"lang-nghe invitation token|" + settings.SECRET_KEY.encode()).digest()
+
+
+def token_for_salt(salt: str) -> str:
+    digest = hmac.new(_token_key(), salt.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def invitation_token(invitation: Invitation) -> str:
+    """The invitation's link token; gives it one (and stores its hash) if it has none yet."""
+    if not invitation.token_salt:
+        invitation.token_salt = new_salt()
+        invitation.token_hash = hash_token(token_for_salt(invitation.token_salt))
+        invitation.save(update_fields=["token_salt", "token_hash"])
+    return token_for_salt(invitation.token_salt)
 
 
 def invitation_link(token: str, *, score: int | None = None) -> str:
@@ -44,12 +75,14 @@ def invitation_create(
     if not 1 <= days <= 365:
         raise ValidationError(_("A link can stay valid for 1 to 365 days."))
     now = now or timezone.now()
-    token = new_token()
+    salt = new_salt()
+    token = token_for_salt(salt)
     invitation = Invitation.objects.create(
         survey=survey,
         customer=customer,
         created_by=created_by,
         token_hash=hash_token(token),
+        token_salt=salt,
         created_at=now,
         expires_at=now + timedelta(days=days),
     )
@@ -60,14 +93,12 @@ def invitation_renew_link(*, invitation: Invitation) -> str:
     """Replace the token (the old link stops working) and return the new one, e.g. when a link was lost."""
     if invitation.answered_at is not None:
         raise ValidationError(_("This invitation has already been answered."))
-    token = new_token()
-    invitation.token_hash = hash_token(token)
-    invitation.save(update_fields=["token_hash"])
-    return token
+    invitation.token_salt = ""
+    return invitation_token(invitation)
 
 
 def invitation_email_now(*, invitation: Invitation) -> None:
-    """Email a fresh link to the customer, from a worker, once the transaction that asked for it commits."""
+    """Email the link to the customer, from a worker, once the transaction that asked for it commits."""
     from surveys.tasks import invitation_email
 
     if not invitation.customer.email:

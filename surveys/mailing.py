@@ -1,4 +1,4 @@
-"""Emailing one invitation link. Bulk campaigns, reminders and throttling build on this later."""
+"""Emailing an invitation link or a reminder of it; campaigns.py sends many through one connection."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from surveys.customers import unsubscribe_token
-from surveys.invitations import invitation_link, new_token
-from surveys.models import Invitation, hash_token
+from surveys.invitations import invitation_link, invitation_token
+from surveys.models import Invitation
 from surveys.scoring import FIXED_SCALES
 
 
@@ -20,12 +20,13 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def invitation_email_send(*, invitation_id: int) -> str:
-    """Send the invitation's link once. Returns what happened: "sent", or why it was skipped.
+def invitation_email_send(*, invitation_id: int, reminder: bool = False, connection=None) -> str:  # type: ignore[no-untyped-def]
+    """Send the invitation's link (or a reminder of it). Returns what happened: "sent", or why not.
 
-    The link is only in the email, so sending issues a fresh token; marking `sent_at` in the same transaction that
-    stores the token's hash means a re-run task finds it sent and does nothing.
+    Idempotent: the invitation's state is checked and moved under a row lock, so a re-run task or a second worker
+    never sends it twice. `connection` lets a campaign's chunk reuse one SMTP connection for many messages.
     """
+    now = timezone.now()
     with transaction.atomic():
         invitation = (
             Invitation.objects.select_for_update(of=("self",))
@@ -35,23 +36,43 @@ def invitation_email_send(*, invitation_id: int) -> str:
         )
         if invitation is None:
             return "missing"
-        if invitation.sent_at is not None:
-            return "already-sent"
+        expected = (Invitation.Status.SENT, Invitation.Status.OPENED) if reminder else (Invitation.Status.QUEUED,)
         if invitation.answered_at is not None:
             return "answered"
-        if not invitation.customer.email:
-            return "no-address"
-        if invitation.customer.opted_out_at is not None:
+        if invitation.status not in expected:
+            return "already-sent" if not reminder else "not-remindable"
+        customer = invitation.customer
+        if customer.opted_out_at is not None:
+            invitation.status, invitation.status_reason = Invitation.Status.SKIPPED, Invitation.Skip.OPTED_OUT
+            invitation.save(update_fields=["status", "status_reason"])
             return "opted-out"
-        token = new_token()
-        invitation.token_hash = hash_token(token)
-        invitation.sent_at = timezone.now()
-        invitation.save(update_fields=["token_hash", "sent_at"])
+        if not customer.email:
+            invitation.status, invitation.status_reason = Invitation.Status.SKIPPED, Invitation.Skip.INVALID_ADDRESS
+            invitation.save(update_fields=["status", "status_reason"])
+            return "no-address"
+        token = invitation_token(invitation)
+        message = _message(invitation, token, reminder)
+        try:
+            message.send() if connection is None else connection.send_messages([message])
+        except Exception as error:  # noqa: BLE001 - any refusal by the mail server is recorded on the invitation
+            invitation.status, invitation.status_reason = Invitation.Status.FAILED, str(error)[:300]
+            invitation.save(update_fields=["status", "status_reason"])
+            return "failed"
+        if reminder:
+            invitation.reminders_sent += 1
+        else:
+            invitation.status, invitation.sent_at = Invitation.Status.SENT, now
+        invitation.last_sent_at = now
+        invitation.save(update_fields=["status", "sent_at", "reminders_sent", "last_sent_at"])
+    return "sent"
 
+
+def _message(invitation: Invitation, token: str, reminder: bool) -> EmailMultiAlternatives:
     customer, survey = invitation.customer, invitation.survey
     language = customer.language
     headline = survey.current_version.questions.order_by("position").first() if survey.current_version else None
     scale = FIXED_SCALES.get(headline.kind) if headline else None
+    unsubscribe = settings.SITE_URL + reverse("unsubscribe", args=[unsubscribe_token(customer)])
     with translation.override(language):
         context = {
             "customer_name": customer.name,
@@ -61,15 +82,14 @@ def invitation_email_send(*, invitation_id: int) -> str:
             "link": invitation_link(token),
             "score_links": [(v, invitation_link(token, score=v)) for v in scale.values] if scale else [],
             "expires_at": invitation.expires_at,
-            "unsubscribe": settings.SITE_URL + reverse("unsubscribe", args=[unsubscribe_token(customer)]),
+            "unsubscribe": unsubscribe,
+            "reminder": reminder,
         }
         subject = _one_line(render_to_string("surveys/email/invitation_subject.txt", context))
         text = render_to_string("surveys/email/invitation.txt", context)
         html = render_to_string("surveys/email/invitation.html", context)
-    unsubscribe = settings.SITE_URL + reverse("unsubscribe", args=[unsubscribe_token(customer)])
     # RFC 2369 / RFC 8058: mail clients offer a one-click unsubscribe that POSTs to this address.
     headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     message = EmailMultiAlternatives(subject=subject, body=text, to=[customer.email], headers=headers)
     message.attach_alternative(html, "text/html")
-    message.send()
-    return "sent"
+    return message

@@ -163,11 +163,41 @@ def hash_token(token: str) -> str:
 
 
 class Invitation(models.Model):
-    """One customer's right to answer one survey once, through /s/<token>/. Only the token's hash is stored."""
+    """One customer's right to answer one survey once, through /s/<token>/.
+
+    The token is derived from a random salt and the server's key (invitations.invitation_token), so every email
+    about the invitation (first send, reminders) carries the same link; the database holds only the salt and the
+    token's SHA-256 hash, which together with a leaked database still give nobody a working link.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        OPENED = "opened", _("Opened")
+        ANSWERED = "answered", _("Answered")
+        EXPIRED = "expired", _("Expired")
+        SKIPPED = "skipped", _("Skipped")
+
+    class Skip(models.TextChoices):
+        OPTED_OUT = "opted_out", _("Opted out")
+        THROTTLED = "throttled", _("Asked recently")
+        INVALID_ADDRESS = "invalid_address", _("No valid email address")
+        DUPLICATE = "duplicate", _("Already invited to this survey")
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invitations")
+    campaign = models.ForeignKey(
+        "Campaign", on_delete=models.CASCADE, null=True, blank=True, related_name="invitations"
+    )
     token_hash = models.CharField(max_length=64, unique=True)
+    token_salt = models.CharField(max_length=64, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # Why it was skipped (a Skip value) or why sending failed (the server's words).
+    status_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
+    reminders_sent = models.PositiveSmallIntegerField(_("reminders sent"), default=0)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -180,6 +210,10 @@ class Invitation(models.Model):
         verbose_name = _("invitation")
         verbose_name_plural = _("invitations")
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["campaign", "status"]),
+            models.Index(fields=["customer", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.survey} → {self.customer}"
@@ -187,6 +221,42 @@ class Invitation(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
+
+
+class Campaign(models.Model):
+    """A send of one survey to an audience, now or at a set time, with an expiry and a reminder policy."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("survey"))
+    name = models.CharField(_("name"), max_length=200)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # The audience: customers matching these filters (empty = any), or the listed emails / external IDs.
+    segment = models.CharField(_("segment"), max_length=100, blank=True)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, blank=True)
+    customer_type = models.CharField(_("type"), max_length=10, choices=Customer.Type.choices, blank=True)
+    audience_list = models.TextField(_("list of customers"), blank=True)
+    send_at = models.DateTimeField(_("send at"))
+    expiry_days = models.PositiveSmallIntegerField(_("links valid for (days)"), default=30)
+    remind_after_days = models.PositiveSmallIntegerField(_("remind non-responders after (days)"), null=True,
+                                                         blank=True)
+    max_reminders = models.PositiveSmallIntegerField(_("at most (reminders)"), default=1)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Response(models.Model):

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, connection, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,6 +40,7 @@ class Link:
     survey_status: str
     version_id: int | None
     survey_stamp: Any  # the survey's updated_at, used only as a cache key
+    opened: bool = False
 
 
 def link_for_token(token: str) -> Link | None:
@@ -49,7 +51,18 @@ def link_for_token(token: str) -> Link | None:
     row = fastpath.link_row(hash_token(token), timezone.now())
     if row is None:
         return None
-    return Link(row[0], row[1], row[2], bool(row[3]), bool(row[4]), row[5], row[6], row[7], row[8])
+    return Link(row[0], row[1], row[2], bool(row[3]), bool(row[4]), row[5], row[6], row[7], row[8], bool(row[9]))
+
+
+def link_opened(link: Link) -> None:
+    """Record the first opening of a link (the campaign funnel's "opened"). Not an answer: nothing else changes."""
+    if link.opened:
+        return
+    sent = (Invitation.Status.QUEUED, Invitation.Status.SENT)
+    Invitation.objects.filter(pk=link.invitation_id, opened_at__isnull=True).update(
+        opened_at=timezone.now(),
+        status=Case(When(status__in=sent, then=Value(Invitation.Status.OPENED)), default=F("status")),
+    )
 
 
 def link_state(link: Link | None) -> str:
@@ -250,7 +263,7 @@ def _insert_orm(link: Link, by_id: dict[int, Question], answers: ParsedAnswers, 
                 )
             )
         Answer.objects.bulk_create(rows)
-        Invitation.objects.filter(pk=link.invitation_id).update(answered_at=now)
+        Invitation.objects.filter(pk=link.invitation_id).update(answered_at=now, status=Invitation.Status.ANSWERED)
     return response.pk
 
 

@@ -22,6 +22,7 @@ from surveys.responding import (
     ParsedAnswers,
     field_name,
     link_for_token,
+    link_opened,
     link_state,
     parse_answers,
     prefill_score,
@@ -136,7 +137,8 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
     survey, questions = snapshot.survey, snapshot.questions
     language = _language(request, link)
     if request.method == "GET":
-        # GET never records anything: mail scanners open every link in an email.
+        # GET never records an answer (mail scanners open every link in an email); it notes the first opening.
+        link_opened(link)
         answers = ParsedAnswers(values=prefill_score(questions, request.GET.get("score")))
     else:
         answers = parse_answers(questions, request.POST)
