@@ -134,6 +134,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "escalate-overdue-cases": {"task": "feedback.tasks.escalate_overdue_cases", "schedule": 300.0},
     # The closed loop's catch-up: a detractor whose message was lost still gets its case within a minute.
     "sweep-detractors": {"task": "feedback.tasks.sweep_detractors", "schedule": 60.0},
+    "start-due-campaigns": {"task": "surveys.tasks.campaigns_start_due", "schedule": 60.0},
+    "send-reminders": {"task": "surveys.tasks.send_reminders", "schedule": 3600.0},
+    "expire-invitations": {"task": "surveys.tasks.expire_invitations", "schedule": 3600.0},
 }
 
 # --- Email: SMTP when EMAIL_HOST is set, otherwise files under var/mail/. ---
@@ -193,6 +196,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # --- Product settings ---
 # How long a new invitation link stays valid.
 INVITATION_EXPIRY_DAYS = env_int("INVITATION_EXPIRY_DAYS", 30)
+# A customer is invited at most once in this many days, across all surveys (reminders do not count).
+INVITATION_THROTTLE_DAYS = env_int("INVITATION_THROTTLE_DAYS", 90)
 
 # Complaints: the public form accepts this many complaints per client address per hour.
 COMPLAINT_FORM_RATE_PER_HOUR = env_int("COMPLAINT_FORM_RATE_PER_HOUR", 5)

@@ -61,7 +61,8 @@ QUICK = (
     f"a AS (INSERT INTO {Answer._meta.db_table} (response_id, question_id, number, text, choices) "
     "SELECT r.id, v.q, v.n, v.t, v.c::jsonb FROM r, unnest($6::bigint[], $7::smallint[], $8::text[], $9::text[]) "
     "AS v(q, n, t, c)), "
-    f"u AS (UPDATE {Invitation._meta.db_table} SET answered_at = $5, status = 'answered' WHERE id = (SELECT invitation_id FROM r)) "
+    f"u AS (UPDATE {Invitation._meta.db_table} SET answered_at = $5, status = 'answered' "
+    "WHERE id = (SELECT invitation_id FROM r)) "
     "SELECT id, survey_id, invitation_id, customer_id FROM r"
 )
 QUICK_TYPES = "text, bigint, timestamptz, text, timestamptz, bigint[], smallint[], text[], text[]"

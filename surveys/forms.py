@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from surveys.models import Customer, Question, Survey
+from surveys.models import Campaign, Customer, Question, Survey
 from surveys.scoring import CHOICE_KINDS, QuestionKind, SurveyKind
 
 
@@ -183,3 +183,52 @@ class CustomerForm(_Crispy, forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = self._helper()
+
+
+class CampaignForm(_Crispy, forms.ModelForm):
+    send_at = forms.DateTimeField(
+        label=_("Send at"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text=_("Leave empty to send now."),
+    )
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "name",
+            "segment",
+            "language",
+            "customer_type",
+            "audience_list",
+            "send_at",
+            "expiry_days",
+            "remind_after_days",
+            "max_reminders",
+        ]
+        widgets = {"audience_list": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "segment": _("Leave the filters empty to send to every customer."),
+            "audience_list": _("Optional: emails or external IDs, one per line; only these customers are invited."),
+            "remind_after_days": _("Leave empty for no reminders."),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._helper_set()
+
+    def _helper_set(self) -> None:
+        self.helper = self._helper()
+        # Suggest the segments customers have (a <datalist> on the page), while allowing any text.
+        self.fields["segment"].widget.attrs["list"] = "segment-options"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not 1 <= (data.get("expiry_days") or 0) <= 365:
+            self.add_error("expiry_days", _("A link can stay valid for 1 to 365 days."))
+        remind = data.get("remind_after_days")
+        if remind is not None and not 1 <= remind < (data.get("expiry_days") or 0):
+            self.add_error("remind_after_days", _("Remind after at least one day, and before the links expire."))
+        if not 0 <= (data.get("max_reminders") or 0) <= 5:
+            self.add_error("max_reminders", _("Send at most 5 reminders."))
+        return data

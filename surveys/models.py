@@ -243,8 +243,7 @@ class Campaign(models.Model):
     audience_list = models.TextField(_("list of customers"), blank=True)
     send_at = models.DateTimeField(_("send at"))
     expiry_days = models.PositiveSmallIntegerField(_("links valid for (days)"), default=30)
-    remind_after_days = models.PositiveSmallIntegerField(_("remind non-responders after (days)"), null=True,
-                                                         blank=True)
+    remind_after_days = models.PositiveSmallIntegerField(_("remind non-responders after (days)"), null=True, blank=True)
     max_reminders = models.PositiveSmallIntegerField(_("at most (reminders)"), default=1)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     started_at = models.DateTimeField(null=True, blank=True)

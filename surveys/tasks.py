@@ -11,3 +11,32 @@ from surveys.mailing import invitation_email_send
 @shared_task(bind=True, max_retries=5, retry_backoff=True, autoretry_for=(OSError,))
 def invitation_email(self, invitation_id: int) -> str:  # type: ignore[no-untyped-def]
     return invitation_email_send(invitation_id=invitation_id)
+
+
+@shared_task(bind=True, max_retries=5, retry_backoff=True, autoretry_for=(OSError,))
+def campaign_send_chunk(self, invitation_ids: list[int], reminder: bool = False) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    # Idempotent per invitation (its state is checked under a lock), so a retried chunk sends only what is left.
+    from surveys.campaigns import send_chunk
+
+    return send_chunk(invitation_ids, reminder=reminder)
+
+
+@shared_task
+def campaigns_start_due() -> int:
+    from surveys.campaigns import campaigns_start_due as run
+
+    return run()
+
+
+@shared_task
+def send_reminders() -> int:
+    from surveys.campaigns import send_reminders as run
+
+    return run()
+
+
+@shared_task
+def expire_invitations() -> int:
+    from surveys.campaigns import expire_invitations as run
+
+    return run()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from surveys.views import customers, manage, respond
+from surveys.views import campaigns, customers, manage, respond
 
 urlpatterns = [
     # Customers (no account): the token is the credential.
@@ -26,6 +26,10 @@ urlpatterns = [
         name="invitation_renew",
     ),
     path("u/<str:token>/", customers.unsubscribe, name="unsubscribe"),
+    path("surveys/<int:pk>/send/", campaigns.campaign_new, name="campaign_new"),
+    path("campaigns/<int:pk>/", campaigns.campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:pk>/progress/", campaigns.campaign_progress, name="campaign_progress"),
+    path("campaigns/<int:pk>/cancel/", campaigns.campaign_cancel, name="campaign_cancel"),
     path("customers/", customers.customer_list, name="customer_list"),
     path("customers/new/", customers.customer_create, name="customer_create"),
     path("customers/import/", customers.customer_import, name="customer_import"),

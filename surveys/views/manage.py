@@ -87,6 +87,7 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "response_count": survey.responses.count(),
         "invitation_count": survey.invitations.count(),
         "invitations": invitations,
+        "campaigns": survey.campaigns.order_by("-created_at")[:20],
         "invite_form": InvitationForm(),
         "question_form": QuestionForm(),
     }

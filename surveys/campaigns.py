@@ -1,0 +1,242 @@
+"""Campaigns: a survey sent to an audience, in chunks over reused SMTP connections, with throttling, reminders and
+expiry. Every step records its outcome on the invitations, so each periodic task can run twice, or after a crash,
+and only do what is still undone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.mail import get_connection
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from surveys.invitations import hash_token, new_token
+from surveys.mailing import invitation_email_send
+from surveys.models import Campaign, Customer, Invitation, Survey
+
+S, Skip = Invitation.Status, Invitation.Skip
+CHUNK = 200
+# States in which an invitation still awaits an answer.
+WAITING = (S.QUEUED, S.SENT, S.OPENED)
+
+
+def _valid_email(address: str) -> bool:
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    return True
+
+
+def audience(campaign: Campaign) -> QuerySet[Customer]:
+    customers = Customer.objects.filter(erased_at__isnull=True)
+    keys = [line.strip() for line in campaign.audience_list.splitlines() if line.strip()]
+    if keys:
+        customers = customers.filter(Q(email__in=[k.lower() for k in keys]) | Q(external_id__in=keys))
+    if campaign.segment:
+        customers = customers.filter(segment=campaign.segment)
+    if campaign.language:
+        customers = customers.filter(language=campaign.language)
+    if campaign.customer_type:
+        customers = customers.filter(customer_type=campaign.customer_type)
+    return customers.order_by("id")
+
+
+@transaction.atomic
+def campaign_create(
+    *, survey: Survey, created_by: AbstractBaseUser, name: str, send_at: datetime | None = None, **options: Any
+) -> Campaign:
+    if survey.status != Survey.Status.ACTIVE:
+        raise ValidationError(_("Activate the survey before sending it."))
+    campaign = Campaign(
+        survey=survey, created_by=created_by, name=name.strip(), send_at=send_at or timezone.now(), **options
+    )
+    campaign.full_clean(exclude=["created_by", "survey"])
+    campaign.save()
+    return campaign
+
+
+def _throttled_customers(customer_ids: list[int], now: datetime) -> set[int]:
+    """Customers invited (not skipped) to any survey within the throttle window; reminders do not count."""
+    since = now - timedelta(days=settings.INVITATION_THROTTLE_DAYS)
+    return set(
+        Invitation.objects.filter(customer_id__in=customer_ids, created_at__gte=since)
+        .exclude(status=S.SKIPPED)
+        .values_list("customer_id", flat=True)
+    )
+
+
+@transaction.atomic
+def campaign_build(*, campaign: Campaign, now: datetime | None = None) -> int:
+    """Create the campaign's invitations: queued, or skipped with the reason. Safe to call again."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.invitations.exists():
+        return 0
+    now = now or timezone.now()
+    customers = list(audience(campaign).values_list("id", "email", "opted_out_at"))
+    ids = [c[0] for c in customers]
+    throttled = _throttled_customers(ids, now)
+    already = set(
+        Invitation.objects.filter(survey=campaign.survey, customer_id__in=ids)
+        .exclude(status=S.SKIPPED)
+        .values_list("customer_id", flat=True)
+    )
+    expires = now + timedelta(days=campaign.expiry_days)
+    rows = []
+    for customer_id, email, opted_out_at in customers:
+        reason = ""
+        if opted_out_at is not None:
+            reason = Skip.OPTED_OUT
+        elif not email or not _valid_email(email):
+            reason = Skip.INVALID_ADDRESS
+        elif customer_id in already:
+            reason = Skip.DUPLICATE
+        elif customer_id in throttled:
+            reason = Skip.THROTTLED
+        # A placeholder hash: the link's token is derived when the email is sent (invitations.invitation_token).
+        rows.append(
+            Invitation(
+                survey=campaign.survey,
+                customer_id=customer_id,
+                campaign=campaign,
+                created_by=campaign.created_by,
+                token_hash=hash_token(new_token()),
+                created_at=now,
+                expires_at=expires,
+                status=S.SKIPPED if reason else S.QUEUED,
+                status_reason=reason,
+            )
+        )
+    Invitation.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
+def campaign_start(*, campaign: Campaign, now: datetime | None = None) -> None:
+    """Build the invitations and hand their sending to workers in chunks, once the transaction commits."""
+    from surveys.tasks import campaign_send_chunk
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status != Campaign.Status.SCHEDULED:
+            return
+        campaign_build(campaign=campaign, now=now)
+        campaign.status, campaign.started_at = Campaign.Status.SENDING, now
+        campaign.save(update_fields=["status", "started_at"])
+        queued = list(campaign.invitations.filter(status=S.QUEUED).order_by("id").values_list("id", flat=True))
+        chunks = [queued[i : i + CHUNK] for i in range(0, len(queued), CHUNK)]
+        transaction.on_commit(lambda: [campaign_send_chunk.delay(chunk) for chunk in chunks])
+        if not chunks:
+            campaign.status, campaign.finished_at = Campaign.Status.SENT, now
+            campaign.save(update_fields=["status", "finished_at"])
+
+
+def send_chunk(invitation_ids: list[int], *, reminder: bool = False) -> dict[str, int]:
+    """Send (or remind) these invitations over one SMTP connection. Already-handled ones are skipped."""
+    outcomes: dict[str, int] = {}
+    connection = get_connection()
+    connection.open()
+    try:
+        for invitation_id in invitation_ids:
+            outcome = invitation_email_send(invitation_id=invitation_id, reminder=reminder, connection=connection)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    finally:
+        connection.close()
+    _finish_campaigns(invitation_ids)
+    return outcomes
+
+
+def _finish_campaigns(invitation_ids: list[int]) -> None:
+    campaign_ids = set(Invitation.objects.filter(pk__in=invitation_ids).values_list("campaign_id", flat=True))
+    for campaign in Campaign.objects.filter(pk__in=campaign_ids - {None}, status=Campaign.Status.SENDING):
+        if not campaign.invitations.filter(status=S.QUEUED).exists():
+            Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
+                status=Campaign.Status.SENT, finished_at=timezone.now()
+            )
+
+
+def campaigns_start_due(now: datetime | None = None) -> int:
+    """Beat: start every scheduled campaign whose time has come."""
+    now = now or timezone.now()
+    due = list(Campaign.objects.filter(status=Campaign.Status.SCHEDULED, send_at__lte=now))
+    for campaign in due:
+        campaign_start(campaign=campaign, now=now)
+    return len(due)
+
+
+def reminders_due(now: datetime | None = None) -> list[int]:
+    """Invitations to remind now: unanswered, unexpired, the campaign's wait passed, below its reminder limit."""
+    now = now or timezone.now()
+    due = []
+    candidates = (
+        Invitation.objects.filter(
+            status__in=(S.SENT, S.OPENED),
+            expires_at__gt=now,
+            campaign__remind_after_days__isnull=False,
+            customer__opted_out_at__isnull=True,
+        )
+        .select_related("campaign")
+        .only("id", "last_sent_at", "reminders_sent", "campaign__remind_after_days", "campaign__max_reminders")
+    )
+    for invitation in candidates.iterator(chunk_size=2000):
+        campaign = invitation.campaign
+        wait = timedelta(days=campaign.remind_after_days)
+        last = invitation.last_sent_at
+        if invitation.reminders_sent < campaign.max_reminders and last is not None and last <= now - wait:
+            due.append(invitation.pk)
+    return due
+
+
+def send_reminders(now: datetime | None = None) -> int:
+    from surveys.tasks import campaign_send_chunk
+
+    due = reminders_due(now)
+    for i in range(0, len(due), CHUNK):
+        campaign_send_chunk.delay(due[i : i + CHUNK], reminder=True)
+    return len(due)
+
+
+def expire_invitations(now: datetime | None = None) -> int:
+    """Beat: mark invitations past their expiry. Their links already stop working on their own."""
+    now = now or timezone.now()
+    return Invitation.objects.filter(status__in=WAITING, expires_at__lte=now).update(status=S.EXPIRED)
+
+
+def campaign_cancel(*, campaign: Campaign) -> None:
+    if campaign.status != Campaign.Status.SCHEDULED:
+        raise ValidationError(_("Only a campaign that has not started can be cancelled."))
+    campaign.status = Campaign.Status.CANCELLED
+    campaign.save(update_fields=["status"])
+
+
+def funnel(campaign: Campaign) -> dict[str, Any]:
+    """Audience → sent → opened → answered, with skips and failures by reason, and the response rate."""
+    counts = dict(campaign.invitations.values_list("status").annotate(n=Count("id")))
+    skipped = dict(campaign.invitations.filter(status=S.SKIPPED).values_list("status_reason").annotate(n=Count("id")))
+    failed = campaign.invitations.filter(status=S.FAILED).values_list("status_reason", flat=True)[:5]
+    audience_size = sum(counts.values())
+    answered = counts.get(S.ANSWERED, 0)
+    opened = counts.get(S.OPENED, 0) + answered
+    expired = counts.get(S.EXPIRED, 0)
+    sent = counts.get(S.SENT, 0) + opened + expired
+    return {
+        "audience": audience_size,
+        "queued": counts.get(S.QUEUED, 0),
+        "sent": sent,
+        "opened": opened,
+        "answered": answered,
+        "expired": expired,
+        "failed": counts.get(S.FAILED, 0),
+        "failures": list(failed),
+        "skipped": {Skip(reason).label: n for reason, n in skipped.items() if reason in Skip.values},
+        "skipped_total": counts.get(S.SKIPPED, 0),
+        "response_rate": round(100 * answered / sent, 1) if sent else None,
+        "progress": round(100 * (audience_size - counts.get(S.QUEUED, 0)) / audience_size) if audience_size else 100,
+    }

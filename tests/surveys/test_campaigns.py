@@ -1,0 +1,174 @@
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.mail.backends import locmem
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from surveys import campaigns
+from surveys.models import Campaign, Invitation
+from tests.factories import CustomerFactory, make_invitation, make_survey, quality_manager
+
+pytestmark = pytest.mark.django_db
+S = Invitation.Status
+
+
+class CountingBackend(locmem.EmailBackend):
+    opened = 0
+
+    def open(self):  # type: ignore[no-untyped-def]
+        CountingBackend.opened += 1
+        return super().open()
+
+
+@pytest.fixture
+def survey():
+    return make_survey(kind="nps")
+
+
+def new_campaign(survey, **kwargs):
+    return campaigns.campaign_create(survey=survey, created_by=survey.owner, name="Q4", **kwargs)
+
+
+def test_every_skip_reason_and_throttling_across_surveys(survey, settings):
+    settings.INVITATION_THROTTLE_DAYS = 90
+    ok = CustomerFactory(email="ok@example.com", segment="retail")
+    CustomerFactory(email="out@example.com", segment="retail", opted_out_at=timezone.now())
+    CustomerFactory(email="", segment="retail")
+    CustomerFactory(email="bad@", segment="retail")
+    asked = CustomerFactory(email="asked@example.com", segment="retail")
+    dup = CustomerFactory(email="dup@example.com", segment="retail")
+    CustomerFactory(email="other@example.com", segment="sme")
+    make_invitation(survey=make_survey(kind="csat"), customer=asked)  # another survey, last week
+    make_invitation(survey=survey, customer=dup)
+    campaign = new_campaign(survey, segment="retail")
+    assert campaigns.campaign_build(campaign=campaign) == 6
+    got = {i.customer.email: (i.status, i.status_reason) for i in campaign.invitations.select_related("customer")}
+    assert got == {
+        "ok@example.com": (S.QUEUED, ""),
+        "out@example.com": (S.SKIPPED, "opted_out"),
+        "": (S.SKIPPED, "invalid_address"),
+        "bad@": (S.SKIPPED, "invalid_address"),
+        "asked@example.com": (S.SKIPPED, "throttled"),
+        "dup@example.com": (S.SKIPPED, "duplicate"),
+    }
+    assert campaigns.campaign_build(campaign=campaign) == 0  # idempotent
+    assert ok.invitations.count() == 1
+
+
+def test_sending_uses_one_connection_per_chunk_and_never_sends_twice(
+    survey, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.surveys.test_campaigns.CountingBackend"
+    CountingBackend.opened = 0
+    for i in range(5):
+        CustomerFactory(email=f"c{i}@example.com")
+    campaign = new_campaign(survey)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaigns.campaign_start(campaign=campaign)  # the chunk is handed over on commit (eager here)
+    ids = list(campaign.invitations.values_list("id", flat=True))
+    campaign.refresh_from_db()
+    assert len(mail.outbox) == 5 and CountingBackend.opened == 1
+    assert campaigns.send_chunk(ids) == {"already-sent": 5}  # a re-run sends nothing
+    assert len(mail.outbox) == 5
+    assert campaign.status == Campaign.Status.SENT
+    assert set(campaign.invitations.values_list("status", flat=True)) == {S.SENT}
+
+
+def test_a_refused_message_is_recorded_as_failed(survey, monkeypatch):
+    CustomerFactory(email="c@example.com")
+    campaign = new_campaign(survey)
+    campaigns.campaign_build(campaign=campaign)
+
+    def refuse(self, messages):  # type: ignore[no-untyped-def]
+        raise OSError("550 mailbox unavailable")
+
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", refuse)
+    assert campaigns.send_chunk(list(campaign.invitations.values_list("id", flat=True))) == {"failed": 1}
+    invitation = campaign.invitations.get()
+    assert invitation.status == S.FAILED and "550" in invitation.status_reason
+
+
+def test_reminders_respect_the_wait_and_the_limit_and_carry_the_same_link(survey, django_capture_on_commit_callbacks):
+    CustomerFactory(email="r@example.com")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        campaign = new_campaign(survey, remind_after_days=3, max_reminders=2, expiry_days=30)
+        with django_capture_on_commit_callbacks(execute=True):
+            campaigns.campaign_start(campaign=campaign)
+    assert len(mail.outbox) == 1
+    with time_machine.travel(start + timedelta(days=2), tick=False):
+        assert campaigns.send_reminders() == 0
+    with time_machine.travel(start + timedelta(days=3, hours=1), tick=False):
+        assert campaigns.send_reminders() == 1
+    with time_machine.travel(start + timedelta(days=7), tick=False):
+        assert campaigns.send_reminders() == 1
+    with time_machine.travel(start + timedelta(days=20), tick=False):
+        assert campaigns.send_reminders() == 0  # the limit of two is reached
+    assert len(mail.outbox) == 3
+    links = {line for m in mail.outbox for line in m.body.splitlines() if "/s/" in line and "score" not in line}
+    assert len(links) == 1 and "Nhắc lại" in mail.outbox[1].subject
+
+
+def test_answered_and_opted_out_customers_get_no_reminder(survey, django_capture_on_commit_callbacks):
+    answered, leaving = CustomerFactory(email="a@example.com"), CustomerFactory(email="b@example.com")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        campaign = new_campaign(survey, remind_after_days=1, max_reminders=3)
+        with django_capture_on_commit_callbacks(execute=True):
+            campaigns.campaign_start(campaign=campaign)
+    token_line = next(
+        line
+        for m in mail.outbox
+        if m.to == [answered.email]
+        for line in m.body.splitlines()
+        if "/s/" in line and "score" not in line
+    )
+    qid = survey.current_version.questions.order_by("position").first().pk
+    Client().post(token_line.replace("http://127.0.0.1:8000", ""), {f"q{qid}": "9"})
+    leaving.opted_out_at = timezone.now()
+    leaving.save()
+    with time_machine.travel(start + timedelta(days=2), tick=False):
+        assert campaigns.send_reminders() == 0
+    assert campaign.invitations.get(customer=answered).status == S.ANSWERED
+
+
+def test_expiry_and_scheduled_start_are_safe_to_run_twice(survey, django_capture_on_commit_callbacks):
+    CustomerFactory(email="x@example.com")
+    later = timezone.now() + timedelta(hours=2)
+    campaign = new_campaign(survey, send_at=later, expiry_days=1)
+    assert campaigns.campaigns_start_due() == 0
+    with time_machine.travel(later + timedelta(minutes=1), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert campaigns.campaigns_start_due() == 1
+        assert campaigns.campaigns_start_due() == 0
+    assert len(mail.outbox) == 1
+    with time_machine.travel(later + timedelta(days=2), tick=False):
+        assert campaigns.expire_invitations() == 1
+        assert campaigns.expire_invitations() == 0
+    assert campaign.invitations.get().status == S.EXPIRED
+
+
+def test_campaign_pages_show_the_funnel(qm_client, django_capture_on_commit_callbacks):
+    survey = make_survey(kind="csat", owner=quality_manager())
+    CustomerFactory(email="f@example.com", segment="vip")
+    CustomerFactory(email="", segment="vip")
+    with django_capture_on_commit_callbacks(execute=True):
+        page = qm_client.post(
+            reverse("campaign_new", args=[survey.pk]),
+            {"name": "VIP", "segment": "vip", "expiry_days": "30", "max_reminders": "1"},
+        )
+    campaign = Campaign.objects.get()
+    assert page["Location"] == reverse("campaign_detail", args=[campaign.pk])
+    html = qm_client.get(page["Location"]).content.decode()
+    assert "Không có địa chỉ email hợp lệ: 1" in html
+    data = qm_client.get(reverse("campaign_progress", args=[campaign.pk])).json()
+    assert (data["audience"], data["sent"], data["skipped_total"], data["status"]) == (2, 1, 1, "sent")
+    bad = qm_client.post(
+        reverse("campaign_new", args=[survey.pk]),
+        {"name": "x", "expiry_days": "0", "remind_after_days": "40", "max_reminders": "9"},
+    )
+    assert bad.status_code == 200 and Campaign.objects.count() == 1
