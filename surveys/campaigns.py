@@ -235,7 +235,7 @@ def funnel(campaign: Campaign) -> dict[str, Any]:
         "expired": expired,
         "failed": counts.get(S.FAILED, 0),
         "failures": list(failed),
-        "skipped": {Skip(reason).label: n for reason, n in skipped.items() if reason in Skip.values},
+        "skipped": {str(Skip(reason).label): n for reason, n in skipped.items() if reason in Skip.values},
         "skipped_total": counts.get(S.SKIPPED, 0),
         "response_rate": round(100 * answered / sent, 1) if sent else None,
         "progress": round(100 * (audience_size - counts.get(S.QUEUED, 0)) / audience_size) if audience_size else 100,

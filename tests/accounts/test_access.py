@@ -62,6 +62,10 @@ def _url(name: str, pattern: URLPattern, ids: dict) -> str:
         kwargs["reference"] = ids["case"] if name.startswith("case") else ids["action"]
     if name.startswith("category"):
         kwargs = {key: ids["category"] for key in kwargs}
+    if name.startswith("campaign_") and name != "campaign_new":
+        kwargs = {key: ids["campaign"] for key in kwargs}
+    if name.startswith("customer_") and "pk" in kwargs:
+        kwargs = {key: ids["customer"] for key in kwargs}
     return reverse(name, kwargs=kwargs)
 
 
@@ -70,7 +74,10 @@ def ids():
     from datetime import date
 
     from feedback import corrective, workflow
+    from django.utils import timezone
+
     from feedback.models import Category
+    from surveys.models import Campaign
     from tests.factories import quality_manager
 
     invitation, _token = make_invitation()
@@ -93,6 +100,10 @@ def ids():
         "step": "containment",
         "category": Category.objects.get_or_create(name_vi="Khác", name_en="Other")[0].pk,
         "token": "x" * 43,
+        "campaign": Campaign.objects.create(
+            survey=survey, name="c", created_by=action.owner, send_at=timezone.now()
+        ).pk,
+        "customer": invitation.customer_id,
     }
 
 
