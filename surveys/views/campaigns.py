@@ -25,14 +25,17 @@ def _get_campaign_for_user(request: HttpRequest, pk: int) -> Campaign:
 @quality_manager_required
 def campaign_new(request: HttpRequest, pk: int) -> HttpResponse:
     survey = get_object_or_404(Survey, pk=pk)
-    form = CampaignForm(request.POST or None, initial={"name": survey.title_vi, "expiry_days": 30,
-                                                       "max_reminders": 1})
+    form = CampaignForm(request.POST or None, initial={"name": survey.title_vi, "expiry_days": 30, "max_reminders": 1})
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k not in ("name", "send_at")}
         try:
-            campaign = campaigns.campaign_create(survey=survey, created_by=request.user,
-                                                 name=form.cleaned_data["name"],
-                                                 send_at=form.cleaned_data["send_at"], **data)
+            campaign = campaigns.campaign_create(
+                survey=survey,
+                created_by=request.user,
+                name=form.cleaned_data["name"],
+                send_at=form.cleaned_data["send_at"],
+                **data,
+            )
         except ValidationError as error:
             form.add_error(None, error.messages)
         else:
@@ -49,8 +52,7 @@ def campaign_new(request: HttpRequest, pk: int) -> HttpResponse:
 @quality_manager_required
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _get_campaign_for_user(request, pk)
-    return render(request, "surveys/campaign_detail.html", {"campaign": campaign,
-                                                            "funnel": campaigns.funnel(campaign)})
+    return render(request, "surveys/campaign_detail.html", {"campaign": campaign, "funnel": campaigns.funnel(campaign)})
 
 
 @quality_manager_required

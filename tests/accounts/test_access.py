@@ -73,9 +73,9 @@ def _url(name: str, pattern: URLPattern, ids: dict) -> str:
 def ids():
     from datetime import date
 
-    from feedback import corrective, workflow
     from django.utils import timezone
 
+    from feedback import corrective, workflow
     from feedback.models import Category
     from surveys.models import Campaign
     from tests.factories import quality_manager
@@ -131,6 +131,14 @@ def test_the_walk_covers_the_builder(ids):
         "question_add",
         "invitation_new",
         "customer_list",
+        "action_create",
+        "category_list",
+        "time_limits",
+        "campaign_new",
+        "campaign_detail",
+        "campaign_progress",
+        "customer_import",
+        "customer_erase",
     } <= names
 
 
