@@ -196,6 +196,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # --- Product settings ---
 # How long a new invitation link stays valid.
 INVITATION_EXPIRY_DAYS = env_int("INVITATION_EXPIRY_DAYS", 30)
+# Answers accepted through a survey's public link per client address per hour (kiosks share an address).
+PUBLIC_LINK_RATE_PER_HOUR = env_int("PUBLIC_LINK_RATE_PER_HOUR", 30)
 # A customer is invited at most once in this many days, across all surveys (reminders do not count).
 INVITATION_THROTTLE_DAYS = env_int("INVITATION_THROTTLE_DAYS", 90)
 

@@ -354,7 +354,10 @@ def generate_responses(
                             created_at=when - timedelta(hours=rng.randrange(1, 72)),
                             expires_at=when + timedelta(days=30),
                             sent_at=when - timedelta(hours=1),
+                            last_sent_at=when - timedelta(hours=1),
+                            opened_at=when,
                             answered_at=when,
+                            status=Invitation.Status.ANSWERED,
                         )
                         for c, when, _bad in rows
                     ]

@@ -79,6 +79,8 @@ class Survey(models.Model):
     nps_detractor_max = models.PositiveSmallIntegerField(_("NPS: detractor up to"), default=6)
     csat_detractor_max = models.PositiveSmallIntegerField(_("CSAT: dissatisfied up to"), default=2)
     ces_detractor_min = models.PositiveSmallIntegerField(_("CES: high effort from"), default=6)
+    # A public link (/p/<key>/) for receipts, counters and kiosks; None when the survey has none.
+    public_key = models.CharField(max_length=32, unique=True, null=True, blank=True)
     # The version new responses answer. Set when the survey is created and moved by `survey_new_version`.
     current_version = models.ForeignKey(
         "SurveyVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -6,6 +6,10 @@ urlpatterns = [
     # Customers (no account): the token is the credential.
     path("s/<str:token>/", respond.respond, name="respond"),
     path("s/<str:token>/thanks/", respond.respond_thanks, name="respond_thanks"),
+    path("p/<str:key>/", respond.respond_public, name="respond_public"),
+    path("p/<str:key>/thanks/", respond.respond_public_thanks, name="respond_public_thanks"),
+    path("surveys/<int:pk>/public-link/", manage.survey_public_link, name="survey_public_link"),
+    path("surveys/<int:pk>/qr/", manage.survey_qr, name="survey_qr"),
     # Quality managers.
     path("surveys/", manage.survey_list, name="survey_list"),
     path("surveys/new/", manage.survey_create, name="survey_create"),

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import is_quality_manager, quality_manager_required
-from surveys import building
+from surveys import building, public
 from surveys.forms import InvitationForm, QuestionForm, SurveyCreateForm, SurveyEditForm
 from surveys.invitations import (
     invitation_create,
@@ -88,6 +88,7 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "invitation_count": survey.invitations.count(),
         "invitations": invitations,
         "campaigns": survey.campaigns.order_by("-created_at")[:20],
+        "public_link": public.public_link(survey) if survey.public_key else "",
         "invite_form": InvitationForm(),
         "question_form": QuestionForm(),
     }
@@ -272,4 +273,29 @@ def invitation_renew(request: HttpRequest, pk: int, invitation_id: int) -> HttpR
         request,
         "surveys/invitation_new.html",
         {"form": None, "survey": survey, "link": invitation_link(token), "renewed": True},
+    )
+
+
+@require_POST
+@quality_manager_required
+def survey_public_link(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    if request.POST.get("enable") == "1":
+        public.public_link_enable(survey=survey)
+        messages.success(request, _("The public link is on."))
+    else:
+        public.public_link_disable(survey=survey)
+        messages.success(request, _("The public link is off: it no longer works."))
+    return redirect("survey_detail", pk=survey.pk)
+
+
+@quality_manager_required
+def survey_qr(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    if not survey.public_key:
+        messages.error(request, _("Turn the public link on first."))
+        return redirect("survey_detail", pk=survey.pk)
+    link = public.public_link(survey)
+    return render(
+        request, "surveys/survey_qr.html", {"survey": survey, "link": link, "qr": public.qr_svg_data_uri(link)}
     )

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from surveys import public
 from surveys.models import Language, Question, Survey
 from surveys.responding import (
     ANSWERED,
@@ -101,8 +105,16 @@ def _form_page(
     status: int = 200,
     version_id: int | None = None,
     stamp: str = "",
+    public: bool = False,
+    email: str = "",
+    email_error: str = "",
+    notice: str = "",
 ) -> HttpResponse:
     context = {
+        "notice": notice,
+        "public": public,
+        "email": email,
+        "email_error": email_error,
         # What the form was built from, so that PostgreSQL can check it in the same statement that stores the post.
         "version_id": version_id,
         "stamp": stamp,
@@ -165,3 +177,72 @@ def respond_thanks(request: HttpRequest, token: str) -> HttpResponse:
     if link_state(link) != ANSWERED:
         return _unavailable(request)
     return _render(request, "respond/thanks.html", {"already": False}, _language(request, link))
+
+
+def _public_survey(key: str) -> Survey | None:
+    if not key or len(key) > 32:
+        return None
+    return Survey.objects.filter(public_key=key, status=Survey.Status.ACTIVE).select_related("current_version").first()
+
+
+@require_http_methods(["GET", "POST"])
+def respond_public(request: HttpRequest, key: str) -> HttpResponse:
+    """A survey's public link: anyone may answer, anonymously unless they leave an email; rate-limited."""
+    survey = _public_survey(key)
+    if survey is None or survey.current_version_id is None:
+        return _unavailable(request)
+    language = _language(request)
+    snapshot = survey_snapshot(survey.pk, survey.current_version_id, survey.updated_at)
+    questions = snapshot.questions
+    email, email_error = "", ""
+    if request.method == "GET":
+        answers = ParsedAnswers(values=prefill_score(questions, request.GET.get("score")))
+    else:
+        answers = parse_answers(questions, request.POST)
+        email = request.POST.get("email", "").strip()[:254]
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                with translation.override(language):
+                    email_error = str(_("This is not an email address. Correct it, or leave it empty."))
+        if answers.is_valid and not email_error:
+            if public.over_rate(survey, request.META.get("REMOTE_ADDR", "")):
+                with translation.override(language):
+                    notice = str(_("Many answers came from your connection in the last hour. Please try again later."))
+                return _form_page(
+                    request,
+                    survey=survey,
+                    questions=questions,
+                    language=language,
+                    answers=answers,
+                    action=request.path,
+                    status=429,
+                    public=True,
+                    email=email,
+                    notice=notice,
+                )
+            public.response_submit_public(
+                survey=survey, questions=questions, answers=answers, language=language, email=email
+            )
+            return redirect(f"{request.path}thanks/?lang={language}")
+    status = 200 if request.method == "GET" else 400
+    return _form_page(
+        request,
+        survey=survey,
+        questions=questions,
+        language=language,
+        answers=answers,
+        action=request.path,
+        status=status,
+        public=True,
+        email=email,
+        email_error=email_error,
+    )
+
+
+@require_http_methods(["GET"])
+def respond_public_thanks(request: HttpRequest, key: str) -> HttpResponse:
+    if _public_survey(key) is None:
+        return _unavailable(request)
+    return _render(request, "respond/thanks.html", {"already": False}, _language(request))

@@ -23,6 +23,8 @@ PUBLIC = {
     "complaint_form",
     "case_track",
     "unsubscribe",
+    "respond_public",
+    "respond_public_thanks",
 }
 # Pages for anyone signed in with a role (staff or quality manager).
 STAFF_PAGES = {
@@ -80,8 +82,10 @@ def ids():
     from surveys.models import Campaign
     from tests.factories import quality_manager
 
+    from surveys.public import public_link_enable
+
     invitation, _token = make_invitation()
-    survey = invitation.survey
+    survey = public_link_enable(survey=invitation.survey)
     case = workflow.case_create(channel="phone", description="x", contact_name="k")
     action = corrective.action_create(title="t", nonconformity="n", owner=quality_manager())
     corrective.action_record_containment(action=action, containment="c")
@@ -139,6 +143,8 @@ def test_the_walk_covers_the_builder(ids):
         "campaign_progress",
         "customer_import",
         "customer_erase",
+        "survey_public_link",
+        "survey_qr",
     } <= names
 
 

@@ -1,0 +1,91 @@
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from feedback.models import ComplaintCase
+from surveys.models import Answer, Customer, Response
+from surveys.public import public_link_enable
+from tests.factories import make_survey
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clear_rate_limits():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def survey():
+    survey = make_survey(kind="csat")
+    return public_link_enable(survey=survey)
+
+
+def url(survey):
+    return reverse("respond_public", args=[survey.public_key])
+
+
+def post(client, survey, **fields):
+    q1, q2 = survey.current_version.questions.order_by("position")
+    data = {"lang": "vi", f"q{q1.pk}": fields.pop("score", "5")}
+    if "comment" in fields:
+        data[f"q{q2.pk}"] = fields.pop("comment")
+    data.update(fields)
+    return client.post(url(survey), data)
+
+
+def test_anonymous_answer_through_the_public_link(survey):
+    client = Client()
+    page = client.get(url(survey), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200 and "Your email, if you would like us to get back to you" in page.content.decode()
+    done = post(client, survey, score="4")
+    assert done.status_code == 302 and done["Location"].startswith(url(survey) + "thanks/")
+    response = Response.objects.get()
+    assert response.invitation is None and response.customer is None
+    assert Answer.objects.get(response=response, question__kind="csat").number == 4
+
+
+def test_an_email_links_the_answer_to_a_customer_and_a_detractor_gets_a_case(
+    survey, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(Client(), survey, score="1", comment="Quầy thu ngân quá chậm", email="Hoa@Example.com")
+    customer = Customer.objects.get(email="hoa@example.com")
+    assert Response.objects.get().customer == customer
+    case = ComplaintCase.objects.get()
+    assert case.customer == customer and "Quầy thu ngân quá chậm" in case.description
+
+
+def test_bad_email_is_explained_and_answers_kept(survey):
+    page = post(Client(), survey, score="2", comment="Ý kiến", email="not-an-email")
+    html = page.content.decode()
+    assert page.status_code == 400 and "Đây không phải là địa chỉ email" in html
+    assert 'value="2" checked' in html and "Ý kiến</textarea>" in html
+    assert Response.objects.count() == 0
+
+
+def test_rate_limited_per_client(survey, settings):
+    settings.PUBLIC_LINK_RATE_PER_HOUR = 2
+    client = Client()
+    assert post(client, survey).status_code == 302
+    assert post(client, survey).status_code == 302
+    limited = post(client, survey, score="3")
+    assert limited.status_code == 429 and 'value="3" checked' in limited.content.decode()
+    assert Response.objects.count() == 2
+
+
+def test_turning_the_link_off_and_closed_surveys(survey, qm_client):
+    key = survey.public_key
+    qm_client.post(reverse("survey_public_link", args=[survey.pk]))
+    assert Client().get(reverse("respond_public", args=[key])).status_code == 404
+    qm_client.post(reverse("survey_public_link", args=[survey.pk]), {"enable": "1"})
+    survey.refresh_from_db()
+    assert survey.public_key and survey.public_key != key
+    qr = qm_client.get(reverse("survey_qr", args=[survey.pk])).content.decode()
+    assert 'src="data:image/svg+xml' in qr and survey.public_key in qr
+    survey.status = "closed"
+    survey.save()
+    assert Client().get(url(survey)).status_code == 404
