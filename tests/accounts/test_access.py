@@ -80,9 +80,8 @@ def ids():
     from feedback import corrective, workflow
     from feedback.models import Category
     from surveys.models import Campaign
-    from tests.factories import quality_manager
-
     from surveys.public import public_link_enable
+    from tests.factories import quality_manager
 
     invitation, _token = make_invitation()
     survey = public_link_enable(survey=invitation.survey)
