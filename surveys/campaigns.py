@@ -17,8 +17,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from surveys.invitations import hash_token, new_token
-from surveys.mailing import invitation_email_send
+from surveys.invitations import hash_token, invitation_token, new_salt, token_for_salt
+from surveys.mailing import MessageTemplates, invitation_email_send
 from surveys.models import Campaign, Customer, Invitation, Survey
 
 S, Skip = Invitation.Status, Invitation.Skip
@@ -100,14 +100,15 @@ def campaign_build(*, campaign: Campaign, now: datetime | None = None) -> int:
             reason = Skip.DUPLICATE
         elif customer_id in throttled:
             reason = Skip.THROTTLED
-        # A placeholder hash: the link's token is derived when the email is sent (invitations.invitation_token).
+        salt = new_salt()
         rows.append(
             Invitation(
                 survey=campaign.survey,
                 customer_id=customer_id,
                 campaign=campaign,
                 created_by=campaign.created_by,
-                token_hash=hash_token(new_token()),
+                token_salt=salt,
+                token_hash=hash_token(token_for_salt(salt)),
                 created_at=now,
                 expires_at=expires,
                 status=S.SKIPPED if reason else S.QUEUED,
@@ -139,17 +140,67 @@ def campaign_start(*, campaign: Campaign, now: datetime | None = None) -> None:
 
 
 def send_chunk(invitation_ids: list[int], *, reminder: bool = False) -> dict[str, int]:
-    """Send (or remind) these invitations over one SMTP connection. Already-handled ones are skipped."""
-    outcomes: dict[str, int] = {}
+    """Send (or remind) these invitations over one SMTP connection. Already-handled ones are left alone."""
+    if reminder:
+        outcomes: dict[str, int] = {}
+        connection = get_connection()
+        connection.open()
+        try:
+            for invitation_id in invitation_ids:
+                outcome = invitation_email_send(invitation_id=invitation_id, reminder=True, connection=connection)
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        finally:
+            connection.close()
+        return outcomes
+    outcomes = _send_first(invitation_ids)
+    _finish_campaigns(invitation_ids)
+    return outcomes
+
+
+def _send_first(invitation_ids: list[int]) -> dict[str, int]:
+    """The bulk path: claim the queued ones in one statement, send them over one connection, record in bulk.
+
+    Claiming (queued → sending) under row locks makes a re-run or a second worker skip them: at most once. A
+    worker killed mid-chunk leaves its claimed invitations "sending", visible on the campaign page.
+    """
+    with transaction.atomic():
+        invitations = list(
+            Invitation.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=invitation_ids, status=S.QUEUED)
+            .select_related("customer", "survey", "survey__current_version")
+        )
+        Invitation.objects.filter(pk__in=[i.pk for i in invitations]).update(status=S.SENDING)
+    outcomes = (
+        {"already-sent": len(invitation_ids) - len(invitations)} if len(invitations) < len(invitation_ids) else {}
+    )
+    sent, skipped = [], []
+    templates = MessageTemplates()
     connection = get_connection()
     connection.open()
     try:
-        for invitation_id in invitation_ids:
-            outcome = invitation_email_send(invitation_id=invitation_id, reminder=reminder, connection=connection)
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        for invitation in invitations:
+            customer = invitation.customer
+            if customer.opted_out_at is not None or not customer.email:
+                skipped.append((invitation.pk, Skip.OPTED_OUT if customer.opted_out_at else Skip.INVALID_ADDRESS))
+                continue
+            token = invitation_token(invitation)
+            try:
+                connection.send_messages([templates.message(invitation, token)])
+            except Exception as error:  # noqa: BLE001 - the server's refusal is recorded on the invitation
+                Invitation.objects.filter(pk=invitation.pk).update(status=S.FAILED, status_reason=str(error)[:300])
+                outcomes["failed"] = outcomes.get("failed", 0) + 1
+                continue
+            sent.append(invitation.pk)
     finally:
         connection.close()
-    _finish_campaigns(invitation_ids)
+    now = timezone.now()
+    Invitation.objects.filter(pk__in=sent).update(status=S.SENT, sent_at=now, last_sent_at=now)
+    for pk, reason in skipped:
+        Invitation.objects.filter(pk=pk).update(status=S.SKIPPED, status_reason=reason)
+    if sent:
+        outcomes["sent"] = len(sent)
+    if skipped:
+        outcomes["skipped"] = len(skipped)
     return outcomes
 
 

@@ -67,10 +67,27 @@ def invitation_email_send(*, invitation_id: int, reminder: bool = False, connect
     return "sent"
 
 
-def _message(invitation: Invitation, token: str, reminder: bool) -> EmailMultiAlternatives:
+class MessageTemplates:
+    """Builds invitation emails, remembering per survey what every message of a campaign shares."""
+
+    def __init__(self) -> None:
+        self._headlines: dict[int, object] = {}
+
+    def _headline(self, survey):  # type: ignore[no-untyped-def]
+        if survey.pk not in self._headlines:
+            version = survey.current_version
+            self._headlines[survey.pk] = version.questions.order_by("position").first() if version else None
+        return self._headlines[survey.pk]
+
+    def message(self, invitation: Invitation, token: str, reminder: bool = False) -> EmailMultiAlternatives:
+        return _message(invitation, token, reminder, self._headline(invitation.survey))
+
+
+def _message(invitation: Invitation, token: str, reminder: bool, headline=None) -> EmailMultiAlternatives:  # type: ignore[no-untyped-def]
     customer, survey = invitation.customer, invitation.survey
     language = customer.language
-    headline = survey.current_version.questions.order_by("position").first() if survey.current_version else None
+    if headline is None and survey.current_version:
+        headline = survey.current_version.questions.order_by("position").first()
     scale = FIXED_SCALES.get(headline.kind) if headline else None
     unsubscribe = settings.SITE_URL + reverse("unsubscribe", args=[unsubscribe_token(customer)])
     with translation.override(language):
