@@ -59,6 +59,7 @@ beat: install
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/campaign.py
 
 messages: install
 	$(BIN)/python manage.py makemessages --locale vi --ignore ".venv/*" --ignore "var/*" --ignore "tests/*" --ignore "bench/*" --no-obsolete
