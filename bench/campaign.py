@@ -63,9 +63,17 @@ def main() -> int:
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
 
-    env = {**os.environ, "DATABASE_URL": f"{PG}/{DB_NAME}", "REDIS_URL": REDIS, "EMAIL_HOST": "127.0.0.1",
-           "EMAIL_PORT": str(port), "EMAIL_USE_TLS": "0", "DJANGO_SETTINGS_MODULE": "config.settings",
-           "VAR_DIR": tempfile.mkdtemp(prefix="langnghe-bench-"), "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{PG}/{DB_NAME}",
+        "REDIS_URL": REDIS,
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(port),
+        "EMAIL_USE_TLS": "0",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "VAR_DIR": tempfile.mkdtemp(prefix="langnghe-bench-"),
+        "LOG_LEVEL": "WARNING",
+    }
     subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
     os.environ.update(env)
     import django
@@ -81,8 +89,12 @@ def main() -> int:
     survey = building.survey_create(owner=owner, kind="nps", title_en="Bench", title_vi="Bench")
     building.survey_activate(survey=survey)
     Customer.objects.bulk_create(
-        (Customer(name=f"Khách {i}", email=f"k{i}@example.com", language="vi" if i % 3 else "en",
-                  segment="retail") for i in range(args.customers)), batch_size=5000)
+        (
+            Customer(name=f"Khách {i}", email=f"k{i}@example.com", language="vi" if i % 3 else "en", segment="retail")
+            for i in range(args.customers)
+        ),
+        batch_size=5000,
+    )
 
     # Baseline: Django's SMTP backend, one reused connection, messages of the same size.
     body = "x" * 1500
@@ -103,9 +115,25 @@ def main() -> int:
     build_s = time.perf_counter() - started
 
     workers = [
-        subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", f"--concurrency={args.concurrency}",
-                          "--loglevel=WARNING", "--without-gossip", "--without-mingle", "-n", f"bench{i}@%h"],
-                         cwd=ROOT, env=env, start_new_session=True)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                f"--concurrency={args.concurrency}",
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"bench{i}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
         for i in range(args.workers)
     ]
     try:
@@ -130,12 +158,18 @@ def main() -> int:
     connections = args.workers * args.concurrency
     rate = sink.count / send_s
     print(f"baseline: Django SMTP backend, one connection: {baseline:.0f} messages/s")
-    print(f"invitations created: {args.customers:,} in {build_s:.1f} s (target < 30 s) "
-          f"{'PASS' if build_s < 30 else 'FAIL'}; build + enqueue in campaign_start: {queued_s:.1f} s")
-    print(f"handed to SMTP: {sink.count:,} in {send_s:.1f} s = {rate:.0f}/s over {connections} connections, "
-          f"{rate / connections:.0f}/s per connection ({rate / connections / baseline:.2f}x the baseline)")
-    print(f"all handed over in under 5 minutes: {'PASS' if sink.count >= total and send_s < 300 else 'FAIL'}; "
-          f"invitations marked sent: {sent:,} (exactly once: {'PASS' if sent == sink.count else 'FAIL'})")
+    print(
+        f"invitations created: {args.customers:,} in {build_s:.1f} s (target < 30 s) "
+        f"{'PASS' if build_s < 30 else 'FAIL'}; build + enqueue in campaign_start: {queued_s:.1f} s"
+    )
+    print(
+        f"handed to SMTP: {sink.count:,} in {send_s:.1f} s = {rate:.0f}/s over {connections} connections, "
+        f"{rate / connections:.0f}/s per connection ({rate / connections / baseline:.2f}x the baseline)"
+    )
+    print(
+        f"all handed over in under 5 minutes: {'PASS' if sink.count >= total and send_s < 300 else 'FAIL'}; "
+        f"invitations marked sent: {sent:,} (exactly once: {'PASS' if sent == sink.count else 'FAIL'})"
+    )
     return 0
 
 
