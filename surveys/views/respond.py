@@ -206,27 +206,16 @@ def respond_public(request: HttpRequest, key: str) -> HttpResponse:
             except ValidationError:
                 with translation.override(language):
                     email_error = str(_("This is not an email address. Correct it, or leave it empty."))
-        if answers.is_valid and not email_error:
-            if public.over_rate(survey, request.META.get("REMOTE_ADDR", "")):
-                with translation.override(language):
-                    notice = str(_("Many answers came from your connection in the last hour. Please try again later."))
-                return _form_page(
-                    request,
-                    survey=survey,
-                    questions=questions,
-                    language=language,
-                    answers=answers,
-                    action=request.path,
-                    status=429,
-                    public=True,
-                    email=email,
-                    notice=notice,
-                )
+    status, notice = (200 if request.method == "GET" else 400), ""
+    if request.method == "POST" and answers.is_valid and not email_error:
+        if not public.over_rate(survey, request.META.get("REMOTE_ADDR", "")):
             public.response_submit_public(
                 survey=survey, questions=questions, answers=answers, language=language, email=email
             )
             return redirect(f"{request.path}thanks/?lang={language}")
-    status = 200 if request.method == "GET" else 400
+        status = 429
+        with translation.override(language):
+            notice = str(_("Many answers came from your connection in the last hour. Please try again later."))
     return _form_page(
         request,
         survey=survey,
@@ -238,6 +227,7 @@ def respond_public(request: HttpRequest, key: str) -> HttpResponse:
         public=True,
         email=email,
         email_error=email_error,
+        notice=notice,
     )
 
 
