@@ -17,9 +17,9 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from surveys.invitations import hash_token, invitation_token, new_salt, token_for_salt
+from surveys.invitations import invitation_token, new_salt, token_for_salt
 from surveys.mailing import MessageTemplates, invitation_email_send
-from surveys.models import Campaign, Customer, Invitation, Survey
+from surveys.models import Campaign, Customer, Invitation, Survey, hash_token
 
 S, Skip = Invitation.Status, Invitation.Skip
 CHUNK = 200

@@ -21,14 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from surveys.models import Customer, Invitation, Survey, hash_token  # noqa: F401  (hash_token re-exported)
-
-# 32 random bytes = 256 bits, encoded as 43 URL-safe characters.
-TOKEN_BYTES = 32
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
+from surveys.models import Customer, Invitation, Survey, hash_token
 
 
 def _token_key() -> bytes:

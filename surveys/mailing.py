@@ -159,6 +159,6 @@ def _assemble(customer, subject: str, text: str, html: str, unsubscribe: str) ->
     return message
 
 
-def _message(invitation: Invitation, token: str, reminder: bool, headline=None) -> EmailMultiAlternatives:  # type: ignore[no-untyped-def]
+def _message(invitation: Invitation, token: str, reminder: bool) -> EmailMultiAlternatives:
     """One email, rendered on its own (single sends and reminders)."""
     return MessageTemplates().message(invitation, token, reminder)
