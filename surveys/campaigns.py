@@ -4,6 +4,8 @@ and only do what is still undone."""
 
 from __future__ import annotations
 
+import contextlib
+import smtplib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from surveys.invitations import invitation_token, new_salt, token_for_salt
-from surveys.mailing import MessageTemplates, invitation_email_send
+from surveys.mailing import MessageTemplates, deliver, invitation_email_send
 from surveys.models import Campaign, Customer, Invitation, Survey, hash_token
 
 S, Skip = Invitation.Status, Invitation.Skip
@@ -160,48 +162,65 @@ def send_chunk(invitation_ids: list[int], *, reminder: bool = False) -> dict[str
 def _send_first(invitation_ids: list[int]) -> dict[str, int]:
     """The bulk path: claim the queued ones in one statement, send them over one connection, record in bulk.
 
-    Claiming (queued → sending) under row locks makes a re-run or a second worker skip them: at most once. A
-    worker killed mid-chunk leaves its claimed invitations "sending", visible on the campaign page.
+    Claiming (queued → sending) under row locks makes a re-run or a second worker skip them: at most once. The
+    connection is opened before claiming, and a connection lost mid-chunk puts the unsent ones back in the queue
+    before the task's retry, so an unreachable server delays a chunk and loses nothing. A worker killed mid-chunk
+    leaves its claimed invitations "sending", visible on the campaign page.
     """
+    connection = get_connection()
+    connection.open()
     with transaction.atomic():
         invitations = list(
             Invitation.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk__in=invitation_ids, status=S.QUEUED)
             .select_related("customer", "survey", "survey__current_version")
+            .order_by("pk")
         )
         Invitation.objects.filter(pk__in=[i.pk for i in invitations]).update(status=S.SENDING)
     outcomes = (
         {"already-sent": len(invitation_ids) - len(invitations)} if len(invitations) < len(invitation_ids) else {}
     )
-    sent, skipped = [], []
+    sent: list[int] = []
+    skipped: list[tuple[int, str]] = []
+    unsent: list[int] = []
     templates = MessageTemplates()
-    connection = get_connection()
-    connection.open()
     try:
-        for invitation in invitations:
+        for index, invitation in enumerate(invitations):
             customer = invitation.customer
             if customer.opted_out_at is not None or not customer.email:
                 skipped.append((invitation.pk, Skip.OPTED_OUT if customer.opted_out_at else Skip.INVALID_ADDRESS))
                 continue
-            token = invitation_token(invitation)
             try:
-                connection.send_messages([templates.message(invitation, token)])
-            except Exception as error:  # noqa: BLE001 - the server's refusal is recorded on the invitation
+                deliver(connection, templates, invitation, invitation_token(invitation))
+            except Exception as error:
+                if _connection_lost(error):
+                    unsent = [i.pk for i in invitations[index:]]
+                    raise
+                # The server refused this message: its words are recorded on the invitation.
                 Invitation.objects.filter(pk=invitation.pk).update(status=S.FAILED, status_reason=str(error)[:300])
                 outcomes["failed"] = outcomes.get("failed", 0) + 1
                 continue
             sent.append(invitation.pk)
     finally:
-        connection.close()
-    now = timezone.now()
-    Invitation.objects.filter(pk__in=sent).update(status=S.SENT, sent_at=now, last_sent_at=now)
-    for pk, reason in skipped:
-        Invitation.objects.filter(pk=pk).update(status=S.SKIPPED, status_reason=reason)
+        with contextlib.suppress(OSError):  # the connection may already be gone
+            connection.close()
+        now = timezone.now()
+        Invitation.objects.filter(pk__in=sent).update(status=S.SENT, sent_at=now, last_sent_at=now)
+        for pk, reason in skipped:
+            Invitation.objects.filter(pk=pk).update(status=S.SKIPPED, status_reason=reason)
+        Invitation.objects.filter(pk__in=unsent, status=S.SENDING).update(status=S.QUEUED)
     if sent:
         outcomes["sent"] = len(sent)
     if skipped:
         outcomes["skipped"] = len(skipped)
     return outcomes
+
+
+def _connection_lost(error: Exception) -> bool:
+    """A dropped or broken connection (retry the rest later), as opposed to a refusal of one message."""
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
 
 
 def _finish_campaigns(invitation_ids: list[int]) -> None:

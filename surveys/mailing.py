@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import smtplib
+from dataclasses import dataclass
 from datetime import timedelta
+from email.utils import formatdate, make_msgid, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import DNS_NAME, sanitize_address
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -14,7 +20,7 @@ from django.utils.html import escape
 
 from surveys.customers import unsubscribe_token
 from surveys.invitations import invitation_link, invitation_token
-from surveys.models import Invitation, Survey
+from surveys.models import Customer, Invitation, Survey
 from surveys.scoring import FIXED_SCALES
 
 
@@ -80,8 +86,21 @@ def _reminder_due(invitation: Invitation, now) -> bool:  # type: ignore[no-untyp
     return waited and invitation.reminders_sent < campaign.max_reminders and invitation.expires_at > now
 
 
-# Markers for what differs per message; the token one must survive URL quoting, so it is plain letters.
-NAME, TOKEN, UNSUB, EXPIRES = "\x00name\x00", "LnTokenMarker7f3a9c", "\x00unsubscribe\x00", "\x00expires\x00"
+# Markers for what differs per message. Plain ASCII letters, so they pass URL quoting, HTML escaping and MIME
+# generation unchanged and can be replaced in a rendered message's bytes too.
+NAME, TOKEN, UNSUB, EXPIRES = "LnNameMarker2d4e", "LnTokenMarker7f3a9c", "LnUnsubMarker81b6", "LnExpiresMarker5c0f"
+HTML_NAME, TO, DATE, MESSAGE_ID = "LnHtmlNameMarker9e1a", "ln-to-marker@marker.invalid", "LnDateMarker", "LnMsgIdMarker"
+LINE_LIMIT = 998  # RFC 5322: a line of a message may hold at most 998 characters
+
+
+@dataclass(frozen=True)
+class Wire:
+    """A message as its bytes on the wire, with markers; see MessageTemplates.wire."""
+
+    sender: str
+    data: bytes
+    boundary: bytes
+    name_room: int  # how many bytes a name may take before its line would grow past LINE_LIMIT
 
 
 class MessageTemplates:
@@ -93,6 +112,10 @@ class MessageTemplates:
         self._headlines: dict[int, object] = {}
         self._parts: dict[tuple[int, str, bool], tuple[str, str, str]] = {}
         self._dates: dict[tuple[str, object], str] = {}
+        self._wires: dict[tuple[int, str, bool], Wire | None] = {}
+        # reverse() took a fifth of a message's CPU time; the URL differs only by its token.
+        prefix, _token, suffix = (settings.SITE_URL + reverse("unsubscribe", args=[TOKEN])).partition(TOKEN)
+        self._unsubscribe_around = (prefix.encode(), suffix.encode())
 
     def _headline(self, survey):  # type: ignore[no-untyped-def]
         if survey.pk not in self._headlines:
@@ -125,6 +148,117 @@ class MessageTemplates:
         return _assemble(
             customer, fill(subject, ""), fill(text, customer.name), fill(html, escape(customer.name)), unsubscribe
         )
+
+    def wire(self, invitation: Invitation, token: str, reminder: bool = False) -> tuple[str, bytes] | None:
+        """The same email as `message`, as (envelope sender, bytes) ready for SMTP, or None when only the
+        general path can build it safely (an address that needs encoding, a name too long for one line).
+
+        Generating the MIME message took most of a campaign's per-message CPU (about 0.6 ms of 0.9 ms): it is
+        generated once per survey, language and kind, with 8-bit parts so that each message only replaces
+        markers in bytes. tests/surveys/test_mailing.py checks that both paths produce the same email.
+        """
+        customer = invitation.customer
+        key = (invitation.survey.pk, customer.language, reminder)
+        if key not in self._wires:
+            self._wires[key] = self._wire(invitation.survey, customer.language, reminder)
+        wire, address = self._wires[key], customer.email
+        if wire is None or not address.isascii() or any(c in address for c in ' ,<>"\\\r\n\t') or "@" not in address:
+            return None
+        name, html_name = customer.name.encode(), escape(customer.name).encode()
+        if max(len(name), len(html_name)) > wire.name_room or wire.boundary in name or wire.boundary in html_name:
+            return None
+        values = {
+            NAME: name,
+            HTML_NAME: html_name,
+            TOKEN: token.encode(),
+            UNSUB: unsubscribe_token(customer).encode().join(self._unsubscribe_around),
+            EXPIRES: self._date(customer.language, invitation.expires_at).encode(),
+            TO: address.encode(),
+            DATE: formatdate(localtime=settings.EMAIL_USE_LOCALTIME).encode(),
+            MESSAGE_ID: make_msgid(domain=DNS_NAME).encode(),
+        }
+        data = wire.data
+        for marker, value in values.items():
+            data = data.replace(marker.encode(), value)
+        return wire.sender, data
+
+    def _wire(self, survey: Survey, language: str, reminder: bool) -> Wire | None:
+        subject, text, html = self._rendered(survey, language, reminder)
+        stub = Customer(name="", email=TO)
+        message = _assemble(stub, subject.replace(NAME, ""), text, html.replace(NAME, HTML_NAME), UNSUB)
+        message.extra_headers.update({"Date": DATE, "Message-ID": MESSAGE_ID})
+        mime = message.message()
+        parts = [part for part in mime.walk() if not part.is_multipart()]
+        if any(part["Content-Transfer-Encoding"] != "8bit" for part in parts):
+            return None  # quoted-printable or base64 bodies cannot take replacements in their bytes
+        data = mime.as_bytes(linesep="\r\n")
+        if any(marker.encode() not in data for marker in (TO, DATE, MESSAGE_ID, UNSUB)):
+            return None  # a header was encoded or folded around its marker
+        name_lines = [line for line in data.split(b"\r\n") if NAME.encode() in line or HTML_NAME.encode() in line]
+        longest = max((len(line) for line in name_lines), default=0)
+        return Wire(
+            sender=parseaddr(sanitize_address(message.from_email, message.encoding or settings.DEFAULT_CHARSET))[1],
+            data=data,
+            boundary=mime.get_boundary().encode(),
+            # Less the markers' own length, plus a margin for a date or link sharing the line.
+            name_room=LINE_LIMIT - longest - 100,
+        )
+
+
+def deliver(connection, templates: MessageTemplates, invitation: Invitation, token: str) -> None:  # type: ignore[no-untyped-def]
+    """Send one campaign email over an open connection: its prepared bytes over SMTP, else the general path
+    (file and test backends, or a message the bytes path cannot build). Raises what the server refuses."""
+    wire = templates.wire(invitation, token) if isinstance(connection, SMTPBackend) and connection.connection else None
+    if wire is None:
+        connection.send_messages([templates.message(invitation, token)])
+    else:
+        sender, data = wire
+        hand_over(connection.connection, sender, invitation.customer.email, data)
+
+
+def hand_over(smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
+    """One message to one recipient, as smtplib's sendmail does it but for plain addresses already checked (it
+    parses both again for every message), and with RFC 2920 pipelining when the server offers it: MAIL, RCPT and
+    DATA then go in one write, one network round trip instead of three."""
+    smtp.ehlo_or_helo_if_needed()
+    commands = [f"MAIL FROM:<{sender}>", f"RCPT TO:<{recipient}>", "DATA"]
+    if smtp.has_extn("pipelining"):
+        smtp.send("".join(f"{command}\r\n" for command in commands))
+        replies = [smtp.getreply() for _command in commands]
+    else:
+        replies = []
+        for command in commands:
+            smtp.putcmd(command)
+            replies.append(smtp.getreply())
+            if replies[-1][0] not in (250, 251, 354):
+                break
+    (mail_code, mail_reply), *rest = replies
+    if mail_code != 250:
+        _reset(smtp, expect_data=len(replies) == 3 and replies[2][0] == 354)
+        raise smtplib.SMTPSenderRefused(mail_code, mail_reply, sender)
+    if rest[0][0] not in (250, 251):
+        _reset(smtp, expect_data=len(replies) == 3 and replies[2][0] == 354)
+        raise smtplib.SMTPRecipientsRefused({recipient: rest[0]})
+    if rest[1][0] != 354:
+        _reset(smtp, expect_data=False)
+        raise smtplib.SMTPDataError(*rest[1])
+    quoted = _DOT_AT_LINE_START.sub(b"\r\n..", data if not data.startswith(b".") else b"." + data)
+    smtp.send(quoted + (b"" if quoted.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+    code, reply = smtp.getreply()
+    if code != 250:
+        _reset(smtp, expect_data=False)
+        raise smtplib.SMTPDataError(code, reply)
+
+
+_DOT_AT_LINE_START = re.compile(rb"\r\n\.")
+
+
+def _reset(smtp: smtplib.SMTP, *, expect_data: bool) -> None:
+    # A pipelined DATA that the server accepted after refusing MAIL or RCPT must be ended before RSET.
+    if expect_data:
+        smtp.send(b".\r\n")
+        smtp.getreply()
+    smtp.rset()
 
 
 def _unsubscribe_url(customer) -> str:  # type: ignore[no-untyped-def]

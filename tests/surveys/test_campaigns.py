@@ -1,3 +1,4 @@
+import smtplib
 from datetime import timedelta
 
 import pytest
@@ -84,7 +85,7 @@ def test_a_refused_message_is_recorded_as_failed(survey, monkeypatch):
     campaigns.campaign_build(campaign=campaign)
 
     def refuse(self, messages):  # type: ignore[no-untyped-def]
-        raise OSError("550 mailbox unavailable")
+        raise smtplib.SMTPRecipientsRefused({"c@example.com": (550, b"5.1.1 mailbox unavailable")})
 
     monkeypatch.setattr(locmem.EmailBackend, "send_messages", refuse)
     assert campaigns.send_chunk(list(campaign.invitations.values_list("id", flat=True))) == {"failed": 1}
