@@ -10,7 +10,7 @@ message only delays a case. Opening a case is idempotent: a response has at most
 
 from __future__ import annotations
 
-import time
+import functools
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from django.dispatch import receiver
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from config.debounce import Debounced
 from feedback.models import Channel, ComplaintCase, ComplaintSettings
 from surveys.models import Answer, Response, Survey
 from surveys.scoring import QuestionKind, is_detractor
@@ -42,7 +43,6 @@ DEBOUNCE_SECONDS = 3.0
 SETTLE = timedelta(minutes=2)
 SWEEP_BATCH = 2000
 SCORED = (QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.CES)
-_last_request = 0.0
 
 
 @receiver(response_submitted, dispatch_uid="feedback.open_case_for_detractor")
@@ -54,19 +54,14 @@ def open_case_for_detractor(
 
 
 def request_sweep() -> None:
-    global _last_request
-    from config.celery import app
+    _sweep_requests().request()
+
+
+@functools.cache
+def _sweep_requests() -> Debounced:
     from feedback.tasks import sweep_detractors
 
-    if app.conf.task_always_eager:
-        # No broker (the embedded mode, tests): sweep now, in-process.
-        sweep_detractors.delay()
-        return
-    now = time.monotonic()
-    if now - _last_request < DEBOUNCE_SECONDS:
-        return  # the sweep already requested runs after this response's commit and will see it
-    _last_request = now
-    sweep_detractors.apply_async(countdown=DEBOUNCE_SECONDS)
+    return Debounced(sweep_detractors, DEBOUNCE_SECONDS)
 
 
 def sweep(now: datetime | None = None) -> int:

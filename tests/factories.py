@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import factory
 from django.contrib.auth.models import Group, User
@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.roles import QUALITY_MANAGER, STAFF
 from surveys import building
 from surveys.invitations import invitation_create
-from surveys.models import Customer, Invitation, Survey
+from surveys.models import Answer, Customer, Invitation, Response, Survey
 from surveys.scoring import SurveyKind
 
 
@@ -74,3 +74,16 @@ def make_invitation(
 def expire(invitation: Invitation) -> None:
     invitation.expires_at = timezone.now() - timedelta(seconds=1)
     invitation.save(update_fields=["expires_at"])
+
+
+def make_response(
+    survey: Survey, score: int, *, customer: Customer | None = None, at: datetime | None = None
+) -> Response:
+    """A stored response to the survey's headline question, as if submitted at `at` (bulk data for reports)."""
+    version = survey.current_version
+    headline = version.questions.order_by("position").first()
+    response = Response.objects.create(
+        survey=survey, version=version, customer=customer, language="vi", submitted_at=at or timezone.now()
+    )
+    Answer.objects.create(response=response, question=headline, number=score)
+    return response

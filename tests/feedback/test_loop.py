@@ -116,7 +116,7 @@ def test_sweep_requests_are_debounced_when_a_broker_is_used(monkeypatch, django_
 
     sent = []
     monkeypatch.setattr(sweep_detractors, "apply_async", lambda **kw: sent.append(kw))
-    monkeypatch.setattr(loop, "_last_request", 0.0)
+    monkeypatch.setattr(loop._sweep_requests(), "last", 0.0)
     survey = make_survey(kind="csat")
     app.conf.task_always_eager = False
     try:

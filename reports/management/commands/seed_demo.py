@@ -54,6 +54,9 @@ class Command(BaseCommand):
         watermark_to_now()
         if cases:
             self.stdout.write(f"Created {cases} complaint cases and a corrective action.")
+        from reports.rollup import rollup_rebuild
+
+        self.stdout.write(f"Rollups rebuilt: {rollup_rebuild():,} rows.")
         try_customer = next(c for c in people if c.language == "vi")
         link = demo.demo_link(surveys[0], try_customer, owner)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))

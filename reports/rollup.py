@@ -1,0 +1,157 @@
+"""Daily rollups: sufficient statistics per (survey, question, segment, day), kept up to date from a watermark.
+
+ISO 9001 9.1.3 asks for analysis of what was measured; the dashboards do it on these small rows, never on raw
+responses, so their cost does not grow with the number of responses. A refresh recomputes whole days: every
+(survey, day) that a response past the watermark falls on is aggregated again from the raw rows and written with
+`INSERT … ON CONFLICT DO UPDATE`, in one transaction with the new watermark. Running it twice changes nothing, and
+a run killed half-way leaves the rollups and the watermark as they were.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
+from django.dispatch import receiver
+from django.utils import timezone
+
+from config.debounce import Debounced
+from reports.models import DailyRollup, RollupState
+from surveys.models import Answer, Response
+from surveys.scoring import QuestionKind
+from surveys.signals import response_submitted
+
+SCORED_KINDS = (QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.CES, QuestionKind.RATING)
+# A response whose transaction started earlier can commit later with a smaller id: the watermark stays this far
+# behind the newest responses, whose days later runs recompute again (cheaply: a day is a few thousand rows).
+SETTLE = timedelta(minutes=2)
+# (survey, day) pairs aggregated by one statement.
+DAYS_PER_STATEMENT = 100
+DEBOUNCE_SECONDS = 5.0
+
+_COLUMNS = "count, promoters, passives, detractors, top2, total, total_sq"
+
+# Classification as in scoring.py, in SQL. CES runs from easy to difficult: 1–2 are its good answers.
+_PROMOTER = (
+    Q(question__kind=QuestionKind.NPS, number__gte=9)
+    | Q(question__kind=QuestionKind.CSAT, number__gte=4)
+    | Q(question__kind=QuestionKind.CES, number__lte=2)
+)
+_DETRACTOR = (
+    Q(question__kind=QuestionKind.NPS, number__lte=6)
+    | Q(question__kind=QuestionKind.CSAT, number__lte=2)
+    | Q(question__kind=QuestionKind.CES, number__gte=6)
+)
+_PASSIVE = Q(question__kind__in=(QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.CES)) & ~_PROMOTER & ~_DETRACTOR
+# The two best values of a rating scale (its highest two; 5 is a rating's default top, as in scoring.scale_for).
+_TOP2 = _PROMOTER | Q(question__kind=QuestionKind.RATING, number__gte=Coalesce(F("question__scale_max"), 5) - 1)
+
+
+def _aggregate(scope: Q) -> QuerySet:
+    """The rollup rows of the answers in `scope`, computed from the raw rows."""
+    return (
+        Answer.objects.filter(scope, number__isnull=False, question__kind__in=SCORED_KINDS)
+        .values(
+            r_survey=F("response__survey_id"),
+            r_question=F("question_id"),
+            r_kind=F("question__kind"),
+            r_segment=Coalesce(F("response__customer__segment"), Value("")),
+            r_day=TruncDate("response__submitted_at"),
+        )
+        .annotate(
+            r_count=Count("id"),
+            r_promoters=Count("id", filter=_PROMOTER),
+            r_passives=Count("id", filter=_PASSIVE),
+            r_detractors=Count("id", filter=_DETRACTOR),
+            r_top2=Count("id", filter=_TOP2),
+            r_total=Sum("number"),
+            r_total_sq=Sum(F("number") * F("number")),
+        )
+        .order_by()
+    )
+
+
+def _upsert(scope: Q, now: datetime) -> None:
+    select, params = _aggregate(scope).query.sql_with_params()
+    table = DailyRollup._meta.db_table
+    updates = ", ".join(f"{c} = excluded.{c}" for c in [*_COLUMNS.split(", "), "kind", "computed_at"])
+    # "WHERE 1 = 1" lets SQLite tell the SELECT's end from the upsert clause (its documented parsing ambiguity).
+    # Constant names and the ORM's own SQL are formatted in; every value goes as a parameter.
+    sql = (
+        f"INSERT INTO {table} (survey_id, question_id, kind, segment, day, {_COLUMNS}, computed_at) "  # noqa: S608
+        f"SELECT r_survey, r_question, r_kind, r_segment, r_day, r_count, r_promoters, r_passives, r_detractors, "
+        f"r_top2, r_total, r_total_sq, %s FROM ({select}) AS fresh WHERE 1 = 1 "
+        f"ON CONFLICT (survey_id, question_id, segment, day) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        # The computed_at placeholder comes before the subquery's in the statement.
+        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(now), *params])
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(day, time.min), tz)
+    return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), tz)
+
+
+def _recompute(days: Iterable[tuple[int, date]], now: datetime) -> None:
+    """Aggregate these (survey, day) pairs again; rows of those days that no answer supports any more go."""
+    pairs = list(days)
+    for start in range(0, len(pairs), DAYS_PER_STATEMENT):
+        batch = pairs[start : start + DAYS_PER_STATEMENT]
+        answers, rollups = Q(pk__in=[]), Q(pk__in=[])
+        for survey_id, day in batch:
+            # Each day as a range of submitted_at, so that the (survey, submitted_at) index finds its responses.
+            first, after = _day_bounds(day)
+            answers |= Q(response__survey_id=survey_id, response__submitted_at__gte=first) & Q(
+                response__submitted_at__lt=after
+            )
+            rollups |= Q(survey_id=survey_id, day=day)
+        _upsert(answers, now)
+        DailyRollup.objects.filter(rollups, computed_at__lt=now).delete()
+
+
+def rollup_refresh(now: datetime | None = None) -> int:
+    """Bring the rollups up to date with every response stored; returns how many (survey, day) were recomputed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        state = RollupState.objects.select_for_update().get_or_create(pk=1)[0]  # one refresh at a time
+        newer = Response.objects.filter(pk__gt=state.watermark)
+        touched = sorted(set(newer.annotate(day=TruncDate("submitted_at")).values_list("survey_id", "day")))
+        _recompute(touched, now)
+        settled = newer.filter(submitted_at__lt=now - SETTLE).aggregate(m=Max("pk"))["m"]
+        if settled:
+            state.watermark = settled
+        state.refreshed_at = now
+        state.save(update_fields=["watermark", "refreshed_at"])
+    return len(touched)
+
+
+def rollup_rebuild(now: datetime | None = None) -> int:
+    """Recompute every rollup from the raw rows (management command `rollup_rebuild`); returns the row count."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        state = RollupState.objects.select_for_update().get_or_create(pk=1)[0]
+        DailyRollup.objects.all().delete()
+        _upsert(Q(), now)
+        state.watermark = Response.objects.filter(submitted_at__lt=now - SETTLE).aggregate(m=Max("pk"))["m"] or 0
+        state.refreshed_at = now
+        state.save(update_fields=["watermark", "refreshed_at"])
+    return DailyRollup.objects.count()
+
+
+@functools.cache
+def _refresh_requests() -> Debounced:
+    from reports.tasks import rollup_refresh as task
+
+    return Debounced(task, DEBOUNCE_SECONDS)
+
+
+@receiver(response_submitted, dispatch_uid="reports.refresh_rollups")
+def refresh_after_response(sender: object, **kwargs: object) -> None:
+    # Sent on commit; debounced per process, and beat refreshes every few minutes anyway.
+    _refresh_requests().request()
