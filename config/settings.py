@@ -202,6 +202,9 @@ INVITATION_EXPIRY_DAYS = env_int("INVITATION_EXPIRY_DAYS", 30)
 PUBLIC_LINK_RATE_PER_HOUR = env_int("PUBLIC_LINK_RATE_PER_HOUR", 30)
 # A customer is invited at most once in this many days, across all surveys (reminders do not count).
 INVITATION_THROTTLE_DAYS = env_int("INVITATION_THROTTLE_DAYS", 90)
+# Below this many answers a dashboard shows "not enough responses" instead of a figure (ISO 10004: a figure
+# without enough answers behind it misleads more than it informs).
+REPORTS_MIN_N = env_int("REPORTS_MIN_N", 30)
 
 # Complaints: the public form accepts this many complaints per client address per hour.
 COMPLAINT_FORM_RATE_PER_HOUR = env_int("COMPLAINT_FORM_RATE_PER_HOUR", 5)

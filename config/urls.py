@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("surveys.urls")),
     path("", include("feedback.urls")),
+    path("", include("reports.urls")),
 ]
 
 handler403 = "config.views.forbidden"

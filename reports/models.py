@@ -44,6 +44,33 @@ class DailyRollup(models.Model):
         return f"{self.survey_id}/{self.question_id}/{self.segment or '-'}/{self.day}: {self.count}"
 
 
+class InvitationRollup(models.Model):
+    """The response funnel of one survey's invitations created on one day: how many were sent, opened, answered.
+
+    Invitations change state until they expire, so each refresh recomputes the days still inside the longest
+    expiry; older days are final.
+    """
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    invited = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    opened = models.PositiveIntegerField(default=0)
+    answered = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    expired = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("invitation rollup")
+        verbose_name_plural = _("invitation rollups")
+        constraints = [models.UniqueConstraint(fields=["survey", "day"], name="invitation_rollup_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id}/{self.day}: {self.answered}/{self.sent}"
+
+
 class RollupState(models.Model):
     """One row: responses with an id up to `watermark` are in the rollups (see rollup.py)."""
 

@@ -13,15 +13,16 @@ import functools
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, Max, Model, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.dispatch import receiver
 from django.utils import timezone
 
 from config.debounce import Debounced
-from reports.models import DailyRollup, RollupState
-from surveys.models import Answer, Response
+from reports.models import DailyRollup, InvitationRollup, RollupState
+from surveys.models import Answer, Campaign, Invitation, Response
 from surveys.scoring import QuestionKind
 from surveys.signals import response_submitted
 
@@ -32,8 +33,6 @@ SETTLE = timedelta(minutes=2)
 # (survey, day) pairs aggregated by one statement.
 DAYS_PER_STATEMENT = 100
 DEBOUNCE_SECONDS = 5.0
-
-_COLUMNS = "count, promoters, passives, detractors, top2, total, total_sq"
 
 # Classification as in scoring.py, in SQL. CES runs from easy to difficult: 1–2 are its good answers.
 _PROMOTER = (
@@ -75,21 +74,60 @@ def _aggregate(scope: Q) -> QuerySet:
     )
 
 
+def _funnel(scope: Q) -> QuerySet:
+    """The response funnel of the invitations in `scope`, per survey and day of invitation."""
+    status = Invitation.Status
+    return (
+        Invitation.objects.filter(scope)
+        .values(r_survey=F("survey_id"), r_day=TruncDate("created_at"))
+        .annotate(
+            r_invited=Count("id"),
+            r_sent=Count("id", filter=Q(sent_at__isnull=False)),
+            r_opened=Count("id", filter=Q(opened_at__isnull=False)),
+            r_answered=Count("id", filter=Q(answered_at__isnull=False)),
+            r_failed=Count("id", filter=Q(status=status.FAILED)),
+            r_skipped=Count("id", filter=Q(status=status.SKIPPED)),
+            r_expired=Count("id", filter=Q(status=status.EXPIRED)),
+        )
+        .order_by()
+    )
+
+
+def _refresh_funnel(now: datetime) -> None:
+    """Invitations change state (opened, answered, expired) until they expire: recompute the days inside the
+    longest expiry in use; older days are final."""
+    longest = max(settings.INVITATION_EXPIRY_DAYS, Campaign.objects.aggregate(m=Max("expiry_days"))["m"] or 0)
+    since = timezone.localdate(now) - timedelta(days=longest + 1)
+    _upsert_rows(_funnel(Q(created_at__gte=_day_bounds(since)[0])), InvitationRollup, ("survey_id", "day"), now)
+    InvitationRollup.objects.filter(day__gte=since, computed_at__lt=now).delete()
+
+
 def _upsert(scope: Q, now: datetime) -> None:
-    select, params = _aggregate(scope).query.sql_with_params()
-    table = DailyRollup._meta.db_table
-    updates = ", ".join(f"{c} = excluded.{c}" for c in [*_COLUMNS.split(", "), "kind", "computed_at"])
-    # "WHERE 1 = 1" lets SQLite tell the SELECT's end from the upsert clause (its documented parsing ambiguity).
-    # Constant names and the ORM's own SQL are formatted in; every value goes as a parameter.
+    _upsert_rows(_aggregate(scope), DailyRollup, ("survey_id", "question_id", "segment", "day"), now)
+
+
+def _upsert_rows(rows: QuerySet, model: type[Model], conflict: tuple[str, ...], now: datetime) -> None:
+    """INSERT … SELECT the aggregate `rows` (each column aliased r_<column>) ON CONFLICT DO UPDATE, stamped now."""
+    select, params = rows.query.sql_with_params()
+    columns = [alias.removeprefix("r_") for alias in rows.query.values_select + tuple(rows.query.annotation_select)]
+    columns = [_COLUMN_OF.get(c, c) for c in columns]
+    aliases = ", ".join(f"r_{_ALIAS_OF.get(c, c)}" for c in columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in [*columns, "computed_at"] if c not in conflict)
+    # Constant names and the ORM's own SQL are formatted in; every value goes as a parameter. "WHERE 1 = 1" lets
+    # SQLite tell the SELECT's end from the upsert clause (its documented parsing ambiguity).
     sql = (
-        f"INSERT INTO {table} (survey_id, question_id, kind, segment, day, {_COLUMNS}, computed_at) "  # noqa: S608
-        f"SELECT r_survey, r_question, r_kind, r_segment, r_day, r_count, r_promoters, r_passives, r_detractors, "
-        f"r_top2, r_total, r_total_sq, %s FROM ({select}) AS fresh WHERE 1 = 1 "
-        f"ON CONFLICT (survey_id, question_id, segment, day) DO UPDATE SET {updates}"
+        f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}, computed_at) "  # noqa: S608
+        f"SELECT {aliases}, %s FROM ({select}) AS fresh WHERE 1 = 1 "
+        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
     )
     with connection.cursor() as cursor:
         # The computed_at placeholder comes before the subquery's in the statement.
         cursor.execute(sql, [connection.ops.adapt_datetimefield_value(now), *params])
+
+
+# Aliases name the rollup's columns; these two are foreign keys.
+_COLUMN_OF = {"survey": "survey_id", "question": "question_id"}
+_ALIAS_OF = {v: k for k, v in _COLUMN_OF.items()}
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -123,6 +161,7 @@ def rollup_refresh(now: datetime | None = None) -> int:
         newer = Response.objects.filter(pk__gt=state.watermark)
         touched = sorted(set(newer.annotate(day=TruncDate("submitted_at")).values_list("survey_id", "day")))
         _recompute(touched, now)
+        _refresh_funnel(now)
         settled = newer.filter(submitted_at__lt=now - SETTLE).aggregate(m=Max("pk"))["m"]
         if settled:
             state.watermark = settled
@@ -137,7 +176,9 @@ def rollup_rebuild(now: datetime | None = None) -> int:
     with transaction.atomic():
         state = RollupState.objects.select_for_update().get_or_create(pk=1)[0]
         DailyRollup.objects.all().delete()
+        InvitationRollup.objects.all().delete()
         _upsert(Q(), now)
+        _upsert_rows(_funnel(Q()), InvitationRollup, ("survey_id", "day"), now)
         state.watermark = Response.objects.filter(submitted_at__lt=now - SETTLE).aggregate(m=Max("pk"))["m"] or 0
         state.refreshed_at = now
         state.save(update_fields=["watermark", "refreshed_at"])

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reports import rollup
-from reports.models import DailyRollup, RollupState
+from reports.models import DailyRollup, InvitationRollup, RollupState
 from surveys import building
-from surveys.models import Answer, Customer, Response
+from surveys.models import Answer, Customer, Invitation, Response
 from surveys.scoring import QuestionKind, ces_low_effort, csat_satisfied, nps_category
 from tests.factories import CustomerFactory, make_invitation, make_response, make_survey
 
@@ -192,3 +192,26 @@ def test_a_refresh_killed_half_way_leaves_nothing_and_the_next_one_completes(mon
     monkeypatch.undo()
     assert rollup.rollup_refresh() == 3
     assert stored() == from_raw() and sum(r.count for r in DailyRollup.objects.all()) == 4
+
+
+def test_the_funnel_follows_invitations_until_they_expire():
+    survey = make_survey(kind="nps")
+    now = timezone.now()
+    invitations = [make_invitation(survey=survey)[0] for _ in range(5)]
+    Invitation.objects.filter(pk__in=[i.pk for i in invitations[:3]]).update(status="sent", sent_at=now)
+    Invitation.objects.filter(pk=invitations[3].pk).update(status="failed", status_reason="550")
+    Invitation.objects.filter(pk=invitations[4].pk).update(status="skipped", status_reason="throttled")
+    rollup.rollup_refresh()
+    row = InvitationRollup.objects.get()
+    assert (row.invited, row.sent, row.opened, row.answered, row.failed, row.skipped) == (5, 3, 0, 0, 1, 1)
+    Invitation.objects.filter(pk=invitations[0].pk).update(status="answered", opened_at=now, answered_at=now)
+    rollup.rollup_refresh()
+    row.refresh_from_db()
+    assert (row.sent, row.opened, row.answered) == (3, 1, 1)
+    # A year later the day is final: the refresh no longer reads it, the rebuild still does.
+    with time_machine.travel(now + timedelta(days=365)):
+        Invitation.objects.filter(pk=invitations[1].pk).update(opened_at=now)
+        rollup.rollup_refresh()
+        assert InvitationRollup.objects.get().opened == 1
+        rollup.rollup_rebuild()
+        assert InvitationRollup.objects.get().opened == 2
