@@ -139,6 +139,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "expire-invitations": {"task": "surveys.tasks.expire_invitations", "schedule": 3600.0},
     # Requested after responses too (debounced); this catches what a lost request missed.
     "refresh-rollups": {"task": "reports.tasks.rollup_refresh", "schedule": 120.0},
+    "remove-old-exports": {"task": "reports.tasks.exports_remove_old", "schedule": 86400.0},
 }
 
 # --- Email: SMTP when EMAIL_HOST is set, otherwise files under var/mail/. ---
@@ -205,6 +206,8 @@ INVITATION_THROTTLE_DAYS = env_int("INVITATION_THROTTLE_DAYS", 90)
 # Below this many answers a dashboard shows "not enough responses" instead of a figure (ISO 10004: a figure
 # without enough answers behind it misleads more than it informs).
 REPORTS_MIN_N = env_int("REPORTS_MIN_N", 30)
+# Export files hold personal data: they are deleted this many days after they were made.
+EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7)
 
 # Complaints: the public form accepts this many complaints per client address per hour.
 COMPLAINT_FORM_RATE_PER_HOUR = env_int("COMPLAINT_FORM_RATE_PER_HOUR", 5)

@@ -3,12 +3,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from crispy_forms.helper import FormHelper
 from django import forms
 from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
+from accounts.roles import staff_users
 from reports.dashboard import default_range
-from reports.models import DailyRollup
+from reports.models import DailyRollup, QualityObjective
 from surveys.models import Survey
 
 # Far enough back for any history, near enough that a mistyped year is caught.
@@ -76,3 +78,22 @@ def default_survey(surveys: Any) -> Survey | None:
         .first()
     )
     return surveys.filter(pk=busiest).first() if busiest else surveys.first()
+
+
+class ObjectiveForm(forms.ModelForm):
+    class Meta:
+        model = QualityObjective
+        fields = ["title", "metric", "target", "survey", "segment", "start", "due", "owner", "method", "active"]
+        widgets = {
+            "start": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "due": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "method": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["survey"].queryset = Survey.objects.exclude(status=Survey.Status.DRAFT)
+        self.fields["owner"].queryset = staff_users()
+        self.fields["owner"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
+        self.helper = FormHelper()
+        self.helper.form_tag = False

@@ -1,10 +1,12 @@
-"""Reports: the daily rollups every figure is computed from, and the state of their incremental refresh."""
+"""Reports: the daily rollups every figure is computed from, their refresh state, and quality objectives."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from surveys.models import Question, Survey
 
@@ -83,3 +85,102 @@ class RollupState(models.Model):
     @classmethod
     def load(cls) -> RollupState:
         return cls.objects.get_or_create(pk=1)[0]
+
+
+class Metric(models.TextChoices):
+    NPS = "nps", _("NPS")
+    CSAT = "csat", _("CSAT (% satisfied)")
+    CES = "ces", _("CES (mean effort)")
+    DETRACTOR_SHARE = "detractors", _("Share of detractors (%)")
+    RESPONSE_RATE = "response_rate", _("Response rate (%)")
+    COMPLAINTS_ON_TIME = "on_time", _("Complaints closed within the time limit (%)")
+
+
+# Lower is better for these; for the others higher is better.
+LOWER_IS_BETTER = frozenset({Metric.CES, Metric.DETRACTOR_SHARE})
+SURVEY_METRICS = frozenset({Metric.NPS, Metric.CSAT, Metric.CES, Metric.DETRACTOR_SHARE, Metric.RESPONSE_RATE})
+# The range a target of each metric can take.
+METRIC_RANGES = {Metric.NPS: (-100, 100), Metric.CES: (1, 7)}
+
+
+class QualityObjective(models.Model):
+    """A measurable quality objective (ISO 9001 6.2): what, how much, by when, who, and how it is evaluated.
+
+    Its progress is computed from the rollups whenever it is shown, never typed in; every change of the
+    objective itself is kept (django-simple-history)."""
+
+    title = models.CharField(_("objective"), max_length=200)
+    metric = models.CharField(_("measure"), max_length=16, choices=Metric.choices)
+    target = models.DecimalField(_("target"), max_digits=6, decimal_places=1)
+    survey = models.ForeignKey(
+        Survey, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("survey")
+    )
+    segment = models.CharField(_("segment"), max_length=100, blank=True, help_text=_("Empty: every segment."))
+    start = models.DateField(_("measured from"))
+    due = models.DateField(_("due by"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("owner")
+    )
+    method = models.TextField(
+        _("how it is evaluated"),
+        max_length=2000,
+        help_text=_("For example: NPS of the relationship survey over the period, reviewed monthly."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("quality objective")
+        verbose_name_plural = _("quality objectives")
+        ordering = ["-active", "due", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.metric in LOWER_IS_BETTER
+
+
+class ExportJob(models.Model):
+    """An export of responses, written by a worker to a file under VAR_DIR/exports and downloaded when ready."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", _("CSV (Excel)")
+        XLSX = "xlsx", _("Excel workbook (XLSX)")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("Writing")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+", verbose_name=_("survey"))
+    start = models.DateField()
+    end = models.DateField()
+    segment = models.CharField(max_length=100, blank=True)
+    language = models.CharField(max_length=2, default="vi")
+    format = models.CharField(max_length=4, choices=Format.choices, default=Format.CSV)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    expected_rows = models.PositiveIntegerField(default=0)
+    rows = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id} {self.start}–{self.end} ({self.format})"
+
+    @property
+    def progress(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, round(100 * self.rows / self.expected_rows)) if self.expected_rows else 0

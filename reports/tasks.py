@@ -11,3 +11,17 @@ from reports import rollup
 @shared_task
 def rollup_refresh() -> int:
     return rollup.rollup_refresh()
+
+
+@shared_task(bind=True, max_retries=3, retry_backoff=True, autoretry_for=(OSError,))
+def export_run(self, job_id: int) -> str:  # type: ignore[no-untyped-def]
+    from reports.exports import export_run as run
+
+    return run(job_id)
+
+
+@shared_task
+def exports_remove_old() -> int:
+    from reports.exports import exports_remove_old as run
+
+    return run()

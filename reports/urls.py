@@ -4,4 +4,12 @@ from reports import views
 
 urlpatterns = [
     path("reports/", views.dashboard_view, name="dashboard"),
+    path("reports/exports/", views.export_list, name="export_list"),
+    path("reports/exports/new/", views.export_new, name="export_new"),
+    path("reports/exports/<int:pk>/", views.export_detail, name="export_detail"),
+    path("reports/exports/<int:pk>/download/", views.export_download, name="export_download"),
+    path("reports/objectives/", views.objective_list, name="objective_list"),
+    path("reports/objectives/new/", views.objective_edit, name="objective_new"),
+    path("reports/objectives/<int:pk>/", views.objective_detail, name="objective_detail"),
+    path("reports/objectives/<int:pk>/edit/", views.objective_edit, name="objective_edit"),
 ]

@@ -1,13 +1,23 @@
-"""The quality manager's satisfaction dashboard."""
+"""The quality manager's satisfaction dashboard and quality objectives."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from accounts.roles import quality_manager_required
-from reports import dashboard
-from reports.forms import DashboardFilterForm, default_survey, filter_values
+from accounts.roles import is_quality_manager, quality_manager_required
+from feedback.history import field_changes
+from reports import dashboard, exports, objectives
+from reports.forms import DashboardFilterForm, ObjectiveForm, default_survey, filter_values
+from reports.models import ExportJob, QualityObjective
 from surveys.models import Survey
 
 
@@ -33,7 +43,12 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             surveys=surveys,
             segments=segments,
         )
-    board = dashboard.dashboard_build(filters)
+    target = objectives.headline_target(filters.survey, filters.segment)
+    board = dashboard.dashboard_build(filters, target=float(target) if target is not None else None)
+    goals = [
+        (objective, objectives.objective_progress(objective))
+        for objective in QualityObjective.objects.filter(active=True, survey=filters.survey)[:5]
+    ]
     search = request.GET.get("q", "").strip()[:200]
     comments = dashboard.comments_page(filters, search=search, page=request.GET.get("page", 1))
     query = request.GET.copy()
@@ -48,5 +63,106 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "search": search,
             "extra": query.urlencode(),
             "min_n": dashboard.min_n(),
+            "goals": goals,
         },
     )
+
+
+def _get_objective_for_user(request: HttpRequest, pk: int) -> QualityObjective:
+    if not is_quality_manager(request.user):
+        raise PermissionDenied
+    return get_object_or_404(QualityObjective.objects.select_related("survey", "owner"), pk=pk)
+
+
+@quality_manager_required
+def objective_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(QualityObjective.objects.select_related("survey", "owner"), 25).get_page(request.GET.get("page"))
+    rows = [(objective, objectives.objective_progress(objective)) for objective in page]
+    return render(request, "reports/objective_list.html", {"page": page, "rows": rows})
+
+
+@quality_manager_required
+def objective_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    objective = _get_objective_for_user(request, pk) if pk else None
+    initial = {} if objective else {"owner": request.user, "start": timezone.localdate().replace(month=1, day=1)}
+    form = ObjectiveForm(request.POST or None, instance=objective, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            saved = objectives.objective_save(objective=objective or QualityObjective(), **fields)
+        except ValidationError as error:
+            for field, messages_ in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages_)
+        else:
+            messages.success(request, _("Objective saved."))
+            return redirect("objective_detail", saved.pk)
+    title = _("Edit objective") if objective else _("New quality objective")
+    return render(request, "reports/objective_form.html", {"form": form, "title": title, "objective": objective})
+
+
+@quality_manager_required
+def objective_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    objective = _get_objective_for_user(request, pk)
+    context = {
+        "objective": objective,
+        "progress": objectives.objective_progress(objective),
+        "changes": field_changes(objective),
+    }
+    return render(request, "reports/objective_detail.html", context)
+
+
+def _get_export_for_user(request: HttpRequest, pk: int) -> ExportJob:
+    if not is_quality_manager(request.user):
+        raise PermissionDenied
+    return get_object_or_404(ExportJob.objects.select_related("survey"), pk=pk)
+
+
+@require_POST
+@quality_manager_required
+def export_new(request: HttpRequest) -> HttpResponse:
+    surveys = _surveys()
+    # Any segment name may be exported (it is only compared with the customers' segments).
+    form = DashboardFilterForm(request.POST, surveys=surveys, segments=[request.POST.get("segment", "")[:100]])
+    fmt = request.POST.get("format", ExportJob.Format.CSV)
+    if not form.is_valid() or fmt not in ExportJob.Format.values or not form.cleaned_data.get("survey"):
+        messages.error(request, _("The export could not start: the filters were not valid. Choose them again."))
+        return redirect("dashboard")
+    values = filter_values(form, form.cleaned_data["survey"])
+    job = exports.export_create(
+        user=request.user,
+        survey=values["survey"],
+        start=values["start"],
+        end=values["end"],
+        segment=values["segment"],
+        fmt=fmt,
+        language=get_language()[:2],
+    )
+    return redirect("export_detail", job.pk)
+
+
+@quality_manager_required
+def export_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(ExportJob.objects.select_related("survey", "created_by"), 25).get_page(request.GET.get("page"))
+    return render(request, "reports/export_list.html", {"page": page, "keep_days": settings.EXPORT_KEEP_DAYS})
+
+
+@quality_manager_required
+def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _get_export_for_user(request, pk)
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse({"status": job.status, "progress": job.progress, "rows": job.rows})
+    return render(request, "reports/export_detail.html", {"job": job})
+
+
+@quality_manager_required
+def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _get_export_for_user(request, pk)
+    path = exports.export_dir() / job.file_name if job.file_name else None
+    if job.status != ExportJob.Status.DONE or path is None or not path.exists():
+        raise Http404(_("This export is not available (not finished, or already deleted)."))
+    filename = f"lang-nghe-{job.survey.pk}-{job.start:%Y%m%d}-{job.end:%Y%m%d}.{job.format}"
+    content_type = "text/csv; charset=utf-8" if job.format == "csv" else XLSX_TYPE
+    return FileResponse(path.open("rb"), as_attachment=True, filename=filename, content_type=content_type)
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

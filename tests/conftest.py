@@ -51,3 +51,9 @@ def staff_client(staff) -> Client:
     client = Client()
     client.force_login(staff)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _private_var_dir(settings, tmp_path):
+    """Files a test writes (exports) go to its own folder, never to the project's var/."""
+    settings.VAR_DIR = tmp_path

@@ -1,5 +1,7 @@
 """Every staff URL refuses anonymous users (to login) and users without the role (403)."""
 
+from datetime import date
+
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -68,6 +70,10 @@ def _url(name: str, pattern: URLPattern, ids: dict) -> str:
         kwargs = {key: ids["campaign"] for key in kwargs}
     if name.startswith("customer_") and "pk" in kwargs:
         kwargs = {key: ids["customer"] for key in kwargs}
+    if name.startswith("objective_") and "pk" in kwargs:
+        kwargs = {key: ids["objective"] for key in kwargs}
+    if name.startswith("export_") and "pk" in kwargs:
+        kwargs = {key: ids["export"] for key in kwargs}
     return reverse(name, kwargs=kwargs)
 
 
@@ -107,7 +113,27 @@ def ids():
             survey=survey, name="c", created_by=action.owner, send_at=timezone.now()
         ).pk,
         "customer": invitation.customer_id,
+        "objective": _objective(survey, action.owner).pk,
+        "export": _export(survey, action.owner).pk,
     }
+
+
+def _objective(survey, owner):
+    from reports.models import QualityObjective
+
+    return QualityObjective.objects.create(
+        title="o", metric="nps", target=10, survey=survey, start="2026-01-01", due="2026-12-31", owner=owner, method="m"
+    )
+
+
+def _export(survey, owner):
+    from reports.exports import export_create, export_run
+
+    # Written here (the task would run on commit): the walk downloads the finished file.
+    job = export_create(user=owner, survey=survey, start=date(2026, 1, 1), end=date(2026, 12, 31), segment="",
+                        fmt="csv", language="vi")  # fmt: skip
+    export_run(job.pk)
+    return job
 
 
 def staff_urls(ids):

@@ -1,0 +1,127 @@
+"""Quality objectives (ISO 9001 6.2): saving them with their rules, and their progress from live data.
+
+Progress is a figure with its interval over the objective's period so far (from its start to today, or to its due
+date once that has passed), read from the rollups like every dashboard figure. "Met" compares the figure with the
+target; "met beyond doubt" asks the whole 95 % interval to be on the right side of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from reports import stats
+from reports.models import (
+    METRIC_RANGES,
+    SURVEY_METRICS,
+    DailyRollup,
+    InvitationRollup,
+    Metric,
+    QualityObjective,
+)
+from reports.rollup import _day_bounds
+from surveys.scoring import SurveyKind
+
+# The survey kind a headline metric needs.
+METRIC_KIND = {Metric.NPS: SurveyKind.NPS, Metric.CSAT: SurveyKind.CSAT, Metric.CES: SurveyKind.CES}
+
+
+def objective_save(*, objective: QualityObjective, **fields: Any) -> QualityObjective:
+    """Create or change an objective after checking that it can be measured as stated."""
+    for name, value in fields.items():
+        setattr(objective, name, value)
+    errors: dict[str, str] = {}
+    metric = objective.metric
+    if metric in SURVEY_METRICS and objective.survey_id is None:
+        errors["survey"] = _("This measure is computed from a survey: choose one.")
+    if metric not in SURVEY_METRICS and objective.survey_id is not None:
+        errors["survey"] = _("This measure does not come from a survey: leave it empty.")
+    if metric in METRIC_KIND and objective.survey_id and objective.survey.kind != METRIC_KIND[metric]:
+        errors["metric"] = _("The survey does not measure this: choose its own measure.")
+    low, high = METRIC_RANGES.get(metric, (0, 100))
+    if objective.target is not None and not low <= objective.target <= high:
+        errors["target"] = _("The target must be between %(low)s and %(high)s.") % {"low": low, "high": high}
+    if objective.start and objective.due and objective.due < objective.start:
+        errors["due"] = _("The due date must not be before the start of the measurement.")
+    if errors:
+        raise ValidationError(errors)
+    objective.full_clean()
+    objective.save()
+    return objective
+
+
+@dataclass(frozen=True)
+class Progress:
+    estimate: stats.Estimate
+    until: date
+    met: bool | None  # None: not enough data to say
+    beyond_doubt: bool
+
+    @property
+    def status(self) -> str:
+        if self.met is None:
+            return _("Not enough data yet")
+        if self.met:
+            return _("Met beyond doubt") if self.beyond_doubt else _("Met")
+        return _("Not met")
+
+
+def objective_progress(objective: QualityObjective, today: date | None = None) -> Progress:
+    today = today or timezone.localdate()
+    until = min(today, objective.due)
+    estimate = measure(objective.metric, objective.survey, objective.segment, objective.start, until)
+    if not estimate.enough or estimate.value is None:
+        return Progress(estimate, until, None, False)
+    target = float(objective.target)
+    if objective.lower_is_better:
+        met = estimate.value <= target
+        beyond_doubt = estimate.high is not None and estimate.high <= target
+    else:
+        met = estimate.value >= target
+        beyond_doubt = estimate.low is not None and estimate.low >= target
+    return Progress(estimate, until, met, beyond_doubt)
+
+
+def measure(metric: str, survey: Any, segment: str, start: date, end: date) -> stats.Estimate:
+    """One figure over a date range, from the rollups (or the complaint cases for the on-time share)."""
+    from reports.dashboard import headline, min_n
+
+    if metric == Metric.COMPLAINTS_ON_TIME:
+        from feedback.models import CaseStatus, ComplaintCase
+
+        first, after = _day_bounds(start)[0], _day_bounds(end)[1]
+        closed = ComplaintCase.objects.filter(
+            status=CaseStatus.CLOSED, closed_at__gte=first, closed_at__lt=after
+        ).aggregate(n=Count("id"), on_time=Count("id", filter=Q(closed_at__lte=F("close_due"))))
+        return stats.share_estimate(closed["on_time"], closed["n"], min_n=min_n())
+    if metric == Metric.RESPONSE_RATE:
+        funnel = InvitationRollup.objects.filter(survey=survey, day__gte=start, day__lte=end).aggregate(
+            sent=Sum("sent"), answered=Sum("answered")
+        )
+        return stats.share_estimate(funnel["answered"] or 0, funnel["sent"] or 0, min_n=min_n())
+    rows = DailyRollup.objects.filter(survey=survey, kind=survey.kind, day__gte=start, day__lte=end)
+    if segment:
+        rows = rows.filter(segment=segment)
+    sums = {k: v or 0 for k, v in rows.aggregate(**{s: Sum(s) for s in ("count", "promoters", "detractors", "top2",
+                                                                          "total", "total_sq")}).items()}  # fmt: skip
+    if metric == Metric.DETRACTOR_SHARE:
+        return stats.share_estimate(sums["detractors"], sums["count"], min_n=min_n())
+    return headline(survey.kind, sums)
+
+
+def headline_target(survey: Any, segment: str) -> Decimal | None:
+    """The target of the active objective on this survey's own measure (and segment), for the trend's line."""
+    metric = {kind: metric for metric, kind in METRIC_KIND.items()}.get(survey.kind)
+    objective = (
+        QualityObjective.objects.filter(active=True, survey=survey, metric=metric, segment=segment)
+        .order_by("due")
+        .first()
+    )
+    return objective.target if objective else None
