@@ -45,7 +45,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/djlint templates surveys/templates feedback/templates --lint
+	$(BIN)/djlint templates surveys/templates feedback/templates reports/templates --lint
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -60,6 +60,7 @@ beat: install
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/campaign.py
+	$(BIN)/python bench/reports.py
 
 messages: install
 	$(BIN)/python manage.py makemessages --locale vi --ignore ".venv/*" --ignore "var/*" --ignore "tests/*" --ignore "bench/*" --no-obsolete

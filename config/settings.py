@@ -140,6 +140,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Requested after responses too (debounced); this catches what a lost request missed.
     "refresh-rollups": {"task": "reports.tasks.rollup_refresh", "schedule": 120.0},
     "remove-old-exports": {"task": "reports.tasks.exports_remove_old", "schedule": 86400.0},
+    "check-alerts": {"task": "reports.tasks.alerts_check", "schedule": 600.0},
 }
 
 # --- Email: SMTP when EMAIL_HOST is set, otherwise files under var/mail/. ---

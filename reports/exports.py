@@ -164,14 +164,20 @@ def write_csv(query: ExportQuery, out: IO[bytes], *, progress: Callable[[int], N
 
 
 class _LineCounter:
-    """A file wrapper for COPY: passes the bytes through and counts the rows."""
+    """A file wrapper for COPY: passes the bytes through and counts the records. A line break inside a quoted
+    cell (a comment on two lines) is not a record's end: only breaks outside quotes count; a doubled quote inside
+    a cell toggles twice and changes nothing."""
 
     def __init__(self, out: IO[bytes]) -> None:
-        self.out, self.lines = out, 0
+        self.out, self.lines, self.quoted = out, 0, False
 
     def write(self, data: bytes | memoryview) -> int:
         chunk = bytes(data)
-        self.lines += chunk.count(b"\n")
+        for index, part in enumerate(chunk.split(b'"')):
+            if index:
+                self.quoted = not self.quoted
+            if not self.quoted:
+                self.lines += part.count(b"\n")
         return self.out.write(chunk)
 
 

@@ -97,3 +97,20 @@ class ObjectiveForm(forms.ModelForm):
         self.fields["owner"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
         self.helper = FormHelper()
         self.helper.form_tag = False
+
+
+class ReviewForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    period_start = forms.DateField(label=_("Period from"), widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = forms.DateField(label=_("Period to"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ReviewActionForm(forms.Form):
+    description = forms.CharField(label=_("Action"), max_length=500)
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=staff_users())
+    due = forms.DateField(label=_("Due by"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = staff_users()
+        self.fields["owner"].label_from_instance = lambda user: user.get_full_name() or user.get_username()

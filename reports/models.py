@@ -184,3 +184,88 @@ class ExportJob(models.Model):
         if self.status == self.Status.DONE:
             return 100
         return min(99, round(100 * self.rows / self.expected_rows)) if self.expected_rows else 0
+
+
+class AlertEvent(models.Model):
+    """A signal worth a quality manager's attention, recorded once so that it is emailed once (see alerts.py)."""
+
+    class Kind(models.TextChoices):
+        SPECIAL_CAUSE = "rule", _("Special cause on the control chart")
+        DROP = "drop", _("Significant drop")
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    period_start = models.DateField()
+    detail = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        constraints = [models.UniqueConstraint(fields=["survey", "kind", "period_start"], name="alert_once")]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id} {self.kind} {self.period_start}"
+
+
+class ManagementReview(models.Model):
+    """A management review (ISO 9001 9.3) for a period: the inputs the system holds, the decisions taken, and the
+    sign-off that locks it. At sign-off the figures are kept as they were (`snapshot`), so the printed pack and
+    its PDF never change afterwards."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SIGNED = "signed", _("Signed off")
+
+    title = models.CharField(_("title"), max_length=200)
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period to"))
+    status = models.CharField(_("status"), max_length=6, choices=Status.choices, default=Status.DRAFT)
+    prepared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    decisions = models.TextField(
+        _("decisions and actions (outputs of the review)"),
+        blank=True,
+        max_length=20000,
+        help_text=_("Opportunities for improvement, changes needed to the quality management system, resources."),
+    )
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    snapshot = models.JSONField(null=True, blank=True)
+    previous = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("management review")
+        verbose_name_plural = _("management reviews")
+        ordering = ["-period_end", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def locked(self) -> bool:
+        return self.status == self.Status.SIGNED
+
+
+class ReviewAction(models.Model):
+    """An action decided in a review. Open ones are carried to the next review, which reports their status."""
+
+    review = models.ForeignKey(ManagementReview, on_delete=models.CASCADE, related_name="actions")
+    description = models.CharField(_("action"), max_length=500)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("owner")
+    )
+    due = models.DateField(_("due by"))
+    done_at = models.DateField(_("done on"), null=True, blank=True)
+    carried_from = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("review action")
+        verbose_name_plural = _("review actions")
+        ordering = ["due", "id"]
+
+    def __str__(self) -> str:
+        return self.description

@@ -13,6 +13,15 @@ def rollup_refresh() -> int:
     return rollup.rollup_refresh()
 
 
+@shared_task
+def alerts_check() -> int:
+    # Beat, every ten minutes: on fresh rollups; idempotent, each event is recorded and emailed once.
+    from reports.alerts import alerts_check as check
+
+    rollup.rollup_refresh()
+    return check()
+
+
 @shared_task(bind=True, max_retries=3, retry_backoff=True, autoretry_for=(OSError,))
 def export_run(self, job_id: int) -> str:  # type: ignore[no-untyped-def]
     from reports.exports import export_run as run

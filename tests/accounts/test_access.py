@@ -74,6 +74,8 @@ def _url(name: str, pattern: URLPattern, ids: dict) -> str:
         kwargs = {key: ids["objective"] for key in kwargs}
     if name.startswith("export_") and "pk" in kwargs:
         kwargs = {key: ids["export"] for key in kwargs}
+    if name.startswith("review_") and "pk" in kwargs:
+        kwargs = {key: ids["review"] for key in kwargs}
     return reverse(name, kwargs=kwargs)
 
 
@@ -115,7 +117,14 @@ def ids():
         "customer": invitation.customer_id,
         "objective": _objective(survey, action.owner).pk,
         "export": _export(survey, action.owner).pk,
+        "review": _review(action.owner).pk,
     }
+
+
+def _review(owner):
+    from reports.review import review_create
+
+    return review_create(title="r", period_start=date(2026, 1, 1), period_end=date(2026, 6, 30), prepared_by=owner)
 
 
 def _objective(survey, owner):

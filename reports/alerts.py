@@ -1,0 +1,118 @@
+"""Alerts (ISO 9001 9.1.3): quality managers hear of a special cause or a significant drop without looking.
+
+After each rollup refresh the last completed week of every active survey is checked: does the detractor share's
+p-chart (26 weeks) flag that week by a Western Electric rule, or is the week's headline figure significantly worse
+than the four weeks before it? Each event is stored once (unique per survey, kind and week), so each is emailed
+once, however often the check runs; an email that failed is retried by the next check.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from accounts.roles import QUALITY_MANAGER
+from reports import stats
+from reports.dashboard import STATS, change, headline, measure_name, rollup_frame
+from reports.models import AlertEvent
+from surveys.models import Survey
+from surveys.scoring import SurveyKind
+
+WEEKS = 26
+BASELINE_WEEKS = 4
+
+
+def last_completed_week(today: date) -> date:
+    """The Monday of the last whole week before today."""
+    return today - timedelta(days=today.weekday() + 7)
+
+
+def alerts_check(today: date | None = None) -> int:
+    """Record the new events of every active survey and email them; returns how many were new."""
+    today = today or timezone.localdate()
+    week = last_completed_week(today)
+    new = 0
+    for survey in Survey.objects.filter(status=Survey.Status.ACTIVE):
+        for kind, detail in _events(survey, week):
+            try:
+                with transaction.atomic():
+                    AlertEvent.objects.create(survey=survey, kind=kind, period_start=week, detail=detail)
+                new += 1
+            except IntegrityError:
+                pass  # already recorded
+    for event in AlertEvent.objects.filter(notified_at__isnull=True).select_related("survey"):
+        _notify(event)
+    return new
+
+
+def _events(survey: Survey, week: date) -> list[tuple[str, str]]:
+    first = week - timedelta(weeks=WEEKS - 1)
+    frame = rollup_frame(survey, first, week + timedelta(days=6))
+    if not len(frame):
+        return []
+    frame = frame.assign(week=frame["day"].dt.to_period("W-SUN")).groupby("week")[list(STATS)].sum()
+    weeks = {period.start_time.date(): {s: int(row[s]) for s in STATS} for period, row in frame.iterrows()}
+    events = []
+    series = [(start.isoformat(), sums["detractors"], sums["count"]) for start, sums in sorted(weeks.items())]
+    points = stats.p_chart(series)
+    last = points[-1] if points else None
+    # Only a rise of the detractor share is news to act on; a fall below the limits is good news.
+    if last and last.label == week.isoformat() and last.rules and last.share > last.centre:
+        rules = ", ".join(str(rule) for rule in last.rules)
+        detail = f"{last.share:.1f}% / {last.centre:.1f}% (n = {last.n}); rules {rules}"
+        events.append((AlertEvent.Kind.SPECIAL_CAUSE, detail))
+    current = weeks.get(week)
+    before = [weeks[w] for w in weeks if week - timedelta(weeks=BASELINE_WEEKS) <= w < week]
+    if current and before:
+        baseline = {s: sum(b[s] for b in before) for s in STATS}
+        test = change(survey.kind, baseline, current)
+        now, then = headline(survey.kind, current), headline(survey.kind, baseline)
+        # For CES a higher mean is worse (more effort); for NPS and CSAT a lower figure is.
+        higher_is_worse = survey.kind == SurveyKind.CES
+        worse = test.difference is not None and (test.difference > 0) == higher_is_worse and test.difference != 0
+        if test.significant and worse and now.enough and then.enough:
+            detail = f"{then.value:.1f} → {now.value:.1f} (n = {now.n}; p = {test.p_value:.3f})"
+            events.append((AlertEvent.Kind.DROP, detail))
+    return events
+
+
+def _notify(event: AlertEvent) -> None:
+    users = (
+        get_user_model()
+        .objects.filter(Q(groups__name=QUALITY_MANAGER) | Q(is_superuser=True), is_active=True)
+        .exclude(email="")
+        .distinct()
+    )
+    addresses = sorted({u.email for u in users})
+    if not addresses:
+        return
+    query = urlencode(
+        {
+            "survey": event.survey_id,
+            "start": (event.period_start - timedelta(weeks=WEEKS - 1)).isoformat(),
+            "end": (event.period_start + timedelta(days=6)).isoformat(),
+            "granularity": "week",
+        }
+    )
+    language = settings.LANGUAGE_CODE
+    with translation.override(language):
+        context = {
+            "event": event,
+            "survey_title": event.survey.title(language),
+            "measure": measure_name(event.survey.kind),
+            "link": f"{settings.SITE_URL}{reverse('dashboard')}?{query}",
+            "week": event.period_start,
+        }
+        subject = " ".join(render_to_string("reports/email/alert_subject.txt", context).split())
+        body = render_to_string("reports/email/alert.txt", context)
+    send_mail(subject, body, None, addresses)
+    AlertEvent.objects.filter(pk=event.pk).update(notified_at=timezone.now())

@@ -1,0 +1,227 @@
+"""The management-review pack as people read it: labelled, localised lines from review.review_inputs, for the
+printable page and for the PDF.
+
+The PDF is made with ReportLab (a pure-Python wheel) and the DejaVu Sans font shipped in reports/fonts (its
+glyphs cover Vietnamese), charts drawn with ReportLab's own graphics: nothing outside pip is needed.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from reports.dashboard import measure_name
+from reports.models import ManagementReview, Metric
+
+FONTS = Path(__file__).resolve().parent / "fonts"
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else formats.number_format(value, 1, use_l10n=True)
+
+
+def _estimate(e: dict[str, Any], unit: str = "") -> str:
+    if not e["enough"] or e["value"] is None:
+        return _("not enough responses (n = %(n)s)") % {"n": e["n"]}
+    interval = f" ({_number(e['low'])} – {_number(e['high'])}{unit})" if e["low"] is not None else ""
+    return f"{_number(e['value'])}{unit}{interval}, n = {e['n']}"
+
+
+def _date(value: str | None) -> str:
+    return formats.date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT") if value else ""
+
+
+def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -> dict[str, Any]:
+    """Every line of the pack, labelled and formatted in the current language."""
+    from feedback.models import ActionStatus, EffectivenessReview
+
+    other = "en" if language == "vi" else "vi"
+    satisfaction = []
+    for row in inputs["satisfaction"]:
+        unit = "%" if row["kind"] == "csat" else ""
+        change = row["change"]
+        if change["difference"] is None or not row["before"]["enough"]:
+            change_text = _("no comparable previous period")
+        else:
+            verdict = _("significant") if change["significant"] else _("not significant")
+            sign = "+" if change["difference"] > 0 else ""
+            change_text = f"{sign}{_number(change['difference'])} ({verdict}, p = {change['p_value']:.3f})"
+        satisfaction.append(
+            {
+                "survey": row["survey"][language] or row["survey"][other],
+                "measure": measure_name(row["kind"]),
+                "now": _estimate(row["now"], unit),
+                "before": _estimate(row["before"], unit),
+                "change": change_text,
+                "detractors": _estimate(row["detractor_share"], "%"),
+                "trend": [(t["month"], t["value"] if t["enough"] else None, t["n"]) for t in row["trend"]],
+            }
+        )
+    complaints = inputs["complaints"]
+    metric_labels = dict(Metric.choices)
+    objectives = [
+        {
+            "title": o["title"],
+            "measure": str(metric_labels.get(o["metric"], o["metric"])),
+            "target": f"{'≤' if o['lower_is_better'] else '≥'} {_number(o['target'])}",
+            "value": _estimate(o["estimate"]),
+            "status": _("not enough data")
+            if o["met"] is None
+            else (_("met beyond doubt") if o["beyond_doubt"] else _("met"))
+            if o["met"]
+            else _("not met"),
+            "due": _date(o["due"]),
+        }
+        for o in inputs["objectives"]
+    ]
+    statuses = dict(ActionStatus.choices)
+    results = dict(EffectivenessReview.Result.choices)
+    corrective = inputs["corrective_actions"]
+    return {
+        "period": f"{_date(inputs['period'][0])} – {_date(inputs['period'][1])}",
+        "satisfaction": satisfaction,
+        "complaints": {
+            "received": complaints["received"],
+            "closed": complaints["closed"],
+            "on_time": _estimate(complaints["on_time"], "%") if complaints["closed"] else "—",
+            "accepted": complaints["accepted"],
+            "categories": [(c[language] or c[other] or _("(no category)"), c["n"]) for c in complaints["categories"]],
+        },
+        "objectives": objectives,
+        "corrective": {
+            "opened": corrective["opened"],
+            "open": [(str(statuses.get(code, code)), n) for code, n in corrective["open_by_status"].items()],
+            "reviews": [
+                (r["reference"], r["title"], str(results.get(r["result"], r["result"])), _date(r["on"]))
+                for r in corrective["reviews"]
+            ],
+        },
+        "actions": [
+            {**a, "due": _date(a["due"]), "done": _date(a["done"]) if a["done"] else _("open")}
+            for a in inputs["actions"]
+        ],
+    }
+
+
+def pack_pdf(review: ManagementReview, view: dict[str, Any]) -> bytes:
+    """The pack as a PDF (A4), with a trend chart per survey."""
+    from reportlab.graphics.charts.lineplots import LinePlot
+    from reportlab.graphics.shapes import Drawing, String
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+    from reportlab.platypus.flowables import KeepTogether
+
+    if "DejaVu" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("DejaVu", str(FONTS / "DejaVuSans.ttf")))
+        pdfmetrics.registerFont(TTFont("DejaVu-Bold", str(FONTS / "DejaVuSans-Bold.ttf")))
+    body = ParagraphStyle("body", fontName="DejaVu", fontSize=9, leading=12)
+    h1 = ParagraphStyle("h1", parent=body, fontName="DejaVu-Bold", fontSize=15, leading=19, spaceAfter=4)
+    h2 = ParagraphStyle("h2", parent=body, fontName="DejaVu-Bold", fontSize=11, leading=15, spaceBefore=8,
+                        spaceAfter=3)  # fmt: skip
+
+    def p(text: Any, style: ParagraphStyle = body) -> Paragraph:
+        from xml.sax.saxutils import escape
+
+        return Paragraph(escape(str(text)).replace("\n", "<br/>"), style)
+
+    def table(rows: list[list[Any]], widths: list[float]) -> Table:
+        t = Table([[p(c) for c in r] for r in rows], colWidths=[w * mm for w in widths], repeatRows=1)
+        t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e9eef2")),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))  # fmt: skip
+        return t
+
+    def trend_chart(points: list[tuple[str, float | None, int]]) -> Drawing:
+        drawing = Drawing(170 * mm, 45 * mm)
+        values = [(i, v) for i, (_m, v, _n) in enumerate(points) if v is not None]
+        if len(values) < 2:
+            drawing.add(String(0, 20, _("Too few months with enough responses for a trend."), fontName="DejaVu",
+                               fontSize=8))  # fmt: skip
+            return drawing
+        plot = LinePlot()
+        plot.x, plot.y, plot.width, plot.height = 30, 15, 150 * mm, 32 * mm
+        plot.data = [values]
+        plot.lines[0].strokeColor = colors.HexColor("#0b4f6c")
+        plot.lines[0].strokeWidth = 1.5
+        plot.xValueAxis.valueMin, plot.xValueAxis.valueMax = 0, max(len(points) - 1, 1)
+        plot.xValueAxis.valueSteps = list(range(len(points)))
+        plot.xValueAxis.labelTextFormat = lambda i: points[int(i)][0] if 0 <= int(i) < len(points) else ""
+        for axis in (plot.xValueAxis, plot.yValueAxis):
+            axis.labels.fontName, axis.labels.fontSize = "DejaVu", 7
+        drawing.add(plot)
+        return drawing
+
+    story: list[Any] = [p(review.title, h1), p(_("Management review") + " · " + view["period"])]
+    if review.locked and review.signed_by:
+        signer = review.signed_by.get_full_name() or review.signed_by.get_username()
+        signed = formats.date_format(review.signed_at, "SHORT_DATETIME_FORMAT")
+        story.append(p(_("Signed off by %(name)s on %(when)s.") % {"name": signer, "when": signed}))
+    else:
+        story.append(p(_("Draft: the figures are live until the review is signed off.")))
+
+    story.append(p(_("Actions from previous reviews and this one"), h2))
+    if view["actions"]:
+        story.append(table([[_("Action"), _("Owner"), _("Due by"), _("Done")]] +
+                           [[a["description"], a["owner"], a["due"], a["done"]] for a in view["actions"]],
+                           [90, 35, 22, 22]))  # fmt: skip
+    else:
+        story.append(p(_("None.")))
+
+    story.append(p(_("Customer satisfaction and its trend"), h2))
+    if not view["satisfaction"]:
+        story.append(p(_("No survey answers in this period.")))
+    for row in view["satisfaction"]:
+        block = [
+            p(f"{row['survey']} — {row['measure']}", ParagraphStyle("h3", parent=body, fontName="DejaVu-Bold")),
+            table(
+                [
+                    [_("This period"), _("Previous period"), _("Change"), _("Detractors")],
+                    [row["now"], row["before"], row["change"], row["detractors"]],
+                ],
+                [45, 45, 40, 40],
+            ),  # fmt: skip
+            trend_chart(row["trend"]),
+        ]
+        story.append(KeepTogether(block))
+
+    c = view["complaints"]
+    story.append(p(_("Complaints (ISO 10002)"), h2))
+    story.append(p(_("Received: %(received)s · closed: %(closed)s · closed within the time limit: %(on_time)s · "
+                     "resolution accepted by the customer: %(accepted)s") % c))  # fmt: skip
+    if c["categories"]:
+        story.append(table([[_("Category"), _("Complaints")]] + [list(x) for x in c["categories"]], [120, 30]))
+
+    story.append(p(_("Quality objectives"), h2))
+    if view["objectives"]:
+        story.append(table([[_("Objective"), _("Target"), _("Result"), _("Status")]] +
+                           [[f"{o['title']} ({o['measure']})", o["target"], o["value"], o["status"]]
+                            for o in view["objectives"]], [60, 22, 60, 28]))  # fmt: skip
+    else:
+        story.append(p(_("No quality objective is set.")))
+
+    k = view["corrective"]
+    story.append(p(_("Nonconformities and corrective actions"), h2))
+    story.append(p(_("Raised in the period: %(opened)s.") % {"opened": k["opened"]}))
+    if k["open"]:
+        story.append(table([[_("Open, by step"), _("Number")]] + [list(x) for x in k["open"]], [120, 30]))
+    if k["reviews"]:
+        story.append(table([[_("Reference"), _("Corrective action"), _("Effectiveness"), _("Reviewed on")]] +
+                           [list(r) for r in k["reviews"]], [28, 80, 35, 27]))  # fmt: skip
+
+    story.append(p(_("Decisions and actions (outputs of the review)"), h2))
+    story.append(p(review.decisions or "—"))
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
+                                 bottomMargin=16 * mm, title=review.title, author="Lắng Nghe")  # fmt: skip
+    document.build(story, onFirstPage=lambda canvas, doc: canvas.setFont("DejaVu", 8))
+    return buffer.getvalue()

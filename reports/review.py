@@ -1,0 +1,229 @@
+"""The management review pack (ISO 9001 9.3): the inputs the system holds, decisions, actions, sign-off.
+
+Inputs gathered for a period (9.3.2): the status of actions from previous reviews (a); customer satisfaction and
+its trend, and complaints (c1); the extent to which quality objectives were met (c2); nonconformities and
+corrective actions with their effectiveness (c4). They are computed live while the review is a draft and frozen
+into `snapshot` at sign-off, so a signed pack (page and PDF) always shows what was signed. Language-neutral codes
+and numbers are stored; labels are translated when shown.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from reports import stats
+from reports.dashboard import STATS, change, headline
+from reports.models import DailyRollup, ManagementReview, QualityObjective, ReviewAction
+from reports.objectives import objective_progress
+from reports.rollup import _day_bounds
+from surveys.models import Survey
+
+
+def review_create(*, title: str, period_start: date, period_end: date, prepared_by: Any) -> ManagementReview:
+    """A new draft review; the open actions of the last signed review are carried into it."""
+    if period_end < period_start:
+        raise ValidationError({"period_end": _("The end of the period must not be before its start.")})
+    if not title.strip():
+        raise ValidationError({"title": _("Give the review a title.")})
+    previous = ManagementReview.objects.filter(status=ManagementReview.Status.SIGNED).order_by("-period_end").first()
+    with transaction.atomic():
+        review = ManagementReview.objects.create(
+            title=title.strip(),
+            period_start=period_start,
+            period_end=period_end,
+            prepared_by=prepared_by,
+            previous=previous,
+        )
+        if previous:
+            ReviewAction.objects.bulk_create(
+                ReviewAction(review=review, description=a.description, owner=a.owner, due=a.due, carried_from=a)
+                for a in previous.actions.filter(done_at__isnull=True)
+            )
+    return review
+
+
+def _editable(review: ManagementReview) -> None:
+    if review.locked:
+        raise ValidationError(_("This review is signed off and can no longer change."))
+
+
+def review_save_decisions(*, review: ManagementReview, decisions: str) -> None:
+    _editable(review)
+    review.decisions = decisions
+    review.full_clean()
+    review.save(update_fields=["decisions"])
+
+
+def review_add_action(*, review: ManagementReview, description: str, owner: Any, due: date) -> ReviewAction:
+    _editable(review)
+    if not description.strip():
+        raise ValidationError({"description": _("Describe the action.")})
+    return ReviewAction.objects.create(review=review, description=description.strip(), owner=owner, due=due)
+
+
+def review_action_done(*, action: ReviewAction, done: bool, today: date | None = None) -> None:
+    _editable(action.review)
+    action.done_at = (today or timezone.localdate()) if done else None
+    action.save(update_fields=["done_at"])
+    if action.carried_from_id and done:
+        # Done now also closes it where it was decided, so that it is not carried again.
+        ReviewAction.objects.filter(pk=action.carried_from_id, done_at__isnull=True).update(done_at=action.done_at)
+
+
+def review_sign(*, review: ManagementReview, user: Any) -> None:
+    """Freeze the inputs and lock the review (ISO 9001 7.5: the record of the review is retained unchanged)."""
+    _editable(review)
+    with transaction.atomic():
+        locked = ManagementReview.objects.select_for_update().get(pk=review.pk)
+        if locked.locked:
+            raise ValidationError(_("This review is signed off and can no longer change."))
+        locked.snapshot = review_inputs(locked, live=True)
+        locked.status = ManagementReview.Status.SIGNED
+        locked.signed_by = user
+        locked.signed_at = timezone.now()
+        locked.save(update_fields=["snapshot", "status", "signed_by", "signed_at"])
+    review.refresh_from_db()
+
+
+def review_inputs(review: ManagementReview, *, live: bool = False) -> dict[str, Any]:
+    """What the pack shows: the frozen snapshot of a signed review, else the live figures."""
+    if review.locked and review.snapshot and not live:
+        return review.snapshot
+    start, end = review.period_start, review.period_end
+    length = (end - start).days + 1
+    before = (date.fromordinal(start.toordinal() - length), date.fromordinal(start.toordinal() - 1))
+    return {
+        "period": [start.isoformat(), end.isoformat()],
+        "satisfaction": _satisfaction(start, end, before),
+        "complaints": _complaints(start, end),
+        "objectives": _objectives(end),
+        "corrective_actions": _corrective_actions(start, end),
+        "actions": [
+            {
+                "description": a.description,
+                "owner": a.owner.get_full_name() or a.owner.get_username(),
+                "due": a.due.isoformat(),
+                "done": a.done_at.isoformat() if a.done_at else None,
+                "carried": a.carried_from_id is not None,
+            }
+            for a in review.actions.select_related("owner")
+        ],
+    }
+
+
+def _estimate(e: stats.Estimate) -> dict[str, Any]:
+    return {"value": e.value, "low": e.low, "high": e.high, "n": e.n, "enough": e.enough}
+
+
+def _satisfaction(start: date, end: date, before: tuple[date, date]) -> list[dict[str, Any]]:
+    rows = (
+        DailyRollup.objects.filter(day__gte=before[0], day__lte=end, kind=F("survey__kind"))
+        .values("survey", "day")
+        .annotate(**{s: Sum(s) for s in STATS})
+        .order_by("survey", "day")
+    )
+    by_survey: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_survey.setdefault(row["survey"], []).append(row)
+    surveys = Survey.objects.in_bulk(list(by_survey))
+    result = []
+    for survey_id, days in by_survey.items():
+        survey = surveys[survey_id]
+        now = {s: sum(d[s] for d in days if d["day"] >= start) for s in STATS}
+        then = {s: sum(d[s] for d in days if d["day"] < start) for s in STATS}
+        if not now["count"]:
+            continue
+        months: dict[str, dict[str, int]] = {}
+        for d in days:
+            if d["day"] >= start:
+                month = months.setdefault(d["day"].strftime("%Y-%m"), {s: 0 for s in STATS})
+                for s in STATS:
+                    month[s] += d[s]
+        test = change(survey.kind, then, now)
+        result.append(
+            {
+                "survey": {"vi": survey.title_vi, "en": survey.title_en},
+                "kind": survey.kind,
+                "now": _estimate(headline(survey.kind, now)),
+                "before": _estimate(headline(survey.kind, then)),
+                "change": {"difference": test.difference, "p_value": test.p_value, "significant": test.significant},
+                "detractor_share": _estimate(stats.share_estimate(now["detractors"], now["count"])),
+                "trend": [
+                    {"month": month, **_estimate(headline(survey.kind, sums))} for month, sums in sorted(months.items())
+                ],
+            }
+        )
+    result.sort(key=lambda r: -r["now"]["n"])
+    return result
+
+
+def _complaints(start: date, end: date) -> dict[str, Any]:
+    from feedback.models import CaseStatus, ComplaintCase
+
+    first, after = _day_bounds(start)[0], _day_bounds(end)[1]
+    received = ComplaintCase.objects.filter(received_at__gte=first, received_at__lt=after)
+    closed = ComplaintCase.objects.filter(status=CaseStatus.CLOSED, closed_at__gte=first, closed_at__lt=after)
+    totals = closed.aggregate(
+        n=Count("id"),
+        on_time=Count("id", filter=Q(closed_at__lte=F("close_due"))),
+        accepted=Count("id", filter=Q(customer_accepted=True)),
+    )
+    categories = received.values("category__name_vi", "category__name_en").annotate(n=Count("id")).order_by("-n")
+    return {
+        "received": received.count(),
+        "closed": totals["n"],
+        "on_time": _estimate(stats.share_estimate(totals["on_time"], totals["n"])),
+        "accepted": totals["accepted"],
+        "categories": [
+            {"vi": c["category__name_vi"] or "", "en": c["category__name_en"] or "", "n": c["n"]} for c in categories
+        ],
+    }
+
+
+def _objectives(end: date) -> list[dict[str, Any]]:
+    rows = []
+    for objective in QualityObjective.objects.filter(active=True, start__lte=end).select_related("survey"):
+        progress = objective_progress(objective, today=end)
+        rows.append(
+            {
+                "title": objective.title,
+                "metric": objective.metric,
+                "target": float(objective.target),
+                "lower_is_better": objective.lower_is_better,
+                "due": objective.due.isoformat(),
+                "estimate": _estimate(progress.estimate),
+                "met": progress.met,
+                "beyond_doubt": progress.beyond_doubt,
+            }
+        )
+    return rows
+
+
+def _corrective_actions(start: date, end: date) -> dict[str, Any]:
+    from feedback.models import CorrectiveAction, EffectivenessReview
+
+    first, after = _day_bounds(start)[0], _day_bounds(end)[1]
+    opened = CorrectiveAction.objects.filter(created_at__gte=first, created_at__lt=after).count()
+    open_now = CorrectiveAction.objects.filter(closed_at__isnull=True, created_at__lt=after)
+    by_status = dict(open_now.values_list("status").annotate(n=Count("id")).order_by())
+    reviews = EffectivenessReview.objects.filter(reviewed_on__gte=start, reviewed_on__lte=end).select_related("action")
+    return {
+        "opened": opened,
+        "open_by_status": by_status,
+        "reviews": [
+            {
+                "reference": r.action.reference,
+                "title": r.action.title,
+                "result": r.result,
+                "on": r.reviewed_on.isoformat(),
+            }
+            for r in reviews
+        ],
+    }

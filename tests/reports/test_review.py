@@ -1,0 +1,113 @@
+import io
+from datetime import date, timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from feedback import workflow
+from feedback.models import Category
+from reports.models import ManagementReview, QualityObjective, ReviewAction
+from reports.review import review_add_action, review_create, review_inputs, review_sign
+from reports.rollup import rollup_refresh
+from tests.factories import make_response, make_survey
+
+pytestmark = pytest.mark.django_db
+TODAY = timezone.localdate()
+
+
+def new_review(user, **fields):
+    values = {"title": "Xem xét của lãnh đạo 2026", "period_start": TODAY - timedelta(days=60), "period_end": TODAY,
+              "prepared_by": user}  # fmt: skip
+    values.update(fields)
+    return review_create(**values)
+
+
+@pytest.fixture
+def data(qm):
+    survey = make_survey(kind="nps")
+    survey.title_vi = "Khảo sát quan hệ khách hàng"
+    survey.save()
+    for days_ago, scores in ((10, [10] * 30 + [3] * 10), (40, [9] * 20 + [5] * 20), (100, [10] * 10 + [2] * 30)):
+        for score in scores:
+            make_response(survey, score, at=timezone.now() - timedelta(days=days_ago))
+    rollup_refresh()
+    delivery = Category.objects.create(name_vi="Giao hàng", name_en="Delivery")
+    for _ in range(2):
+        workflow.case_create(channel="phone", description="Trễ hàng", contact_name="Anh Nam", category=delivery)
+    QualityObjective.objects.create(
+        title="NPS ≥ 20", metric="nps", target=20, survey=survey, owner=qm, method="m",
+        start=TODAY - timedelta(days=60), due=TODAY + timedelta(days=30),
+    )  # fmt: skip
+    return survey
+
+
+def test_the_pack_holds_the_iso_inputs_of_the_period(qm, data):
+    inputs = review_inputs(new_review(qm))
+    (row,) = inputs["satisfaction"]
+    assert row["now"]["n"] == 80 and row["now"]["value"] == pytest.approx(100 * (50 - 30) / 80)
+    assert row["before"]["n"] == 40 and row["change"]["significant"]  # NPS −50 before, 25 now
+    assert [t["month"] for t in row["trend"]] == sorted({t["month"] for t in row["trend"]})
+    assert inputs["complaints"]["received"] == 2 and inputs["complaints"]["categories"][0]["vi"] == "Giao hàng"
+    assert inputs["objectives"][0]["met"] is True
+
+
+def test_signing_freezes_the_figures_and_locks_the_review(qm, data, qm_client):
+    review = new_review(qm)
+    review_add_action(review=review, description="Đào tạo lại đội giao hàng", owner=qm, due=TODAY + timedelta(days=30))
+    qm_client.post(
+        reverse("review_detail", args=[review.pk]), {"op": "decisions", "decisions": "Tăng ngân sách đào tạo."}
+    )
+    qm_client.post(reverse("review_detail", args=[review.pk]), {"op": "sign"})
+    review.refresh_from_db()
+    assert review.locked and review.signed_by == qm and review.snapshot["satisfaction"][0]["now"]["n"] == 80
+    for score in [0] * 50:  # later answers do not change a signed pack
+        make_response(data, score, at=timezone.now() - timedelta(days=1))
+    rollup_refresh()
+    page = qm_client.get(reverse("review_detail", args=[review.pk])).content.decode()
+    assert "n = 80" in page and "Tăng ngân sách đào tạo." in page and 'data-testid="review-sign"' not in page
+    refused = qm_client.post(
+        reverse("review_detail", args=[review.pk]), {"op": "decisions", "decisions": "khác"}, follow=True
+    )
+    assert "đã được ký duyệt" in refused.content.decode()
+    review.refresh_from_db()
+    assert review.decisions == "Tăng ngân sách đào tạo."
+    with pytest.raises(ValidationError):
+        review_sign(review=review, user=qm)
+
+
+def test_open_actions_are_carried_to_the_next_review_and_closing_them_closes_the_original(qm, qm_client):
+    first = new_review(qm, period_start=date(2025, 1, 1), period_end=date(2025, 12, 31))
+    done = review_add_action(review=first, description="Xong rồi", owner=qm, due=date(2026, 1, 31))
+    still_open = review_add_action(
+        review=first, description="Cải tiến quy trình đổi trả", owner=qm, due=date(2026, 3, 31)
+    )
+    ReviewAction.objects.filter(pk=done.pk).update(done_at=date(2026, 1, 15))
+    review_sign(review=first, user=qm)
+    second = new_review(qm)
+    (carried,) = second.actions.all()
+    assert carried.description == still_open.description and carried.carried_from == still_open
+    qm_client.post(reverse("review_detail", args=[second.pk]), {"op": "action_done", "action": carried.pk, "done": "1"})
+    still_open.refresh_from_db()
+    assert still_open.done_at == TODAY  # not carried a third time
+    page = qm_client.get(reverse("review_detail", args=[second.pk])).content.decode()
+    assert "chuyển từ kỳ trước" in page
+
+
+def test_a_review_with_a_backwards_period_is_refused(qm, qm_client):
+    response = qm_client.post(
+        reverse("review_list"), {"title": "X", "period_start": "2026-06-01", "period_end": "2026-01-01"}
+    )
+    assert response.status_code == 200 and "không được trước" in response.content.decode()
+    assert ManagementReview.objects.count() == 0
+
+
+def test_the_pdf_builds_with_vietnamese_text_and_charts(qm, data, qm_client):
+    review = new_review(qm)
+    response = qm_client.get(reverse("review_pdf", args=[review.pk]))
+    assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Xem xét của lãnh đạo 2026" in text and "Khảo sát quan hệ khách hàng" in text and "Giao hàng" in text
+    assert "NPS ≥ 20" in text
