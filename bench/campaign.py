@@ -1,6 +1,6 @@
 """Campaign benchmark: create N invitations, then have Celery workers hand them to a local SMTP server.
 
-    .venv/bin/python bench/campaign.py [--customers 100000] [--workers 3] [--concurrency 1]
+    .venv/bin/python bench/campaign.py [--customers 100000] [--workers 2] [--concurrency 1]
 
 Needs PostgreSQL (BENCH_PG) and Redis (BENCH_REDIS, database 15 is used and emptied). The SMTP server is aiosmtpd
 in forked processes, one per connection (see SmtpServer), accepting and counting messages. Baseline in the same
@@ -141,7 +141,7 @@ def cpu_by_program() -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--workers", type=int, default=3, help="worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--concurrency", type=int, default=1, help="children (or threads) per worker")
     parser.add_argument("--pool", default="prefork", choices=["prefork", "threads"], help="Celery's worker pool")
     parser.add_argument("--baseline", type=int, default=1000)

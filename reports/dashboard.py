@@ -13,7 +13,6 @@ from typing import Any
 
 import pandas as pd
 from django.conf import settings
-from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -239,8 +238,29 @@ def segments_of(survey: Survey) -> list[str]:
     )
 
 
-def comments_page(filters: Filters, *, search: str = "", page: int | str = 1, per_page: int = 10) -> Page:
-    """The latest comments with the score given in the same response (a detail list: paginated raw rows)."""
+@dataclass
+class CommentPage:
+    """A page of comments without a total count: counting every comment of a year would make the dashboard's
+    cost grow with the responses, which is what the rollups exist to avoid."""
+
+    object_list: list[Any]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.object_list)
+
+
+def comments_page(filters: Filters, *, search: str = "", page: int | str = 1, per_page: int = 10) -> CommentPage:
+    """The latest comments with the score given in the same response (a detail list: a page of raw rows)."""
+    try:
+        number = max(1, min(int(page), 1000))
+    except (TypeError, ValueError):
+        number = 1
     first, _next = _day_bounds(filters.start)
     _first, after = _day_bounds(filters.end)
     comments = (
@@ -255,7 +275,9 @@ def comments_page(filters: Filters, *, search: str = "", page: int | str = 1, pe
         comments = comments.filter(response__customer__segment=filters.segment)
     if search:
         comments = comments.filter(text__icontains=search)
-    page_obj = Paginator(comments, per_page).get_page(page)
+    offset = (number - 1) * per_page
+    rows = list(comments[offset : offset + per_page + 1])
+    page_obj = CommentPage(rows[:per_page], number, len(rows) > per_page)
     scores = dict(
         Answer.objects.filter(
             response_id__in=[c.response_id for c in page_obj], question__kind=filters.survey.kind
