@@ -138,6 +138,7 @@ class Dashboard:
     response_rate: stats.Estimate
     figures: dict[str, dict[str, Any]] = field(default_factory=dict)
     complaints: dict[str, Any] | None = None
+    questions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def dashboard_build(filters: Filters, *, target: float | None = None) -> Dashboard:
@@ -224,12 +225,42 @@ def dashboard_build(filters: Filters, *, target: float | None = None) -> Dashboa
             [r["significant"] for r in segment_rows],
             board.measure,
         )
+    board.questions = other_questions(filters)
     board.complaints = complaint_figures(filters.start, filters.end)
     if board.complaints and board.complaints["pareto"]:
         names, counts = zip(*board.complaints["pareto"], strict=True)
         board.figures["pareto"] = charts.pareto(list(names), list(counts))
     board.figures = {name: charts.as_json(figure) for name, figure in board.figures.items()}
     return board
+
+
+def other_questions(filters: Filters) -> list[dict[str, Any]]:
+    """The survey's other scored questions (ratings, a second scale) as means with t intervals, from the rollups."""
+    rows = DailyRollup.objects.filter(survey=filters.survey, day__gte=filters.start, day__lte=filters.end).exclude(
+        kind=filters.survey.kind
+    )
+    if filters.segment:
+        rows = rows.filter(segment=filters.segment)
+    sums = list(rows.values("question").annotate(**{s: Sum(s) for s in STATS}).order_by())
+    if not sums:
+        return []
+    from surveys.models import Question
+
+    questions = Question.objects.select_related("version").in_bulk([row["question"] for row in sums])
+    language = "en" if (get_language() or "")[:2] == "en" else "vi"
+    result = []
+    for row in sums:
+        question = questions[row["question"]]
+        scale = question.scale
+        result.append(
+            {
+                "text": question.text(language),
+                "scale": f"{scale.low}–{scale.high}" if scale else "",
+                "version": question.version.number,
+                "estimate": stats.mean_estimate(row["count"], row["total"], row["total_sq"], min_n=min_n()),
+            }
+        )
+    return sorted(result, key=lambda r: (r["version"], r["text"]))
 
 
 def segments_of(survey: Survey) -> list[str]:

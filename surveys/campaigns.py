@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from surveys.invitations import invitation_token, new_salt, token_for_salt
-from surveys.mailing import MessageTemplates, deliver, invitation_email_send
+from surveys.mailing import campaign_templates, deliver, invitation_email_send
 from surveys.models import Campaign, Customer, Invitation, Survey, hash_token
 
 S, Skip = Invitation.Status, Invitation.Skip
@@ -173,7 +173,7 @@ def _send_first(invitation_ids: list[int]) -> dict[str, int]:
         invitations = list(
             Invitation.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk__in=invitation_ids, status=S.QUEUED)
-            .select_related("customer", "survey", "survey__current_version")
+            .select_related("customer", "survey")
             .order_by("pk")
         )
         Invitation.objects.filter(pk__in=[i.pk for i in invitations]).update(status=S.SENDING)
@@ -183,7 +183,7 @@ def _send_first(invitation_ids: list[int]) -> dict[str, int]:
     sent: list[int] = []
     skipped: list[tuple[int, str]] = []
     unsent: list[int] = []
-    templates = MessageTemplates()
+    templates = campaign_templates()
     try:
         for index, invitation in enumerate(invitations):
             customer = invitation.customer

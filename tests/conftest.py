@@ -22,11 +22,14 @@ def _eager_celery(request: pytest.FixtureRequest):
 @pytest.fixture(autouse=True)
 def _fresh_survey_cache():
     # Ids can be reused after a test's rollback; never let one test see another's cached survey.
+    from surveys import mailing
     from surveys.responding import snapshot_cache_clear
 
     snapshot_cache_clear()
+    mailing._shared = None  # a campaign's per-process templates, likewise
     yield
     snapshot_cache_clear()
+    mailing._shared = None
 
 
 @pytest.fixture

@@ -117,3 +117,20 @@ def test_complaints_appear_by_category(qm_client):
     html = qm_client.get(URL).content.decode()
     assert "4 khiếu nại nhận được trong kỳ; 0 đã đóng." in html
     assert 'id="fig-pareto"' in html and "Giao h\\u00e0ng" in html
+
+
+def test_other_scored_questions_show_their_mean_with_an_interval(qm_client):
+    from surveys import building
+
+    survey = make_survey(kind="csat")
+    speed = building.question_add(
+        version=survey.current_version, kind="rating", text_en="Speed", text_vi="Tốc độ phục vụ", scale_min=1,
+        scale_max=5,
+    )  # fmt: skip
+    for value in [1, 2, 3, 4, 5] * 8:  # mean 3, s = 1.43, n = 40 → 3 ± 0.46
+        response = make_response(survey, 4)
+        Answer.objects.create(response=response, question=speed, number=value)
+    rollup_refresh()
+    html = qm_client.get(URL).content.decode()
+    table = html[html.index('data-testid="other-questions"') :]
+    assert "Tốc độ phục vụ" in table and "<td>3,00</td>" in table and "2,54 – 3,46" in table and "<td>40</td>" in table
