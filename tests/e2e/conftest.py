@@ -38,3 +38,12 @@ def browser() -> Iterator[Any]:
         browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _close_pages(browser: Any) -> Iterator[None]:
+    """Every page a test opened is closed after it: an open page (a campaign's progress polling) would go on
+    calling the live server while the next test runs."""
+    yield
+    for context in list(browser.contexts):
+        context.close()

@@ -69,3 +69,4 @@ def test_quality_manager_reads_and_filters_the_dashboard(browser, live_server):
     other.goto(page.url)
     assert other.get_by_test_id("kpi-headline").inner_text() == "100,0"
     assert problems == []
+    context.close()
