@@ -106,9 +106,15 @@ class ReviewForm(forms.Form):
 
 
 class ReviewActionForm(forms.Form):
-    description = forms.CharField(label=_("Action"), max_length=500)
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=staff_users())
-    due = forms.DateField(label=_("Due by"), widget=forms.DateInput(attrs={"type": "date"}))
+    description = forms.CharField(
+        label=_("Action"), max_length=500, widget=forms.TextInput(attrs={"class": "form-control form-control-sm"})
+    )
+    owner = forms.ModelChoiceField(
+        label=_("Owner"), queryset=staff_users(), widget=forms.Select(attrs={"class": "form-select form-select-sm"})
+    )
+    due = forms.DateField(
+        label=_("Due by"), widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"})
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
