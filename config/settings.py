@@ -137,6 +137,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "start-due-campaigns": {"task": "surveys.tasks.campaigns_start_due", "schedule": 60.0},
     "send-reminders": {"task": "surveys.tasks.send_reminders", "schedule": 3600.0},
     "expire-invitations": {"task": "surveys.tasks.expire_invitations", "schedule": 3600.0},
+    "reconcile-stopped-sends": {"task": "surveys.tasks.reconcile_stopped_sends", "schedule": 900.0},
     # Requested after responses too (debounced); this catches what a lost request missed.
     "refresh-rollups": {"task": "reports.tasks.rollup_refresh", "schedule": 120.0},
     "remove-old-exports": {"task": "reports.tasks.exports_remove_old", "schedule": 86400.0},

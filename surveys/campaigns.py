@@ -176,7 +176,9 @@ def _send_first(invitation_ids: list[int]) -> dict[str, int]:
             .select_related("customer", "survey")
             .order_by("pk")
         )
-        Invitation.objects.filter(pk__in=[i.pk for i in invitations]).update(status=S.SENDING)
+        Invitation.objects.filter(pk__in=[i.pk for i in invitations]).update(
+            status=S.SENDING, claimed_at=timezone.now()
+        )
     outcomes = (
         {"already-sent": len(invitation_ids) - len(invitations)} if len(invitations) < len(invitation_ids) else {}
     )
@@ -279,6 +281,21 @@ def expire_invitations(now: datetime | None = None) -> int:
     return Invitation.objects.filter(status__in=WAITING, expires_at__lte=now).update(status=S.EXPIRED)
 
 
+# Longer than any chunk can take: a task is killed after CELERY_TASK_TIME_LIMIT (15 minutes by default).
+STOPPED_AFTER = timedelta(minutes=30)
+WORKER_STOPPED = "worker-stopped"
+
+
+def reconcile_stopped_sends(now: datetime | None = None) -> int:
+    """Beat: invitations claimed by a worker that stopped before recording them (killed, machine lost) are marked
+    failed. Whether their email left is unknown; sending again could send it twice, so a person decides (a new
+    link from the customer's page)."""
+    now = now or timezone.now()
+    return Invitation.objects.filter(status=S.SENDING, claimed_at__lt=now - STOPPED_AFTER).update(
+        status=S.FAILED, status_reason=WORKER_STOPPED
+    )
+
+
 def campaign_cancel(*, campaign: Campaign) -> None:
     if campaign.status != Campaign.Status.SCHEDULED:
         raise ValidationError(_("Only a campaign that has not started can be cancelled."))
@@ -304,7 +321,10 @@ def funnel(campaign: Campaign) -> dict[str, Any]:
         "answered": answered,
         "expired": expired,
         "failed": counts.get(S.FAILED, 0),
-        "failures": list(failed),
+        "failures": [
+            _("The sending worker stopped; whether this email left is unknown.") if reason == WORKER_STOPPED else reason
+            for reason in failed
+        ],  # fmt: skip
         "skipped": {str(Skip(reason).label): n for reason, n in skipped.items() if reason in Skip.values},
         "skipped_total": counts.get(S.SKIPPED, 0),
         "response_rate": round(100 * answered / sent, 1) if sent else None,

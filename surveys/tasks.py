@@ -40,3 +40,10 @@ def expire_invitations() -> int:
     from surveys.campaigns import expire_invitations as run
 
     return run()
+
+
+@shared_task
+def reconcile_stopped_sends() -> int:
+    from surveys.campaigns import reconcile_stopped_sends as run
+
+    return run()

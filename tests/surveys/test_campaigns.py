@@ -176,3 +176,21 @@ def test_campaign_pages_show_the_funnel(qm_client, django_capture_on_commit_call
         {"name": "x", "expiry_days": "0", "remind_after_days": "40", "max_reminders": "9"},
     )
     assert bad.status_code == 200 and Campaign.objects.count() == 1
+
+
+def test_invitations_left_sending_by_a_stopped_worker_are_marked_failed_not_resent(survey, client, qm):
+    CustomerFactory(email="lost@example.com")
+    campaign = new_campaign(survey)
+    campaigns.campaign_build(campaign=campaign)
+    invitation = campaign.invitations.get()
+    # A worker claimed it, then was killed before recording anything.
+    Invitation.objects.filter(pk=invitation.pk).update(status=S.SENDING, claimed_at=timezone.now())
+    assert campaigns.reconcile_stopped_sends() == 0  # still within what a chunk may take
+    later = timezone.now() + campaigns.STOPPED_AFTER + timedelta(minutes=1)
+    assert campaigns.reconcile_stopped_sends(now=later) == 1
+    invitation.refresh_from_db()
+    assert invitation.status == S.FAILED
+    assert campaigns.send_chunk([invitation.pk]) == {"already-sent": 1}  # never sent again by itself
+    client.force_login(qm)
+    page = client.get(reverse("campaign_detail", args=[campaign.pk])).content.decode()
+    assert "Tiến trình gửi đã dừng" in page
