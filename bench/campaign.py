@@ -144,7 +144,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--concurrency", type=int, default=1, help="children (or threads) per worker")
     parser.add_argument("--pool", default="prefork", choices=["prefork", "threads"], help="Celery's worker pool")
-    parser.add_argument("--baseline", type=int, default=1000)
+    parser.add_argument("--baseline", type=int, default=3000, help="messages the baseline sends (about 15 s)")
     parser.add_argument(
         "--smtp-delay-ms",
         type=float,
