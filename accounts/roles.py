@@ -68,3 +68,15 @@ def staff_users():  # type: ignore[no-untyped-def]
         .distinct()
         .order_by("first_name", "last_name", "username")
     )
+
+
+def quality_manager_addresses(*, also: int | None = None) -> list[str]:
+    """The email addresses of the active quality managers (and administrators), plus user `also`'s if given."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    who = Q(groups__name=QUALITY_MANAGER) | Q(is_superuser=True)
+    if also is not None:
+        who |= Q(pk=also)
+    users = get_user_model().objects.filter(who, is_active=True).exclude(email="")
+    return sorted(set(users.values_list("email", flat=True)))

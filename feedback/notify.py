@@ -6,12 +6,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import send_mail
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from accounts.roles import QUALITY_MANAGER
+from accounts.roles import quality_manager_addresses
 from feedback.models import CaseEvent, ComplaintCase, ComplaintSettings
 from surveys import building
 from surveys.invitations import invitation_create, invitation_email_now
@@ -84,13 +83,7 @@ def send_customer_message(case_id: int, text: str) -> str:
 def send_escalation(case_id: int) -> str:
     """To the assignee and every quality manager, each in the site's language."""
     case = ComplaintCase.objects.select_related("assignee").get(pk=case_id)
-    users = (
-        get_user_model()
-        .objects.filter(Q(groups__name=QUALITY_MANAGER) | Q(is_superuser=True) | Q(pk=case.assignee_id), is_active=True)
-        .exclude(email="")
-        .distinct()
-    )
-    addresses = sorted({u.email for u in users})
+    addresses = quality_manager_addresses(also=case.assignee_id)
     if not addresses:
         return "nobody"
     context = {"case": case, "link": settings.SITE_URL + reverse("case_detail", args=[case.reference])}

@@ -12,15 +12,14 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from accounts.roles import QUALITY_MANAGER
+from accounts.roles import quality_manager_addresses
 from reports import stats
 from reports.dashboard import STATS, change, headline, measure_name, rollup_frame
 from reports.models import AlertEvent
@@ -49,8 +48,10 @@ def alerts_check(today: date | None = None) -> int:
                 new += 1
             except IntegrityError:
                 pass  # already recorded
-    for event in AlertEvent.objects.filter(notified_at__isnull=True).select_related("survey"):
-        _notify(event)
+    pending = list(AlertEvent.objects.filter(notified_at__isnull=True).select_related("survey"))
+    addresses = quality_manager_addresses() if pending else []
+    for event in pending:
+        _notify(event, addresses)
     return new
 
 
@@ -68,7 +69,9 @@ def _events(survey: Survey, week: date) -> list[tuple[str, str]]:
     # Only a rise of the detractor share is news to act on; a fall below the limits is good news.
     if last and last.label == week.isoformat() and last.rules and last.share > last.centre:
         rules = ", ".join(str(rule) for rule in last.rules)
-        detail = f"{last.share:.1f}% / {last.centre:.1f}% (n = {last.n}); rules {rules}"
+        with translation.override(settings.LANGUAGE_CODE):  # the language the alert is emailed in
+            fired = _("rules %(rules)s") % {"rules": rules}
+        detail = f"{last.share:.1f}% / {last.centre:.1f}% (n = {last.n}); {fired}"
         events.append((AlertEvent.Kind.SPECIAL_CAUSE, detail))
     current = weeks.get(week)
     before = [weeks[w] for w in weeks if week - timedelta(weeks=BASELINE_WEEKS) <= w < week]
@@ -85,14 +88,7 @@ def _events(survey: Survey, week: date) -> list[tuple[str, str]]:
     return events
 
 
-def _notify(event: AlertEvent) -> None:
-    users = (
-        get_user_model()
-        .objects.filter(Q(groups__name=QUALITY_MANAGER) | Q(is_superuser=True), is_active=True)
-        .exclude(email="")
-        .distinct()
-    )
-    addresses = sorted({u.email for u in users})
+def _notify(event: AlertEvent, addresses: list[str]) -> None:
     if not addresses:
         return
     query = urlencode(

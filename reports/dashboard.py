@@ -13,14 +13,15 @@ from typing import Any
 
 import pandas as pd
 from django.conf import settings
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from reports import charts, stats
+from reports.complaints import complaint_summary
 from reports.models import DailyRollup, InvitationRollup
-from reports.rollup import _day_bounds
+from reports.rollup import local_range
 from surveys.models import Answer, Survey
 from surveys.scoring import SurveyKind
 
@@ -147,7 +148,7 @@ def dashboard_build(filters: Filters, *, target: float | None = None) -> Dashboa
     frame = rollup_frame(survey, before_start, filters.end, filters.segment)
     in_range = frame[frame["day"] >= pd.Timestamp(filters.start)]
     before = frame[frame["day"] < pd.Timestamp(filters.start)]
-    sums = _sums(in_range)
+    sums, before_sums = _sums(in_range), _sums(before)
 
     # Periods over the whole range, empty ones included (a gap in the trend is information too).
     freq = GRANULARITIES[filters.granularity]
@@ -193,8 +194,8 @@ def dashboard_build(filters: Filters, *, target: float | None = None) -> Dashboa
         filters=filters,
         measure=measure_name(kind),
         total=headline(kind, sums),
-        previous_total=headline(kind, _sums(before)),
-        change=change(kind, _sums(before), sums),
+        previous_total=headline(kind, before_sums),
+        change=change(kind, before_sums, sums),
         detractor_share=stats.share_estimate(sums["detractors"], sums["count"], min_n=min_n()),
         periods=periods,
         special_causes=[p for p in chart_points if p.rules],
@@ -247,7 +248,7 @@ def other_questions(filters: Filters) -> list[dict[str, Any]]:
     from surveys.models import Question
 
     questions = Question.objects.select_related("version").in_bulk([row["question"] for row in sums])
-    language = "en" if (get_language() or "")[:2] == "en" else "vi"
+    language = _language()
     result = []
     for row in sums:
         question = questions[row["question"]]
@@ -292,8 +293,7 @@ def comments_page(filters: Filters, *, search: str = "", page: int | str = 1, pe
         number = max(1, min(int(page), 1000))
     except (TypeError, ValueError):
         number = 1
-    first, _next = _day_bounds(filters.start)
-    _first, after = _day_bounds(filters.end)
+    first, after = local_range(filters.start, filters.end)
     comments = (
         Answer.objects.filter(
             response__survey=filters.survey, response__submitted_at__gte=first, response__submitted_at__lt=after
@@ -321,30 +321,23 @@ def comments_page(filters: Filters, *, search: str = "", page: int | str = 1, pe
 
 def complaint_figures(start: date, end: date) -> dict[str, Any]:
     """Complaints received in the range by category (Pareto), time-limit compliance, corrective actions."""
-    from feedback.models import ActionStatus, CaseStatus, ComplaintCase, CorrectiveAction
+    from feedback.models import ActionStatus, CorrectiveAction
 
-    first, _next = _day_bounds(start)
-    _first, after = _day_bounds(end)
-    language = "en" if (get_language() or "")[:2] == "en" else "vi"
-    cases = ComplaintCase.objects.filter(received_at__gte=first, received_at__lt=after)
-    by_category = cases.values("category__name_vi", "category__name_en").annotate(n=Count("id")).order_by("-n")
-    pareto = [
-        ((row[f"category__name_{language}"] or row["category__name_vi"] or _("(no category)")), row["n"])
-        for row in by_category
-    ]
-    closed = cases.filter(status=CaseStatus.CLOSED, closed_at__isnull=False).aggregate(
-        closed=Count("id"), on_time=Count("id", filter=Q(closed_at__lte=F("close_due")))
-    )
+    summary = complaint_summary(start, end)
     actions = dict(
-        CorrectiveAction.objects.filter(Q(closed_at__isnull=True) | Q(closed_at__gte=first))
+        CorrectiveAction.objects.filter(Q(closed_at__isnull=True) | Q(closed_at__gte=local_range(start, end)[0]))
         .values_list("status")
         .annotate(n=Count("id"))
         .order_by()
     )
     return {
-        "received": sum(n for _name, n in pareto),
-        "pareto": pareto,
-        "closed": closed["closed"],
-        "on_time": stats.share_estimate(closed["on_time"], closed["closed"], min_n=1),
+        "received": summary.received,
+        "pareto": [(name or _("(no category)"), n) for name, n in summary.category_names(_language())],
+        "closed": summary.closed,
+        "on_time": stats.share_estimate(summary.on_time, summary.closed, min_n=1),
         "actions": [(label, actions.get(value, 0)) for value, label in ActionStatus.choices if actions.get(value)],
     }
+
+
+def _language() -> str:
+    return "en" if (get_language() or "")[:2] == "en" else "vi"

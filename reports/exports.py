@@ -22,12 +22,15 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
-from reports.rollup import _day_bounds
+from reports.rollup import local_range
 from surveys.models import Question, Survey
 
+# The columns before the questions' (their order is the SELECT's in ExportQuery.sql).
+FIXED_COLUMNS = (_("Response"), _("Submitted"), _("Version"), _("Language"), _("Segment"), _("Customer"),
+                 _("Email"))  # fmt: skip
 DANGEROUS_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PROGRESS_EVERY = 5000
 
@@ -57,13 +60,18 @@ class ExportQuery:
     def header(self) -> list[str]:
         language = self.language
         with override(language):
-            fixed = [_("Response"), _("Submitted"), _("Version"), _("Language"), _("Segment"), _("Customer"),
-                     _("Email")]  # fmt: skip
+            fixed = [str(label) for label in FIXED_COLUMNS]
         return fixed + [f"v{q.version.number} Q{q.position}: {q.text(language)}" for q in self.questions()]
+
+    def numeric_columns(self) -> set[int]:
+        """The response id, the version and every scale question's column; the rest is text, even "123"."""
+        first = len(FIXED_COLUMNS)
+        scales = {first + i for i, q in enumerate(self.questions()) if q.kind not in ("text", "single", "multi")}
+        return {0, 2} | scales
 
     def sql(self, *, vendor: str) -> tuple[str, list[Any]]:
         """One SELECT: a row per response, a column per question (each answer unique per response/question)."""
-        first, after = _day_bounds(self.start)[0], _day_bounds(self.end)[1]
+        first, after = local_range(self.start, self.end)
         params: list[Any] = []
         columns = []
         for question in self.questions():
@@ -211,12 +219,13 @@ def write_xlsx(query: ExportQuery, path: Path, *, progress: Callable[[int], None
     )
     bold = workbook.add_format({"bold": True})
     sheet.write_row(0, 0, query.header(), bold)
+    numeric = query.numeric_columns()
     rows = 0
     for rows, row in enumerate(_rows(query), start=1):
         for column, value in enumerate(row):
             if value is None:
                 continue
-            if isinstance(value, int) or isinstance(value, str) and value.isdigit() and column != 5:
+            if column in numeric:
                 sheet.write_number(rows, column, int(value))  # ids, versions and scores stay numbers
             else:
                 sheet.write_string(rows, column, str(neutralise(value)))

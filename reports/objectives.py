@@ -13,11 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reports import stats
+from reports.complaints import complaint_summary
 from reports.models import (
     METRIC_RANGES,
     SURVEY_METRICS,
@@ -26,7 +27,6 @@ from reports.models import (
     Metric,
     QualityObjective,
 )
-from reports.rollup import _day_bounds
 from surveys.scoring import SurveyKind
 
 # The survey kind a headline metric needs.
@@ -94,13 +94,8 @@ def measure(metric: str, survey: Any, segment: str, start: date, end: date) -> s
     from reports.dashboard import headline, min_n
 
     if metric == Metric.COMPLAINTS_ON_TIME:
-        from feedback.models import CaseStatus, ComplaintCase
-
-        first, after = _day_bounds(start)[0], _day_bounds(end)[1]
-        closed = ComplaintCase.objects.filter(
-            status=CaseStatus.CLOSED, closed_at__gte=first, closed_at__lt=after
-        ).aggregate(n=Count("id"), on_time=Count("id", filter=Q(closed_at__lte=F("close_due"))))
-        return stats.share_estimate(closed["on_time"], closed["n"], min_n=min_n())
+        complaints = complaint_summary(start, end)
+        return stats.share_estimate(complaints.on_time, complaints.closed, min_n=min_n())
     if metric == Metric.RESPONSE_RATE:
         funnel = InvitationRollup.objects.filter(survey=survey, day__gte=start, day__lte=end).aggregate(
             sent=Sum("sent"), answered=Sum("answered")

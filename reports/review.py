@@ -14,15 +14,16 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reports import stats
+from reports.complaints import complaint_summary
 from reports.dashboard import STATS, change, headline
 from reports.models import DailyRollup, ManagementReview, QualityObjective, ReviewAction
 from reports.objectives import objective_progress
-from reports.rollup import _day_bounds
+from reports.rollup import local_range
 from surveys.models import Survey
 
 
@@ -165,25 +166,13 @@ def _satisfaction(start: date, end: date, before: tuple[date, date]) -> list[dic
 
 
 def _complaints(start: date, end: date) -> dict[str, Any]:
-    from feedback.models import CaseStatus, ComplaintCase
-
-    first, after = _day_bounds(start)[0], _day_bounds(end)[1]
-    received = ComplaintCase.objects.filter(received_at__gte=first, received_at__lt=after)
-    closed = ComplaintCase.objects.filter(status=CaseStatus.CLOSED, closed_at__gte=first, closed_at__lt=after)
-    totals = closed.aggregate(
-        n=Count("id"),
-        on_time=Count("id", filter=Q(closed_at__lte=F("close_due"))),
-        accepted=Count("id", filter=Q(customer_accepted=True)),
-    )
-    categories = received.values("category__name_vi", "category__name_en").annotate(n=Count("id")).order_by("-n")
+    summary = complaint_summary(start, end)
     return {
-        "received": received.count(),
-        "closed": totals["n"],
-        "on_time": _estimate(stats.share_estimate(totals["on_time"], totals["n"])),
-        "accepted": totals["accepted"],
-        "categories": [
-            {"vi": c["category__name_vi"] or "", "en": c["category__name_en"] or "", "n": c["n"]} for c in categories
-        ],
+        "received": summary.received,
+        "closed": summary.closed,
+        "on_time": _estimate(stats.share_estimate(summary.on_time, summary.closed)),
+        "accepted": summary.accepted,
+        "categories": [{"vi": vi, "en": en, "n": n} for vi, en, n in summary.categories],
     }
 
 
@@ -209,7 +198,7 @@ def _objectives(end: date) -> list[dict[str, Any]]:
 def _corrective_actions(start: date, end: date) -> dict[str, Any]:
     from feedback.models import CorrectiveAction, EffectivenessReview
 
-    first, after = _day_bounds(start)[0], _day_bounds(end)[1]
+    first, after = local_range(start, end)
     opened = CorrectiveAction.objects.filter(created_at__gte=first, created_at__lt=after).count()
     open_now = CorrectiveAction.objects.filter(closed_at__isnull=True, created_at__lt=after)
     by_status = dict(open_now.values_list("status").annotate(n=Count("id")).order_by())

@@ -98,7 +98,7 @@ def _refresh_funnel(now: datetime) -> None:
     longest expiry in use; older days are final."""
     longest = max(settings.INVITATION_EXPIRY_DAYS, Campaign.objects.aggregate(m=Max("expiry_days"))["m"] or 0)
     since = timezone.localdate(now) - timedelta(days=longest + 1)
-    _upsert_rows(_funnel(Q(created_at__gte=_day_bounds(since)[0])), InvitationRollup, ("survey_id", "day"), now)
+    _upsert_rows(_funnel(Q(created_at__gte=day_bounds(since)[0])), InvitationRollup, ("survey_id", "day"), now)
     InvitationRollup.objects.filter(day__gte=since, computed_at__lt=now).delete()
 
 
@@ -130,10 +130,16 @@ _COLUMN_OF = {"survey": "survey_id", "question": "question_id"}
 _ALIAS_OF = {v: k for k, v in _COLUMN_OF.items()}
 
 
-def _day_bounds(day: date) -> tuple[datetime, datetime]:
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The first instant of a local day (TIME_ZONE) and of the next one."""
     tz = timezone.get_current_timezone()
     start = timezone.make_aware(datetime.combine(day, time.min), tz)
     return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), tz)
+
+
+def local_range(start: date, end: date) -> tuple[datetime, datetime]:
+    """From the first instant of `start` to the first instant after `end` (local days, end included)."""
+    return day_bounds(start)[0], day_bounds(end)[1]
 
 
 def _recompute(days: Iterable[tuple[int, date]], now: datetime) -> None:
@@ -144,7 +150,7 @@ def _recompute(days: Iterable[tuple[int, date]], now: datetime) -> None:
         answers, rollups = Q(pk__in=[]), Q(pk__in=[])
         for survey_id, day in batch:
             # Each day as a range of submitted_at, so that the (survey, submitted_at) index finds its responses.
-            first, after = _day_bounds(day)
+            first, after = day_bounds(day)
             answers |= Q(response__survey_id=survey_id, response__submitted_at__gte=first) & Q(
                 response__submitted_at__lt=after
             )
