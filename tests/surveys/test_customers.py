@@ -151,6 +151,26 @@ def test_unsubscribe_one_click_and_never_invited_again(mailoutbox):
     assert unsubscribe_token(customer) in path
 
 
+def test_unsubscribe_link_is_the_same_in_every_email_and_old_links_still_work():
+    import time_machine
+    from django.core import signing
+
+    first, second = CustomerFactory(), CustomerFactory()
+    with time_machine.travel("2026-01-01 08:00:00+07:00", tick=False):
+        earlier = unsubscribe_token(first)
+        dated = signing.dumps(second.pk, salt="surveys.unsubscribe")  # the form of links sent before
+    with time_machine.travel("2026-06-01 08:00:01+07:00", tick=False):
+        assert unsubscribe_token(first) == earlier
+    client = Client()
+    assert client.post(reverse("unsubscribe", args=[dated])).status_code == 200
+    second.refresh_from_db()
+    assert second.opted_out_at is not None
+    first.refresh_from_db()
+    assert first.opted_out_at is None
+    tampered = earlier.replace(str(first.pk) + ":", str(second.pk) + ":", 1)
+    assert client.get(reverse("unsubscribe", args=[tampered])).status_code == 404
+
+
 def test_customer_list_filters_and_customer_page(qm_client):
     from feedback import workflow
 
