@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from surveys.invitations import invitation_token, new_salt, token_for_salt
-from surveys.mailing import campaign_templates, deliver, invitation_email_send
+from surveys.mailing import campaign_templates, courier_for, invitation_email_send
 from surveys.models import Campaign, Customer, Invitation, Survey, hash_token
 
 S, Skip = Invitation.Status, Invitation.Skip
@@ -184,25 +184,50 @@ def _send_first(invitation_ids: list[int]) -> dict[str, int]:
     )
     sent: list[int] = []
     skipped: list[tuple[int, str]] = []
+    failed: list[tuple[int, str]] = []
     unsent: list[int] = []
     templates = campaign_templates()
+    courier = courier_for(connection)
+
+    def settle(results: list[tuple[int, Exception | None]]) -> None:
+        for pk, error in results:
+            if error is None:
+                sent.append(pk)
+            else:  # the server refused this message: its words are recorded on the invitation
+                failed.append((pk, str(error)[:300]))
+
     try:
-        for index, invitation in enumerate(invitations):
+        for invitation in invitations:
             customer = invitation.customer
             if customer.opted_out_at is not None or not customer.email:
                 skipped.append((invitation.pk, Skip.OPTED_OUT if customer.opted_out_at else Skip.INVALID_ADDRESS))
                 continue
+            token = invitation_token(invitation)
+            wire = templates.wire(invitation, token) if courier else None
             try:
-                deliver(connection, templates, invitation, invitation_token(invitation))
+                if courier is not None and wire is not None:
+                    courier.send(invitation.pk, wire[0], customer.email, wire[1])
+                else:  # file and test backends, or a message the prepared bytes cannot carry
+                    if courier:
+                        courier.finish()
+                    connection.send_messages([templates.message(invitation, token)])
+                    sent.append(invitation.pk)
             except Exception as error:
                 if _connection_lost(error):
-                    unsent = [i.pk for i in invitations[index:]]
                     raise
-                # The server refused this message: its words are recorded on the invitation.
-                Invitation.objects.filter(pk=invitation.pk).update(status=S.FAILED, status_reason=str(error)[:300])
-                outcomes["failed"] = outcomes.get("failed", 0) + 1
-                continue
-            sent.append(invitation.pk)
+                failed.append((invitation.pk, str(error)[:300]))
+            if courier:
+                settle(courier.settled())
+        if courier:
+            courier.finish()
+            settle(courier.settled())
+    except Exception as error:
+        if _connection_lost(error):
+            # What the server had not answered, and what was not sent yet, go back in the queue for the retry.
+            settle(courier.settled() if courier else [])
+            handled = set(sent) | {pk for pk, _reason in failed} | {pk for pk, _reason in skipped}
+            unsent = [i.pk for i in invitations if i.pk not in handled]
+        raise
     finally:
         with contextlib.suppress(OSError):  # the connection may already be gone
             connection.close()
@@ -210,7 +235,11 @@ def _send_first(invitation_ids: list[int]) -> dict[str, int]:
         Invitation.objects.filter(pk__in=sent).update(status=S.SENT, sent_at=now, last_sent_at=now)
         for pk, reason in skipped:
             Invitation.objects.filter(pk=pk).update(status=S.SKIPPED, status_reason=reason)
+        for pk, reason in failed:
+            Invitation.objects.filter(pk=pk).update(status=S.FAILED, status_reason=reason)
         Invitation.objects.filter(pk__in=unsent, status=S.SENDING).update(status=S.QUEUED)
+    if failed:
+        outcomes["failed"] = len(failed)
     if sent:
         outcomes["sent"] = len(sent)
     if skipped:

@@ -105,9 +105,12 @@ def test_what_the_bytes_path_cannot_carry_takes_the_general_path(name, address):
 class Server:
     """A local SMTP server (aiosmtpd) that keeps what it accepted and refuses the addresses in `refuse`."""
 
-    def __init__(self, *, pipelining: bool = False, refuse: tuple[str, ...] = (), hang_up_on: str = "") -> None:
+    def __init__(
+        self, *, pipelining: bool = False, refuse: tuple[str, ...] = (), refuse_data: str = "", hang_up_on: str = ""
+    ) -> None:
         self.inbox: list[tuple[list[str], email.message.EmailMessage]] = []
         self.pipelining, self.refuse, self.hang_up_on = pipelining, refuse, hang_up_on
+        self.refuse_data = refuse_data
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 - aiosmtpd's hooks
         session.host_name = hostname
@@ -125,6 +128,8 @@ class Server:
             self.hang_up_on = ""  # once: the retry finds the server back
             server.transport.close()
             return "421 Closing"
+        if self.refuse_data in envelope.rcpt_tos:
+            return "554 5.7.1 Message rejected as spam"
         self.inbox.append((envelope.rcpt_tos, _parsed(envelope.content)))
         return "250 OK"
 
@@ -189,8 +194,10 @@ def test_a_chunk_over_smtp_arrives_whole_by_either_path(smtp_server):
     assert set(Invitation.objects.values_list("status", flat=True)) == {Invitation.Status.SENT}
 
 
-def test_a_dropped_connection_puts_the_unsent_back_and_the_retry_sends_each_once(smtp_server):
-    server = smtp_server(hang_up_on="third@example.com")
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_a_dropped_connection_puts_the_unsent_back_and_the_retry_sends_each_once(smtp_server, pipelining):
+    # With pipelining the third message's answer is read with the fourth's envelope: both go back in the queue.
+    server = smtp_server(pipelining=pipelining, hang_up_on="third@example.com")
     survey = make_survey(kind="nps")
     ids = [
         make_invitation(survey=survey, customer=CustomerFactory(email=f"{n}@example.com"))[0].pk
@@ -209,6 +216,37 @@ def test_a_dropped_connection_puts_the_unsent_back_and_the_retry_sends_each_once
     assert sorted(rcpt[0] for rcpt, _message in server.inbox) == [
         f"{n}@example.com" for n in ("first", "fourth", "second", "third")
     ]
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_a_message_refused_after_its_content_fails_alone(smtp_server, pipelining, monkeypatch):
+    server = smtp_server(pipelining=pipelining, refuse_data="spam@example.com")
+    order: list[str] = []
+    original_send, original_reply = smtplib.SMTP.send, smtplib.SMTP.getreply
+    monkeypatch.setattr(
+        smtplib.SMTP,
+        "send",
+        lambda smtp, data: (
+            order.append("end" if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n") else "write"),
+            original_send(smtp, data),
+        )[1],
+    )
+    monkeypatch.setattr(
+        smtplib.SMTP, "getreply", lambda smtp: (reply := original_reply(smtp), order.append(f"{reply[0]}"))[0]
+    )
+    survey = make_survey(kind="nps")
+    ids = [
+        make_invitation(survey=survey, customer=CustomerFactory(email=f"{n}@example.com"))[0].pk
+        for n in ("first", "spam", "last")
+    ]
+    assert send_chunk(ids) == {"sent": 2, "failed": 1}
+    statuses = {i.customer.email: (i.status, i.status_reason) for i in Invitation.objects.select_related("customer")}
+    assert statuses["first@example.com"] == ("sent", "") and statuses["last@example.com"] == ("sent", "")
+    assert statuses["spam@example.com"][0] == "failed" and "rejected as spam" in statuses["spam@example.com"][1]
+    assert sorted(rcpt[0] for rcpt, _message in server.inbox) == ["first@example.com", "last@example.com"]
+    # Pipelined, the answer to a message's content is read after the next envelope is written, not before.
+    first_end = order.index("end")
+    assert (order[first_end + 1] == "write") is pipelining
 
 
 def test_an_unreachable_server_leaves_the_chunk_queued(settings):
