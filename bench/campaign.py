@@ -256,18 +256,25 @@ def main() -> int:
     base_survey = building.survey_create(owner=owner, kind="nps", title_en="Baseline", title_vi="Baseline")
     building.survey_activate(survey=base_survey)
     extra = Customer.objects.bulk_create(
-        Customer(name=f"B {i}", email=f"b{i}@example.com") for i in range(args.baseline)
+        Customer(name=f"B {i}", email=f"b{i}@example.com") for i in range(2 * args.baseline)
     )
     pairs = [invitation_create(survey=base_survey, customer=c) for c in extra]
     templates = MessageTemplates()
-    started = time.perf_counter()
-    connection = get_connection()
-    connection.open()
-    for invitation, token in pairs:
-        connection.send_messages([templates.message(invitation, token)])
-    connection.close()
-    baseline = args.baseline / (time.perf_counter() - started)
-    sink.reset()
+
+    def baseline_rate(batch) -> float:  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        connection = get_connection()
+        connection.open()
+        for invitation, token in batch:
+            connection.send_messages([templates.message(invitation, token)])
+        connection.close()
+        rate = len(batch) / (time.perf_counter() - started)
+        sink.reset()
+        return rate
+
+    # Once before the campaign and once after it; the faster of the two is the one to beat (this machine's speed
+    # drifts between runs and within one).
+    baselines = [baseline_rate(pairs[: args.baseline])]
 
     campaign = campaigns.campaign_create(survey=survey, created_by=owner, name="Bench")
     started = time.perf_counter()
@@ -311,39 +318,45 @@ def main() -> int:
             time.sleep(1)
         send_s = time.perf_counter() - started
         cpu_after = cpu_by_program()
+        received = sink.received
     finally:
         for worker in workers:
             os.killpg(worker.pid, signal.SIGTERM)
         for worker in workers:
             worker.wait(timeout=60)
-        sink.stop()
+    baselines.append(baseline_rate(pairs[args.baseline :]))
+    sink.stop()
+    baseline = max(baselines)
     sent = Invitation.objects.filter(campaign=campaign, status="sent").count()
     connections = args.workers * args.concurrency
     # Sending starts when campaign_start commits (its chunks are enqueued on commit): the rate counts from there.
-    rate = sink.received / (send_s - queued_s)
+    rate = received / (send_s - queued_s)
     print(
         f"SMTP server: round trip {args.rtt_ms} ms, own work per message {args.smtp_delay_ms} ms; "
         f"pipelining offered: {'no' if args.no_pipelining else 'yes'}"
     )
-    print(f"baseline: Django SMTP backend, the same emails, one connection: {baseline:.0f} messages/s")
+    print(
+        "baseline: Django SMTP backend, the same emails, one connection: "
+        f"{baselines[0]:.0f} messages/s before the campaign, {baselines[1]:.0f} after"
+    )
     print(
         f"invitations created: {args.customers:,} in {build_s:.1f} s (target < 30 s) "
         f"{'PASS' if build_s < 30 else 'FAIL'}; build + enqueue in campaign_start: {queued_s:.1f} s"
     )
     print(
-        f"handed to SMTP: {sink.received:,} in {send_s - queued_s:.1f} s after the build = {rate:.0f}/s over "
+        f"handed to SMTP: {received:,} in {send_s - queued_s:.1f} s after the build = {rate:.0f}/s over "
         f"{connections} connections, {rate / connections:.0f}/s per connection "
         f"({rate / connections / baseline:.2f}x the baseline)"
     )
     print(
         f"all built and handed over in {send_s:.0f} s, under 5 minutes: "
-        f"{'PASS' if sink.received >= total and send_s < 300 else 'FAIL'}; "
-        f"invitations marked sent: {sent:,} (exactly once: {'PASS' if sent == sink.received else 'FAIL'})"
+        f"{'PASS' if received >= total and send_s < 300 else 'FAIL'}; "
+        f"invitations marked sent: {sent:,} (exactly once: {'PASS' if sent == received else 'FAIL'})"
     )
     used = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
     print("CPU time per message handed over, by program (ms):")
     for name, seconds in sorted(used.items(), key=lambda item: -item[1])[:6]:
-        print(f"  {name:<28} {seconds * 1000 / max(sink.received, 1):.3f}")
+        print(f"  {name:<28} {seconds * 1000 / max(received, 1):.3f}")
     return 0
 
 

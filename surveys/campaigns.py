@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.core.validators import validate_email
+from django.db import connection as db
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -83,6 +84,8 @@ def campaign_build(*, campaign: Campaign, now: datetime | None = None) -> int:
         return 0
     now = now or timezone.now()
     customers = list(audience(campaign).values_list("id", "email", "opted_out_at"))
+    # By a list of ids, not a join on the audience: a join planned on a freshly imported customer table (no
+    # statistics yet) took minutes; the list's lookups by index take about 1.5 s per 100,000.
     ids = [c[0] for c in customers]
     throttled = _throttled_customers(ids, now)
     already = set(
@@ -90,7 +93,6 @@ def campaign_build(*, campaign: Campaign, now: datetime | None = None) -> int:
         .exclude(status=S.SKIPPED)
         .values_list("customer_id", flat=True)
     )
-    expires = now + timedelta(days=campaign.expiry_days)
     rows = []
     for customer_id, email, opted_out_at in customers:
         reason = ""
@@ -103,22 +105,45 @@ def campaign_build(*, campaign: Campaign, now: datetime | None = None) -> int:
         elif customer_id in throttled:
             reason = Skip.THROTTLED
         salt = new_salt()
-        rows.append(
-            Invitation(
-                survey=campaign.survey,
-                customer_id=customer_id,
-                campaign=campaign,
-                created_by=campaign.created_by,
-                token_salt=salt,
-                token_hash=hash_token(token_for_salt(salt)),
-                created_at=now,
-                expires_at=expires,
-                status=S.SKIPPED if reason else S.QUEUED,
-                status_reason=reason,
-            )
-        )
-    Invitation.objects.bulk_create(rows, batch_size=5000)
+        status = S.SKIPPED if reason else S.QUEUED
+        rows.append((customer_id, salt, hash_token(token_for_salt(salt)), str(status), str(reason)))
+    _insert_invitations(campaign, now, now + timedelta(days=campaign.expiry_days), rows)
     return len(rows)
+
+
+def _insert_invitations(campaign: Campaign, now: datetime, expires: datetime, rows: list[tuple[Any, ...]]) -> None:
+    """Rows of (customer id, token salt, token hash, status, reason). On PostgreSQL one INSERT per 20,000 rows
+    from arrays: making a model object per row and Django's preparing of each value took most of 100,000
+    invitations' 24 s."""
+    if db.vendor != "postgresql":
+        Invitation.objects.bulk_create(
+            (
+                Invitation(
+                    survey_id=campaign.survey_id,
+                    customer_id=customer_id,
+                    campaign=campaign,
+                    created_by_id=campaign.created_by_id,
+                    token_salt=salt,
+                    token_hash=token_hash,
+                    created_at=now,
+                    expires_at=expires,
+                    status=status,
+                    status_reason=reason,
+                )
+                for customer_id, salt, token_hash, status, reason in rows
+            ),
+            batch_size=5000,
+        )
+        return
+    statement = (
+        f"INSERT INTO {Invitation._meta.db_table} (survey_id, campaign_id, created_by_id, created_at, expires_at, "  # noqa: S608 - values are parameters
+        "reminders_sent, customer_id, token_salt, token_hash, status, status_reason) "
+        "SELECT %s, %s, %s, %s, %s, 0, * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[])"
+    )
+    with db.cursor() as cursor:
+        for start in range(0, len(rows), 20_000):
+            columns = [list(column) for column in zip(*rows[start : start + 20_000], strict=True)]
+            cursor.execute(statement, [campaign.survey_id, campaign.pk, campaign.created_by_id, now, expires, *columns])
 
 
 def campaign_start(*, campaign: Campaign, now: datetime | None = None) -> None:
