@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -258,10 +259,8 @@ def _send_first(invitation_ids: list[int]) -> dict[str, int]:
             connection.close()
         now = timezone.now()
         Invitation.objects.filter(pk__in=sent).update(status=S.SENT, sent_at=now, last_sent_at=now)
-        for pk, reason in skipped:
-            Invitation.objects.filter(pk=pk).update(status=S.SKIPPED, status_reason=reason)
-        for pk, reason in failed:
-            Invitation.objects.filter(pk=pk).update(status=S.FAILED, status_reason=reason)
+        _record_with_reasons(S.SKIPPED, skipped)
+        _record_with_reasons(S.FAILED, failed)
         Invitation.objects.filter(pk__in=unsent, status=S.SENDING).update(status=S.QUEUED)
     if failed:
         outcomes["failed"] = len(failed)
@@ -270,6 +269,15 @@ def _send_first(invitation_ids: list[int]) -> dict[str, int]:
     if skipped:
         outcomes["skipped"] = len(skipped)
     return outcomes
+
+
+def _record_with_reasons(status: str, outcomes: list[tuple[int, str]]) -> None:
+    """One UPDATE per distinct reason, not per invitation (a chunk's skips share one or two reasons)."""
+    by_reason: dict[str, list[int]] = defaultdict(list)
+    for pk, reason in outcomes:
+        by_reason[reason].append(pk)
+    for reason, pks in by_reason.items():
+        Invitation.objects.filter(pk__in=pks).update(status=status, status_reason=reason)
 
 
 def _connection_lost(error: Exception) -> bool:
