@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/15")
-DB_NAME = "langnghe_bench_campaign"
+# BENCH_DB_SUFFIX lets two people run the same benchmark on one PostgreSQL server at once.
+DB_NAME = "langnghe_bench_campaign" + os.environ.get("BENCH_DB_SUFFIX", "")
 
 
 class Sink:

@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "langnghe_bench_reports"
+# BENCH_DB_SUFFIX lets two people run the same benchmark on one PostgreSQL server at once.
+DB_NAME = "langnghe_bench_reports" + os.environ.get("BENCH_DB_SUFFIX", "")
 SEGMENTS = ["retail", "corporate", "sme", "public-sector", "online"]
 
 GROUP_BY = """

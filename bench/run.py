@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "langnghe_bench"
+# BENCH_DB_SUFFIX lets two people run the same benchmark on one PostgreSQL server at once.
+DB_NAME = "langnghe_bench" + os.environ.get("BENCH_DB_SUFFIX", "")
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 BENCH_REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/15")
 # Scores as a campaign brings them (the demo's shape): 20 % detractors, each of which also hands the closed loop's
