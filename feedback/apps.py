@@ -6,4 +6,32 @@ class FeedbackConfig(AppConfig):
     verbose_name = "Feedback"
 
     def ready(self) -> None:
+        from audit.trail import register
         from feedback import customers, loop  # noqa: F401  (connect receivers, register the customer panel)
+        from feedback.models import ActionItem, ComplaintCase, CorrectiveAction, EffectivenessReview
+
+        register(
+            ComplaintCase,
+            fields=[
+                "reference", "channel", "customer", "contact_name", "contact_email", "contact_phone", "language",
+                "product", "description", "remedy_sought", "category", "severity", "impact", "priority", "status",
+                "assignee", "created_by", "response", "received_at", "acknowledge_due", "respond_due", "close_due",
+                "acknowledged_at", "responded_at", "closed_at", "escalated_at", "resolution", "customer_accepted",
+            ],
+            personal=["contact_name", "contact_email", "contact_phone"],
+        )  # fmt: skip
+        register(
+            CorrectiveAction,
+            fields=[
+                "reference", "title", "nonconformity", "cases", "owner", "status", "category", "survey", "segment",
+                "effective_from", "containment", "contained_at", "action_needed", "decision_reason", "decided_at",
+                "root_cause", "root_cause_method", "similar_nonconformities", "analysed_at", "update_risks",
+                "qms_change", "closed_at",
+            ],
+        )  # fmt: skip
+        register(ActionItem, fields=["action", "description", "owner", "due_date", "status", "completed_at"])
+        register(
+            EffectivenessReview,
+            fields=["action", "method", "evidence", "reviewer", "reviewed_on", "result"],
+            label=lambda review: f"{review.action.reference} {review.reviewed_on}",
+        )

@@ -13,8 +13,9 @@ from django.utils import translation
 from accounts.roles import quality_manager_addresses
 from feedback.models import CaseEvent, ComplaintCase, ComplaintSettings
 from surveys import building
+from surveys.customers import customer_for_email
 from surveys.invitations import invitation_create, invitation_email_now
-from surveys.models import Customer, Survey
+from surveys.models import Survey
 
 TRACK_SALT = "feedback.case-track"
 
@@ -105,8 +106,7 @@ def handling_survey(owner) -> Survey:  # type: ignore[no-untyped-def]
     if survey is None or survey.status != Survey.Status.ACTIVE:
         survey = building.survey_create(owner=owner, kind="csat", **HANDLING)
         # Its answers are about our complaint handling: they must not open complaints of their own.
-        survey.closed_loop = False
-        survey.save(update_fields=["closed_loop"])
+        building.survey_update(survey=survey, closed_loop=False)
         building.survey_activate(survey=survey)
         config.handling_survey = survey
         config.save(update_fields=["handling_survey"])
@@ -121,11 +121,8 @@ def send_handling_survey(case_id: int, actor_id: int) -> str:
         return "already-sent"
     customer = case.customer
     if customer is None:
-        customer = Customer.objects.filter(email__iexact=case.contact_email).first() or Customer.objects.create(
-            name=case.contact_name or case.contact_email,
-            email=case.contact_email,
-            language=case.language,
-            phone=case.contact_phone,
+        customer = customer_for_email(
+            email=case.contact_email, name=case.contact_name, language=case.language, phone=case.contact_phone
         )
     owner = get_user_model().objects.get(pk=actor_id)
     invitation, _token = invitation_create(survey=handling_survey(owner), customer=customer, created_by=owner)

@@ -7,4 +7,18 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self) -> None:
+        from audit.trail import register
         from reports import rollup  # noqa: F401  (connects the refresh after responses)
+        from reports.models import ManagementReview, QualityObjective, ReviewAction
+
+        register(
+            QualityObjective,
+            fields=["title", "metric", "target", "survey", "segment", "start", "due", "owner", "method", "active"],
+        )
+        # The frozen figures (`snapshot`) enter the trail as their SHA-256, in the sign-off's entry.
+        register(
+            ManagementReview,
+            fields=["title", "period_start", "period_end", "status", "prepared_by", "decisions", "signed_by",
+                    "signed_at", "previous"],
+        )  # fmt: skip
+        register(ReviewAction, fields=["review", "description", "owner", "due", "done_at", "carried_from"])

@@ -3,3 +3,42 @@ from django.apps import AppConfig
 
 class SurveysConfig(AppConfig):
     name = "surveys"
+
+    def ready(self) -> None:
+        from audit.trail import register
+        from surveys.models import Campaign, Customer, Invitation, Question, Survey, SurveyVersion
+
+        # The quality records of this app and the fields the audit trail follows (see audit/trail.py). A response
+        # is not here: it is never changed, only erased, so its own row is its record.
+        register(
+            Survey,
+            fields=[
+                "kind", "title_en", "title_vi", "intro_en", "intro_vi", "status", "owner", "closed_loop",
+                "nps_detractor_max", "csat_detractor_max", "ces_detractor_min", "public_key", "current_version",
+                "plan_purpose", "plan_scope", "plan_population", "plan_method", "plan_frequency", "plan_sample_target",
+            ],
+        )  # fmt: skip
+        register(SurveyVersion, fields=["survey", "number"])
+        register(
+            Question,
+            fields=["version", "position", "kind", "text_en", "text_vi", "required", "choices", "scale_min",
+                    "scale_max"],
+        )  # fmt: skip
+        register(
+            Customer,
+            fields=["name", "email", "phone", "language", "segment", "customer_type", "external_id", "opted_out_at",
+                    "erased_at"],
+            personal=["name", "email", "phone", "external_id"],
+            label=lambda customer: f"#{customer.pk}",
+        )  # fmt: skip
+        register(
+            Invitation,
+            fields=["survey", "customer", "campaign", "expires_at", "created_by"],
+            label=lambda invitation: f"#{invitation.pk}",
+        )
+        register(
+            Campaign,
+            fields=["survey", "name", "segment", "language", "customer_type", "audience_list", "send_at",
+                    "expiry_days", "remind_after_days", "max_reminders"],
+            personal=["audience_list"],
+        )  # fmt: skip

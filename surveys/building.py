@@ -15,6 +15,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.trail import audit_record, audit_record_many, audit_snapshot, audit_stored
 from surveys.models import Question, Survey, SurveyVersion
 from surveys.scoring import (
     CHOICE_KINDS,
@@ -40,6 +41,14 @@ def _touched(version: SurveyVersion) -> None:
     Survey.objects.filter(pk=version.survey_id).update(updated_at=timezone.now())
 
 
+def _applies_to(survey: Survey, version: SurveyVersion | None = None) -> dict[str, Any]:
+    """Document control (ISO 9001 7.5.3): a change after activation names the version it applies to."""
+    if survey.status == Survey.Status.DRAFT:
+        return {"survey": survey.pk}
+    number = version.number if version is not None else getattr(survey.current_version, "number", None)
+    return {"survey": survey.pk, "version": number, "after_activation": True}
+
+
 def _ensure_editable(version: SurveyVersion) -> None:
     if version_has_responses(version):
         raise SurveyLocked(
@@ -60,14 +69,19 @@ def survey_create(
     intro_en: str = "",
     intro_vi: str = "",
     with_comment: bool = True,
+    **plan: Any,
 ) -> Survey:
     """A draft survey with version 1 holding its headline question (and, by default, a comment question)."""
-    survey = Survey(kind=kind, title_en=title_en, title_vi=title_vi, intro_en=intro_en, intro_vi=intro_vi, owner=owner)
+    survey = Survey(
+        kind=kind, title_en=title_en, title_vi=title_vi, intro_en=intro_en, intro_vi=intro_vi, owner=owner, **plan
+    )
     survey.full_clean(exclude=["current_version"])
     survey.save()
     version = SurveyVersion.objects.create(survey=survey, number=1)
     survey.current_version = version
     survey.save(update_fields=["current_version"])
+    audit_record(survey, action="create")
+    audit_record(version, action="create")
     headline = DEFAULT_HEADLINE_TEXT[kind]
     question_add(version=version, kind=kind, text_en=headline["en"], text_vi=headline["vi"], required=True)
     if with_comment:
@@ -81,8 +95,16 @@ def survey_create(
     return survey
 
 
-def survey_update(*, survey: Survey, **fields: Any) -> Survey:
-    allowed = {
+PLAN_FIELDS = (
+    "plan_purpose",
+    "plan_scope",
+    "plan_population",
+    "plan_method",
+    "plan_frequency",
+    "plan_sample_target",
+)
+SURVEY_EDITABLE = frozenset(
+    {
         "title_en",
         "title_vi",
         "intro_en",
@@ -91,13 +113,22 @@ def survey_update(*, survey: Survey, **fields: Any) -> Survey:
         "nps_detractor_max",
         "csat_detractor_max",
         "ces_detractor_min",
+        *PLAN_FIELDS,
     }
+)
+
+
+@transaction.atomic
+def survey_update(*, survey: Survey, reason: str = "", **fields: Any) -> Survey:
+    """Change a survey's wording, closed-loop settings or plan; recorded with the version it applies to."""
+    before = audit_stored(survey)
     for name, value in fields.items():
-        if name not in allowed:
+        if name not in SURVEY_EDITABLE:
             raise ValueError(f"survey_update cannot set {name}")
         setattr(survey, name, value)
     survey.full_clean(exclude=["current_version", "owner"])
     survey.save()
+    audit_record(survey, action="update", before=before, reason=reason, context=_applies_to(survey))
     return survey
 
 
@@ -161,7 +192,7 @@ def question_add(
     )
     last = version.questions.aggregate(m=Max("position"))["m"] or 0
     _touched(version)
-    return Question.objects.create(
+    question = Question.objects.create(
         version=version,
         position=last + 1,
         kind=kind,
@@ -172,6 +203,8 @@ def question_add(
         scale_min=lo,
         scale_max=hi,
     )
+    audit_record(question, action="create", context=_applies_to(version.survey, version))
+    return question
 
 
 @transaction.atomic
@@ -190,12 +223,16 @@ def question_update(
     clean_choices, lo, hi = _clean_question(
         kind=kind, text_en=text_en, text_vi=text_vi, choices=choices, scale_min=scale_min, scale_max=scale_max
     )
+    before = audit_snapshot(question)
     question.kind = kind
     question.text_en, question.text_vi = text_en.strip(), text_vi.strip()
     question.required = required
     question.choices, question.scale_min, question.scale_max = clean_choices, lo, hi
     question.save()
     _touched(question.version)
+    audit_record(
+        question, action="update", before=before, context=_applies_to(question.version.survey, question.version)
+    )
     return question
 
 
@@ -205,6 +242,10 @@ def question_delete(*, question: Question) -> None:
     _ensure_editable(version)
     if version.questions.count() <= 1 and version.survey.status != Survey.Status.DRAFT:
         raise ValidationError(_("A survey that is live needs at least one question."))
+    # Only a version nobody has answered loses a question; the trail keeps what the question said.
+    audit_record(
+        question, action="delete", before=audit_snapshot(question), context=_applies_to(version.survey, version)
+    )
     question.delete()
     _renumber(version)
     _touched(version)
@@ -220,18 +261,20 @@ def question_move(*, question: Question, direction: str) -> None:
     other = index - 1 if direction == "up" else index + 1
     if 0 <= other < len(ordered):
         ordered[index], ordered[other] = ordered[other], ordered[index]
-    for position, q in enumerate(ordered, start=1):
-        if q.position != position:
-            q.position = position
-            q.save(update_fields=["position"])
+    _renumber(version, ordered)
     _touched(version)
 
 
-def _renumber(version: SurveyVersion) -> None:
-    for position, q in enumerate(version.questions.order_by("position", "id"), start=1):
+def _renumber(version: SurveyVersion, ordered: list[Question] | None = None) -> None:
+    if ordered is None:
+        ordered = list(version.questions.order_by("position", "id"))
+    context = _applies_to(version.survey, version)
+    for position, q in enumerate(ordered, start=1):
         if q.position != position:
+            before = audit_snapshot(q)
             q.position = position
             q.save(update_fields=["position"])
+            audit_record(q, action="update", before=before, context=context)
 
 
 @transaction.atomic
@@ -240,7 +283,9 @@ def survey_new_version(*, survey: Survey) -> SurveyVersion:
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
     current = survey.current_version
     number = (survey.versions.aggregate(m=Max("number"))["m"] or 0) + 1
+    before = audit_snapshot(survey)
     version = SurveyVersion.objects.create(survey=survey, number=number)
+    audit_record(version, action="create")
     if current is not None:
         Question.objects.bulk_create(
             Question(
@@ -256,22 +301,40 @@ def survey_new_version(*, survey: Survey) -> SurveyVersion:
             )
             for q in current.questions.order_by("position", "id")
         )
+        audit_record_many(version.questions.all(), action="create", context=_applies_to(survey, version))
     survey.current_version = version
     survey.save(update_fields=["current_version", "updated_at"])
+    audit_record(survey, action="new_version", before=before, context=_applies_to(survey, version))
     return version
 
 
+@transaction.atomic
 def survey_activate(*, survey: Survey) -> Survey:
     if survey.current_version is None or not survey.current_version.questions.exists():
         raise ValidationError(_("Add at least one question before activating the survey."))
+    before = audit_snapshot(survey)
     survey.status = Survey.Status.ACTIVE
     survey.save(update_fields=["status", "updated_at"])
+    audit_record(survey, action="activate", before=before, context=_applies_to(survey))
     return survey
 
 
+@transaction.atomic
 def survey_close(*, survey: Survey) -> Survey:
     if survey.status != Survey.Status.ACTIVE:
         raise ValidationError(_("Only an active survey can be closed."))
+    before = audit_snapshot(survey)
     survey.status = Survey.Status.CLOSED
     survey.save(update_fields=["status", "updated_at"])
+    audit_record(survey, action="close", before=before, context=_applies_to(survey))
+    return survey
+
+
+@transaction.atomic
+def survey_set_public_key(*, survey: Survey, key: str | None) -> Survey:
+    """Give the survey a public link (a new key) or take it away (None); the old link stops working."""
+    before = audit_snapshot(survey)
+    survey.public_key = key
+    survey.save(update_fields=["public_key", "updated_at"])
+    audit_record(survey, action="update", before=before, context=_applies_to(survey))
     return survey

@@ -13,6 +13,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.trail import audit_record, audit_stored
 from surveys.models import Answer, Customer, ErasureRecord
 
 UNSUBSCRIBE_SALT = "surveys.unsubscribe"
@@ -41,10 +42,58 @@ def customer_for_unsubscribe_token(token: str) -> Customer | None:
     return Customer.objects.filter(pk=pk).first()
 
 
+CUSTOMER_FIELDS = ("name", "email", "phone", "language", "segment", "customer_type", "external_id")
+
+
+@transaction.atomic
+def customer_create(*, name: str, email: str = "", **fields: Any) -> Customer:
+    unknown = set(fields) - set(CUSTOMER_FIELDS)
+    if unknown:
+        raise ValueError(f"customer_create cannot set {sorted(unknown)}")
+    customer = Customer(name=name.strip(), email=email.strip().lower(), **fields)
+    customer.full_clean()
+    customer.save()
+    audit_record(customer, action="create")
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, **fields: Any) -> Customer:
+    """Change a customer's details; an erased customer's record stays as the erasure left it."""
+    stored = Customer.objects.select_for_update().get(pk=customer.pk)
+    if stored.erased_at is not None:
+        raise ValidationError(_("This customer's data has been erased and cannot be edited."))
+    before = audit_stored(customer)
+    for name, value in fields.items():
+        if name not in CUSTOMER_FIELDS:
+            raise ValueError(f"customer_update cannot set {name}")
+        setattr(customer, name, value)
+    customer.email = customer.email.strip().lower()
+    customer.full_clean()
+    customer.save()
+    audit_record(customer, action="update", before=before)
+    return customer
+
+
+@transaction.atomic
+def customer_for_email(*, email: str, name: str = "", language: str = "vi", phone: str = "") -> Customer:
+    """The customer with this email address (the oldest not erased), created when there is none."""
+    email = email.strip().lower()
+    if not email:
+        raise ValueError("customer_for_email needs an email address")
+    customer = Customer.objects.filter(email__iexact=email, erased_at__isnull=True).order_by("id").first()
+    if customer is not None:
+        return customer
+    return customer_create(name=(name.strip() or email)[:200], email=email, language=language, phone=phone.strip())
+
+
+@transaction.atomic
 def customer_opt_out(*, customer: Customer) -> Customer:
     if customer.opted_out_at is None:
+        before = audit_stored(customer)
         customer.opted_out_at = timezone.now()
         customer.save(update_fields=["opted_out_at"])
+        audit_record(customer, action="opt_out", before=before)
     return customer
 
 
@@ -58,11 +107,17 @@ def customer_erase(*, customer: Customer, actor: AbstractBaseUser, reason: str) 
         raise ValidationError({"reason": _("Say who asked and how (e.g. “email of 3 May from the customer”).")})
     if customer.erased_at is not None:
         raise ValidationError(_("This customer's data has already been erased."))
+    before = audit_stored(customer)
     customer.name, customer.email, customer.phone, customer.external_id = ERASED_NAME, "", "", ""
     customer.erased_at = timezone.now()
     customer.opted_out_at = customer.opted_out_at or customer.erased_at
     customer.save()
     # Free-text answers can name people; the scores are kept.
-    Answer.objects.filter(response__customer=customer).exclude(text="").update(text="")
+    cleared = Answer.objects.filter(response__customer=customer).exclude(text="").update(text="")
     customer_erased.send(sender=Customer, customer=customer)
-    return ErasureRecord.objects.create(customer=customer, erased_by=actor, reason=reason.strip())
+    record = ErasureRecord.objects.create(customer=customer, erased_by=actor, reason=reason.strip())
+    # The reason is the request's description, not personal data; the trail keeps that and what was removed.
+    audit_record(
+        customer, action="erase", before=before, actor=actor, reason=reason, extra={"answer_texts": [cleared, 0]}
+    )
+    return record

@@ -56,11 +56,28 @@ class SurveyEditForm(_Crispy, forms.ModelForm):
             "nps_detractor_max",
             "csat_detractor_max",
             "ces_detractor_min",
+            # The plan (ISO 10004): purpose, scope, population, method and channel, frequency, sample target.
+            "plan_purpose",
+            "plan_scope",
+            "plan_population",
+            "plan_method",
+            "plan_frequency",
+            "plan_sample_target",
         ]
         widgets = {
             "intro_vi": forms.Textarea(attrs={"rows": 2}),
             "intro_en": forms.Textarea(attrs={"rows": 2}),
+            "plan_purpose": forms.Textarea(attrs={"rows": 2}),
+            "plan_scope": forms.Textarea(attrs={"rows": 2}),
+            "plan_population": forms.Textarea(attrs={"rows": 2}),
         }
+
+    change_reason = forms.CharField(
+        label=_("Reason for the change"),
+        required=False,
+        max_length=500,
+        help_text=_("Kept in the audit trail with the version the change applies to."),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

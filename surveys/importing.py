@@ -16,6 +16,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.trail import audit_append, audit_entry_for, audit_record_many, audit_snapshot
 from surveys.models import Customer
 
 MAX_ROWS = 100_000
@@ -163,6 +164,7 @@ def import_rows(parsed: Parsed) -> tuple[int, int]:
     for customer in Customer.objects.filter(email__in=emails, erased_at=None).order_by("id"):
         by_email.setdefault(customer.email.lower(), customer)
     create, update = [], {}
+    before: dict[int, dict] = {}
     for row in valid:
         values = {f: row.values.get(f, "") for f in FIELDS}
         existing = by_external.get(values["external_id"]) if values["external_id"] else None
@@ -170,6 +172,7 @@ def import_rows(parsed: Parsed) -> tuple[int, int]:
         if existing is None:
             create.append(Customer(**values))
         else:
+            before.setdefault(existing.pk, audit_snapshot(existing))
             for name, value in values.items():
                 # An empty cell keeps what is stored: a file without phones must not wipe them.
                 if value or name in ("language", "customer_type"):
@@ -177,4 +180,8 @@ def import_rows(parsed: Parsed) -> tuple[int, int]:
             update[existing.pk] = existing
     Customer.objects.bulk_create(create, batch_size=2000)
     Customer.objects.bulk_update(list(update.values()), FIELDS, batch_size=2000)
+    # One audit entry per customer, appended in one go (one lock, one bulk INSERT), in this transaction.
+    audit_record_many(create, action="create", via="import")
+    entries = [audit_entry_for(c, action="update", before=before[pk], via="import") for pk, c in update.items()]
+    audit_append([e for e in entries if e is not None])
     return len(create), len(update)

@@ -79,6 +79,13 @@ class Survey(models.Model):
     nps_detractor_max = models.PositiveSmallIntegerField(_("NPS: detractor up to"), default=6)
     csat_detractor_max = models.PositiveSmallIntegerField(_("CSAT: dissatisfied up to"), default=2)
     ces_detractor_min = models.PositiveSmallIntegerField(_("CES: high effort from"), default=6)
+    # The survey's plan (ISO 10004 6.3): why it is asked, of whom, how and how often; its owner is `owner`.
+    plan_purpose = models.TextField(_("purpose"), blank=True, max_length=2000)
+    plan_scope = models.TextField(_("scope"), blank=True, max_length=2000)
+    plan_population = models.TextField(_("target population"), blank=True, max_length=2000)
+    plan_method = models.CharField(_("method and channel"), blank=True, max_length=300)
+    plan_frequency = models.CharField(_("frequency"), blank=True, max_length=200)
+    plan_sample_target = models.PositiveIntegerField(_("sample target (responses)"), null=True, blank=True)
     # A public link (/p/<key>/) for receipts, counters and kiosks; None when the survey has none.
     public_key = models.CharField(max_length=32, unique=True, null=True, blank=True)
     # The version new responses answer. Set when the survey is created and moved by `survey_new_version`.

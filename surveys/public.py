@@ -14,24 +14,22 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from surveys.models import Answer, Customer, Question, Response, Survey
-from surveys.responding import ParsedAnswers, _announce, _answer_values
+from surveys import building
+from surveys.customers import customer_for_email
+from surveys.models import Question, Response, Survey
+from surveys.responding import ParsedAnswers, response_store
 
 
 def public_link_enable(*, survey: Survey) -> Survey:
     if survey.public_key is None:
-        survey.public_key = secrets.token_urlsafe(16)
-        survey.save(update_fields=["public_key", "updated_at"])
+        building.survey_set_public_key(survey=survey, key=secrets.token_urlsafe(16))
     return survey
 
 
 def public_link_disable(*, survey: Survey) -> Survey:
-    survey.public_key = None
-    survey.save(update_fields=["public_key", "updated_at"])
-    return survey
+    return building.survey_set_public_key(survey=survey, key=None)
 
 
 def public_link(survey: Survey) -> str:
@@ -63,28 +61,15 @@ def response_submit_public(
         raise ValueError("response_submit_public needs valid answers")
     if survey.status != Survey.Status.ACTIVE or survey.current_version_id is None:
         raise ValidationError(_("This survey is not open."))
-    customer = None
     email = email.strip().lower()
-    if email:
-        customer = Customer.objects.filter(email__iexact=email, erased_at__isnull=True).order_by("id").first()
-        if customer is None:
-            customer = Customer.objects.create(name=email, email=email, language=language)
-    response = Response.objects.create(
+    customer = customer_for_email(email=email, language=language) if email else None
+    response = response_store(
         survey=survey,
         version_id=survey.current_version_id,
-        customer=customer,
+        questions=questions,
+        answers=answers,
         language=language,
-        submitted_at=timezone.now(),
+        customer_id=customer.pk if customer else None,
     )
-    by_id = {q.pk: q for q in questions}
-    rows = []
-    for qid, value in answers.values.items():
-        number, text, choices = _answer_values(by_id[qid], value)
-        rows.append(
-            Answer(
-                response=response, question_id=qid, number=number, text=text, choices=None if choices is None else value
-            )
-        )
-    Answer.objects.bulk_create(rows)
-    _announce(response, survey, by_id, answers)
+    assert response is not None
     return response

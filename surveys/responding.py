@@ -220,51 +220,115 @@ def _answer_values(question: Question, value: Any) -> tuple[int | None, str, str
     return None, value, None
 
 
-def _insert_postgresql(
-    link: Link, by_id: dict[int, Question], answers: ParsedAnswers, language: str, now: datetime
+def answer_rows(by_id: dict[int, Question], answers: ParsedAnswers) -> list[tuple[int, int | None, str, str | None]]:
+    """(question id, number, text, choices as JSON) per answer: the one shape every way of storing takes."""
+    return [(qid, *_answer_values(by_id[qid], value)) for qid, value in answers.values.items()]
+
+
+def _insert_orm(
+    *,
+    survey_id: int,
+    version_id: int,
+    invitation_id: int | None,
+    customer_id: int | None,
+    language: str,
+    now: datetime,
+    rows: list[tuple[int, int | None, str, str | None]],
 ) -> int:
-    assert link.version_id is not None
-    rows = [(qid, *_answer_values(by_id[qid], value)) for qid, value in answers.values.items()]
-    return fastpath.submit_row(
-        survey_id=link.survey_id,
-        version_id=link.version_id,
-        invitation_id=link.invitation_id,
-        customer_id=link.customer_id,
-        language=language,
-        now=now,
-        answers=rows,
-    )
-
-
-def _response_fields(link: Link, language: str, now: datetime) -> dict[str, Any]:
-    return {
-        "survey_id": link.survey_id,
-        "version_id": link.version_id,
-        "invitation_id": link.invitation_id,
-        "customer_id": link.customer_id,
-        "language": language,
-        "submitted_at": now,
-    }
-
-
-def _insert_orm(link: Link, by_id: dict[int, Question], answers: ParsedAnswers, language: str, now: datetime) -> int:
     with transaction.atomic():
-        response = Response.objects.create(**_response_fields(link, language, now))
-        rows = []
-        for qid, value in answers.values.items():
-            number, text, choices = _answer_values(by_id[qid], value)
-            rows.append(
-                Answer(
-                    response=response,
-                    question_id=qid,
-                    number=number,
-                    text=text,
-                    choices=None if choices is None else value,
-                )
+        response = Response.objects.create(
+            survey_id=survey_id,
+            version_id=version_id,
+            invitation_id=invitation_id,
+            customer_id=customer_id,
+            language=language,
+            submitted_at=now,
+        )
+        Answer.objects.bulk_create(
+            Answer(
+                response=response,
+                question_id=qid,
+                number=number,
+                text=text,
+                choices=None if choices is None else json.loads(choices),
             )
-        Answer.objects.bulk_create(rows)
-        Invitation.objects.filter(pk=link.invitation_id).update(answered_at=now, status=Invitation.Status.ANSWERED)
+            for qid, number, text, choices in rows
+        )
+        if invitation_id is not None:
+            Invitation.objects.filter(pk=invitation_id).update(answered_at=now, status=Invitation.Status.ANSWERED)
     return response.pk
+
+
+ORM, STATEMENT = "orm", "statement"
+
+
+def response_store(
+    *,
+    survey: Survey,
+    version_id: int,
+    questions: list[Question],
+    answers: ParsedAnswers,
+    language: str,
+    invitation_id: int | None = None,
+    customer_id: int | None = None,
+    token_hash: str | None = None,
+    stamp: str | None = None,
+    method: str | None = None,
+) -> Response | None:
+    """The one function that stores a response, its answers and its invitation's answered time, in one transaction.
+
+    Its variants write the same rows (tests/surveys/test_response_store.py proves it):
+    - the ORM, on SQLite (and on request, as the reference the others are tested against);
+    - on PostgreSQL, one prepared statement (fastpath.SUBMIT) for a link already checked, or for a public link;
+    - with `token_hash` and `stamp`, PostgreSQL's quick statement (fastpath.QUICK), which checks the link itself and
+      stores nothing (returns None) unless it is unanswered, unexpired and still at this version and stamp.
+    A second response for one invitation raises IntegrityError (the unique index), except in the quick variant.
+    """
+    if not answers.is_valid:
+        raise ValueError("response_store needs valid answers")
+    now = timezone.now()
+    by_id = {q.pk: q for q in questions}
+    rows = answer_rows(by_id, answers)
+    if token_hash is not None:
+        try:
+            row = fastpath.quick_submit_row(
+                token_hash=token_hash, version_id=version_id, stamp=str(stamp), language=language, now=now, answers=rows
+            )
+        except (IntegrityError, DataError):
+            return None
+        if row is None:
+            return None
+        response_id, survey_id, invitation_id, customer_id = row
+    else:
+        survey_id = survey.pk
+        fields = {
+            "survey_id": survey_id,
+            "version_id": version_id,
+            "invitation_id": invitation_id,
+            "customer_id": customer_id,
+            "language": language,
+            "now": now,
+        }
+        if (method or (STATEMENT if connection.vendor == "postgresql" else ORM)) == ORM:
+            response_id = _insert_orm(**fields, rows=rows)
+        elif connection.in_atomic_block:
+            # Inside a caller's transaction a failed statement would poison it: fence it with a savepoint.
+            with transaction.atomic():
+                response_id = fastpath.submit_row(**fields, answers=rows)
+        else:
+            response_id = fastpath.submit_row(**fields, answers=rows)
+    response = Response(
+        pk=response_id,
+        survey_id=survey_id,
+        version_id=version_id,
+        invitation_id=invitation_id,
+        customer_id=customer_id,
+        language=language,
+        submitted_at=now,
+    )
+    response._state.adding, response._state.db = False, "default"
+    _announce(response, survey, by_id, answers)
+    return response
 
 
 def _announce(response: Response, survey: Survey, by_id: dict[int, Question], answers: ParsedAnswers) -> None:
@@ -291,24 +355,20 @@ def response_submit(
     The unique constraint on Response.invitation decides races: the loser of two concurrent posts rolls back and
     gets the winner's response, so the customer sees the thank-you page either way.
     """
-    if not answers.is_valid:
-        raise ValueError("response_submit needs valid answers")
-    now = timezone.now()
-    by_id = {q.pk: q for q in questions}
+    assert link.version_id is not None
     try:
-        if connection.vendor != "postgresql":
-            response_id = _insert_orm(link, by_id, answers, language, now)
-        elif connection.in_atomic_block:
-            # Inside a caller's transaction a failed statement would poison it: fence it with a savepoint.
-            with transaction.atomic():
-                response_id = _insert_postgresql(link, by_id, answers, language, now)
-        else:
-            response_id = _insert_postgresql(link, by_id, answers, language, now)
+        response = response_store(
+            survey=survey,
+            version_id=link.version_id,
+            questions=questions,
+            answers=answers,
+            language=language,
+            invitation_id=link.invitation_id,
+            customer_id=link.customer_id,
+        )
     except IntegrityError:
         return Response.objects.get(invitation_id=link.invitation_id), False
-    response = Response(pk=response_id, **_response_fields(link, language, now))
-    response._state.adding, response._state.db = False, "default"
-    _announce(response, survey, by_id, answers)
+    assert response is not None
     return response, True
 
 
@@ -333,31 +393,12 @@ def response_submit_quick(*, token: str, data: Mapping[str, Any]) -> Response | 
     answers = parse_answers(snapshot.questions, data)
     if not answers.is_valid:
         return None
-    by_id = {q.pk: q for q in snapshot.questions}
-    now = timezone.now()
-    rows = [(qid, *_answer_values(by_id[qid], value)) for qid, value in answers.values.items()]
-    try:
-        row = fastpath.quick_submit_row(
-            token_hash=hash_token(token),
-            version_id=version_id,
-            stamp=str(stamp),
-            language=language,
-            now=now,
-            answers=rows,
-        )
-    except (IntegrityError, DataError):
-        return None
-    if row is None:
-        return None
-    response = Response(
-        pk=row[0],
-        survey_id=row[1],
+    return response_store(
+        survey=snapshot.survey,
         version_id=version_id,
-        invitation_id=row[2],
-        customer_id=row[3],
+        questions=snapshot.questions,
+        answers=answers,
         language=language,
-        submitted_at=now,
+        token_hash=hash_token(token),
+        stamp=str(stamp),
     )
-    response._state.adding, response._state.db = False, "default"
-    _announce(response, snapshot.survey, by_id, answers)
-    return response

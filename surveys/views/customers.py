@@ -19,8 +19,15 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import is_quality_manager, quality_manager_required
+from surveys import customers as customer_services
 from surveys import importing
-from surveys.customers import customer_erase, customer_for_unsubscribe_token, customer_opt_out, customer_panels
+from surveys.customers import (
+    customer_erase,
+    customer_for_unsubscribe_token,
+    customer_opt_out,
+    customer_panels,
+    customer_update,
+)
 from surveys.forms import CustomerForm
 from surveys.models import Customer, Language
 
@@ -76,7 +83,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 def customer_create(request: HttpRequest) -> HttpResponse:
     form = CustomerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        customer = form.save()
+        customer = customer_services.customer_create(**form.cleaned_data)
         messages.success(request, _("Customer %(name)s added.") % {"name": customer.name})
         return redirect("customer_detail", pk=customer.pk)
     return render(request, "surveys/customer_form.html", {"form": form})
@@ -90,7 +97,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("customer_detail", pk=customer.pk)
     form = CustomerForm(request.POST or None, instance=customer)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        customer_update(customer=customer, **form.cleaned_data)
         messages.success(request, _("Customer saved."))
         return redirect("customer_detail", pk=customer.pk)
     return render(request, "surveys/customer_form.html", {"form": form, "customer": customer})

@@ -100,7 +100,9 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
     survey = _get_survey_for_user(request, pk)
     form = SurveyEditForm(request.POST or None, instance=survey)
     if request.method == "POST" and form.is_valid():
-        building.survey_update(survey=survey, **form.cleaned_data)
+        data = dict(form.cleaned_data)
+        reason = data.pop("change_reason", "")
+        building.survey_update(survey=survey, reason=reason, **data)
         messages.success(request, _("Survey saved."))
         return redirect("survey_detail", pk=survey.pk)
     return render(request, "surveys/survey_form.html", {"form": form, "survey": survey, "title": _("Edit survey")})

@@ -1,0 +1,250 @@
+"""Writing the audit trail: which fields of which records are audited, and how an entry joins the chain.
+
+A service changes a record, then calls `audit_record` in the same transaction with the record's audited values as
+they were before (`audit_snapshot`). The entry's hash covers its content and the previous entry's hash; the chain's
+head row is locked while the entry is appended, so two transactions writing at once queue instead of forking the
+chain (PostgreSQL; SQLite lets one writer in at a time anyway).
+
+Personal data (a customer's name, email, phone) never enters the trail in clear: the trail is permanent and an
+erasure must still leave nothing behind (Decree 13/2023). Such fields are stored as a keyed digest, which still
+shows that, when and by whom the value changed, and lets `audit_verify` compare it with the database.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+from audit.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Audited:
+    model: type[models.Model]
+    fields: tuple[str, ...]
+    personal: frozenset[str] = frozenset()
+    label: Callable[[Any], str] = str
+    many: frozenset[str] = field(default_factory=frozenset)
+
+
+_REGISTRY: dict[str, Audited] = {}
+
+
+def register(
+    model: type[models.Model],
+    *,
+    fields: Iterable[str],
+    personal: Iterable[str] = (),
+    label: Callable[[Any], str] = str,
+) -> None:
+    """Declare a quality record and the fields the trail follows. Called from each app's AppConfig.ready()."""
+    names = tuple(fields)
+    many = frozenset(n for n in names if model._meta.get_field(n).many_to_many)
+    _REGISTRY[model._meta.label_lower] = Audited(model, names, frozenset(personal), label, many)
+
+
+def registered() -> dict[str, Audited]:
+    return dict(_REGISTRY)
+
+
+def record_type(instance_or_model: Any) -> str:
+    return instance_or_model._meta.label_lower
+
+
+# Who is acting, and through which door: set by the middleware for requests and by `acting` elsewhere.
+_ACTING: contextvars.ContextVar[tuple[Any, str]] = contextvars.ContextVar("audit_acting", default=(None, "system"))
+
+
+@contextmanager
+def acting(user: Any = None, via: str = "system") -> Iterator[None]:
+    """Attribute the writes inside to `user` (None for the system), coming in through `via`."""
+    token = _ACTING.set((user, via))
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
+
+
+def current_actor() -> tuple[Any, str]:
+    return _ACTING.get()
+
+
+def _digest(value: Any) -> str:
+    if value in (None, ""):
+        return value
+    key = hashlib.sha256(b"lang-nghe audit personal data|" + settings.SECRET_KEY.encode()).digest()
+    return "hmac:" + hmac.new(key, str(value).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def to_json(value: Any) -> Any:
+    """A stored value as the trail keeps it: JSON that reads back identically from any database."""
+    if isinstance(value, datetime):
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value, UTC)
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    return value
+
+
+def audit_snapshot(instance: models.Model) -> dict[str, Any]:
+    """The audited fields' current values of a saved record, as the trail stores them."""
+    spec = _REGISTRY[record_type(instance)]
+    values: dict[str, Any] = {}
+    for name in spec.fields:
+        if name in spec.many:
+            values[name] = sorted(getattr(instance, name).values_list("pk", flat=True)) if instance.pk else []
+            continue
+        value = to_json(getattr(instance, instance._meta.get_field(name).attname))
+        values[name] = _digest(value) if name in spec.personal else value
+    return values
+
+
+def canonical(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def entry_content(entry: AuditEntry) -> dict[str, Any]:
+    """Everything an entry's hash covers."""
+    return {
+        "seq": entry.seq,
+        "at": to_json(entry.at),
+        "actor": entry.actor_id,
+        "actor_name": entry.actor_name,
+        "via": entry.via,
+        "record_type": entry.record_type,
+        "record_id": entry.record_id,
+        "record_label": entry.record_label,
+        "action": entry.action,
+        "changes": entry.changes,
+        "reason": entry.reason,
+        "context": entry.context,
+        "prev_hash": entry.prev_hash,
+    }
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    return hashlib.sha256(entry.prev_hash.encode() + b"|" + canonical(entry_content(entry))).hexdigest()
+
+
+def _actor_fields(actor: Any) -> tuple[int | None, str]:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return None, ""
+    return actor.pk, actor.get_username()[:150]
+
+
+def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
+    with transaction.atomic():
+        head = AuditHead.objects.select_for_update().filter(pk=1).first()
+        if head is None:
+            head = AuditHead.objects.create(pk=1)
+        # Server time, taken under the lock: entries are in time order along the chain.
+        now = timezone.now()
+        for entry in entries:
+            entry.seq, entry.prev_hash, entry.at = head.seq + 1, head.hash, now
+            # Store what the database will hand back (JSON round trip), so the hash is computed on that.
+            entry.changes = json.loads(canonical(entry.changes))
+            entry.context = json.loads(canonical(entry.context))
+            entry.hash = entry_hash(entry)
+            head.seq, head.hash = entry.seq, entry.hash
+        AuditEntry.objects.bulk_create(entries, batch_size=2000)
+        head.save(update_fields=["seq", "hash"])
+    return entries
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    return {
+        name: [before.get(name), after.get(name)]
+        for name in list(dict.fromkeys([*before, *after]))
+        if before.get(name) != after.get(name)
+    }
+
+
+_UNSET: Any = object()
+
+
+def audit_entry_for(
+    instance: models.Model,
+    *,
+    action: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    actor: Any = _UNSET,
+    via: str | None = None,
+    reason: str = "",
+    context: dict[str, Any] | None = None,
+    extra: dict[str, list[Any]] | None = None,
+) -> AuditEntry | None:
+    """An unsaved entry for a change of `instance`, or None when nothing audited changed."""
+    spec = _REGISTRY[record_type(instance)]
+    if after is None:
+        after = {} if action == "delete" else audit_snapshot(instance)
+    changes = _changes(before or {}, after)
+    changes.update(extra or {})
+    if not changes and action == "update":
+        return None
+    acting_user, acting_via = current_actor()
+    if actor is _UNSET:
+        actor = acting_user
+    actor_id, actor_name = _actor_fields(actor)
+    return AuditEntry(
+        actor_id=actor_id,
+        actor_name=actor_name,
+        via=via or acting_via,
+        record_type=spec.model._meta.label_lower,
+        record_id=str(instance.pk),
+        record_label=str(spec.label(instance))[:200],
+        action=action,
+        changes=changes,
+        reason=reason.strip(),
+        context=context or {},
+    )
+
+
+def audit_record(instance: models.Model, **kwargs: Any) -> AuditEntry | None:
+    """Append one entry for a change of `instance` (see `audit_entry_for`); call it inside the change's transaction."""
+    entry = audit_entry_for(instance, **kwargs)
+    if entry is None:
+        return None
+    return _append([entry])[0]
+
+
+def audit_append(entries: list[AuditEntry]) -> int:
+    """Append entries made by `audit_entry_for`, in their order."""
+    if entries:
+        _append(entries)
+    return len(entries)
+
+
+def audit_record_many(instances: Iterable[models.Model], **kwargs: Any) -> int:
+    """One entry per record, appended together (imports): one lock, one bulk INSERT."""
+    return audit_append([e for e in (audit_entry_for(i, **kwargs) for i in instances) if e is not None])
+
+
+def audit_stored(instance: models.Model) -> dict[str, Any]:
+    """The audited values of the record as the database holds it: the "before" of an update.
+
+    Read from the database, not from the instance, because a ModelForm's validation has usually already copied the
+    new values onto the instance the view hands to the service.
+    """
+    if instance.pk is None:
+        return {}
+    stored = type(instance)._default_manager.filter(pk=instance.pk).first()
+    return audit_snapshot(stored) if stored is not None else {}
