@@ -45,7 +45,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/djlint templates surveys/templates feedback/templates reports/templates --lint
+	$(BIN)/djlint templates surveys/templates feedback/templates reports/templates audit/templates --lint
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -68,6 +68,10 @@ MIDDLEWARE = [
     "audit.middleware.AuditActorMiddleware",
 ]
 
+# The admin's history pages may be read; their "Revert" would save an old version over a quality record outside
+# its service (no rule checked, no timeline entry, no audit entry).
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("surveys.urls")),
     path("", include("feedback.urls")),
     path("", include("reports.urls")),
+    path("", include("audit.urls")),
 ]
 
 handler403 = "config.views.forbidden"

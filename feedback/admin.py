@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import RecordAdmin, RecordInline
 from feedback.models import (
     ActionItem,
     CaseEvent,
@@ -31,75 +32,46 @@ class TimeLimitAdmin(NoDelete, admin.ModelAdmin):
     list_display = ["severity", "acknowledge_hours", "respond_hours", "close_hours"]
 
 
-class CaseEventInline(admin.TabularInline):
+class CaseEventInline(RecordInline):
     model = CaseEvent
-    extra = 0
     readonly_fields = ["at", "actor", "kind", "from_status", "to_status", "text"]
-    can_delete = False
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+
+# Cases, corrective actions, their items and reviews change only through feedback/workflow.py and corrective.py
+# (the staff pages): they keep the workflow's rules, the timeline and the audit trail. The admin reads them. The
+# history pages stay readable; their "Revert" is off (SIMPLE_HISTORY_REVERT_DISABLED): it saved an old version
+# over the record with no timeline entry, e.g. reopening a closed case.
 
 
 @admin.register(ComplaintCase)
-class ComplaintCaseAdmin(NoDelete, SimpleHistoryAdmin):
+class ComplaintCaseAdmin(RecordAdmin, SimpleHistoryAdmin):
     list_display = ["reference", "channel", "status", "priority", "assignee", "received_at"]
     list_filter = ["status", "channel", "severity", "category"]
     search_fields = ["reference", "contact_name", "contact_email", "description"]
     inlines = [CaseEventInline]
-    # The workflow (status, dates, timeline) is changed through the case page, which keeps the rules.
-    readonly_fields = [
-        "reference",
-        "status",
-        "received_at",
-        "acknowledge_due",
-        "respond_due",
-        "close_due",
-        "acknowledged_at",
-        "responded_at",
-        "closed_at",
-        "escalated_at",
-        "response",
-        "priority",
-        "customer_accepted",
-        "created_by",
-    ]
-    raw_id_fields = ["customer"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
 
-class ActionItemInline(admin.TabularInline):
+class ActionItemInline(RecordInline):
     model = ActionItem
-    extra = 0
-    can_delete = False
 
 
 @admin.register(CorrectiveAction)
-class CorrectiveActionAdmin(NoDelete, SimpleHistoryAdmin):
+class CorrectiveActionAdmin(RecordAdmin, SimpleHistoryAdmin):
     list_display = ["reference", "title", "status", "owner", "created_at"]
     list_filter = ["status"]
     search_fields = ["reference", "title"]
-    readonly_fields = ["reference", "status", "contained_at", "decided_at", "analysed_at", "closed_at"]
     inlines = [ActionItemInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(NoDelete, SimpleHistoryAdmin):
+class ActionItemAdmin(RecordAdmin, SimpleHistoryAdmin):
     list_display = ["description", "action", "owner", "due_date", "status"]
     list_filter = ["status"]
 
 
 @admin.register(EffectivenessReview)
-class EffectivenessReviewAdmin(NoDelete, admin.ModelAdmin):
+class EffectivenessReviewAdmin(RecordAdmin):
     list_display = ["action", "reviewed_on", "result", "reviewer"]
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(ComplaintSettings)

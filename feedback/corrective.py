@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.trail import audit_record, audit_snapshot, audit_stored
 from feedback.models import (
     ActionItem,
     ActionStatus,
@@ -42,6 +43,7 @@ def action_create(
     category: Category | None = None,
     survey: Survey | None = None,
     segment: str = "",
+    effective_from: date | None = None,
 ) -> CorrectiveAction:
     action = CorrectiveAction(
         title=title.strip(),
@@ -50,29 +52,77 @@ def action_create(
         category=category,
         survey=survey,
         segment=segment.strip(),
+        effective_from=effective_from,
         reference="pending",
     )
     action.full_clean(exclude=["reference", "owner", "category", "survey"])
     action.reference = next_reference("CA")
     action.save()
     action.cases.set(list(cases))
+    audit_record(action, action="create")
     return action
 
 
 def _open(action: CorrectiveAction) -> None:
-    _require(action.status not in FINISHED, _("This corrective action is closed."))
+    # Read from the database: a form may already have copied new values onto the instance.
+    status = CorrectiveAction.objects.filter(pk=action.pk).values_list("status", flat=True).first()
+    _require(
+        status not in FINISHED, _("This corrective action is closed: reopen it, with the reason, before changing it.")
+    )
+
+
+ACTION_EDITABLE = ("title", "nonconformity", "owner", "category", "survey", "segment", "effective_from")
+
+
+@transaction.atomic
+def action_update(
+    *, action: CorrectiveAction, cases: Iterable[ComplaintCase] | None = None, **fields: object
+) -> CorrectiveAction:
+    """Edit what the action is about (not its steps); refused once it is closed."""
+    _open(action)
+    before = audit_stored(action)
+    for name, value in fields.items():
+        if name not in ACTION_EDITABLE:
+            raise ValueError(f"action_update cannot set {name}")
+        setattr(action, name, value.strip() if isinstance(value, str) else value)
+    action.full_clean(exclude=["owner", "category", "survey"])
+    action.save()
+    if cases is not None:
+        action.cases.set(list(cases))
+    audit_record(action, action="update", before=before)
+    return action
+
+
+@transaction.atomic
+def action_reopen(*, action: CorrectiveAction, reason: str) -> CorrectiveAction:
+    """Reopen a closed action, with the reason (kept in the trail and shown on the action's page).
+
+    Closed as effective, it goes back to planning actions on the cause found; closed as not needed, the decision is
+    to be taken again.
+    """
+    action = CorrectiveAction.objects.select_for_update().get(pk=action.pk)
+    _require(action.status in FINISHED, _("Only a closed corrective action can be reopened."))
+    _require(bool(reason.strip()), _("Say why the corrective action is reopened."))
+    before = audit_snapshot(action)
+    action.status = A.ANALYSED if action.status == A.CLOSED else A.CONTAINED
+    action.closed_at = None
+    action.save()
+    audit_record(action, action="reopen", before=before, reason=reason)
+    return action
 
 
 @transaction.atomic
 def action_record_containment(*, action: CorrectiveAction, containment: str) -> CorrectiveAction:
     """React to the nonconformity: what was done to control and correct it (10.2.1 a)."""
     _open(action)
+    before = audit_stored(action)
     _require(bool(containment.strip()), _("Describe the correction or containment."))
     action.containment = containment.strip()
     action.contained_at = action.contained_at or timezone.now()
     if action.status == A.OPEN:
         action.status = A.CONTAINED
     action.save()
+    audit_record(action, action="containment", before=before)
     return action
 
 
@@ -80,6 +130,7 @@ def action_record_containment(*, action: CorrectiveAction, containment: str) -> 
 def action_decide(*, action: CorrectiveAction, needed: bool, reason: str) -> CorrectiveAction:
     """Evaluate the need for action to eliminate the cause (10.2.1 b). Needs the correction first."""
     _open(action)
+    before = audit_stored(action)
     _require(bool(action.containment), _("Record the correction or containment before deciding."))
     _require(bool(reason.strip()), _("Give the reason for the decision."))
     action.action_needed = needed
@@ -92,6 +143,7 @@ def action_decide(*, action: CorrectiveAction, needed: bool, reason: str) -> Cor
         action.status = A.NOT_NEEDED
         action.closed_at = timezone.now()
     action.save()
+    audit_record(action, action="decision", before=before)
     return action
 
 
@@ -100,6 +152,7 @@ def action_record_root_cause(
     *, action: CorrectiveAction, root_cause: str, method: str, similar: str, update_risks: bool, qms_change: bool
 ) -> CorrectiveAction:
     _open(action)
+    before = audit_stored(action)
     _require(action.action_needed is True, _("Decide that action is needed before analysing the cause."))
     _require(bool(root_cause.strip()), _("Describe the root cause."))
     _require(bool(method), _("Say which method found the root cause."))
@@ -110,6 +163,7 @@ def action_record_root_cause(
     if action.status == A.DECIDED:
         action.status = A.ANALYSED
     action.save()
+    audit_record(action, action="root_cause", before=before)
     return action
 
 
@@ -119,23 +173,31 @@ def item_add(*, action: CorrectiveAction, description: str, owner: AbstractBaseU
     _require(action.analysed_at is not None, _("Find the root cause before planning actions."))
     _require(bool(description.strip()), _("Describe the action."))
     item = ActionItem.objects.create(action=action, description=description.strip(), owner=owner, due_date=due_date)
-    if action.status in (A.ANALYSED, A.REVIEW):
-        action.status = A.IMPLEMENTING
-        action.save(update_fields=["status"])
+    audit_record(item, action="create")
+    _set_status(action, A.IMPLEMENTING, only_from=(A.ANALYSED, A.REVIEW))
     return item
+
+
+def _set_status(action: CorrectiveAction, status: str, *, only_from: tuple[str, ...]) -> None:
+    if action.status in only_from:
+        before = audit_stored(action)
+        action.status = status
+        action.save(update_fields=["status"])
+        audit_record(action, action="status", before=before)
 
 
 @transaction.atomic
 def item_set_status(*, item: ActionItem, status: str) -> ActionItem:
     _open(item.action)
     _require(status in ActionItem.Status.values, _("Unknown status."))
+    before = audit_stored(item)
     item.status = status
     item.completed_at = timezone.now() if status == ActionItem.Status.DONE else None
     item.save()
+    audit_record(item, action="update", before=before)
     action = item.action
-    if not action.items.filter(status=ActionItem.Status.OPEN).exists() and action.status == A.IMPLEMENTING:
-        action.status = A.REVIEW
-        action.save(update_fields=["status"])
+    if not action.items.filter(status=ActionItem.Status.OPEN).exists():
+        _set_status(action, A.REVIEW, only_from=(A.IMPLEMENTING,))
     return item
 
 
@@ -158,6 +220,15 @@ def action_record_review(
         _("Finish or cancel every action before reviewing effectiveness."),
     )
     _require(bool(method.strip()) and bool(evidence.strip()), _("Give the method and the evidence."))
+    # The date of the review is the reviewer's to give, within what is possible: not before the action existed,
+    # not in the future. When it was recorded, and by whom, is the trail's (server time, the signed-in user).
+    _require(reviewed_on <= timezone.localdate(), _("The review date cannot be in the future."))
+    _require(
+        reviewed_on >= timezone.localdate(action.created_at),
+        _("The review date cannot be before the corrective action was raised."),
+    )
+    _require(result in EffectivenessReview.Result.values, _("Choose the result of the review."))
+    before = audit_stored(action)
     review = EffectivenessReview.objects.create(
         action=action,
         method=method.strip(),
@@ -171,4 +242,6 @@ def action_record_review(
     else:
         action.status, action.closed_at = A.ANALYSED, None
     action.save()
+    audit_record(review, action="create")
+    audit_record(action, action="review", before=before)
     return review

@@ -291,3 +291,12 @@ class ReviewForm(forms.Form):
         label=_("Review date"), initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
     )
     result = forms.ChoiceField(label=_("Result"), choices=EffectivenessReview.Result.choices, widget=forms.RadioSelect)
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is it reopened?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Kept in the audit trail and shown on this page."),
+    )

@@ -17,6 +17,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.trail import audit_record, audit_stored
 from feedback.models import (
     CaseEvent,
     CaseStatus,
@@ -153,6 +154,7 @@ def case_create(
     case.full_clean(exclude=["reference", "response", "customer", "assignee", "created_by", "category"])
     case.reference = next_reference("CMP", now)
     case.save()
+    audit_record(case, action="create", actor=case.created_by)
     _event(case, CaseEvent.Kind.CREATED, case.created_by, text=Channel(channel).label, to_status=S.RECEIVED)
     if assignee is not None:
         _event(case, CaseEvent.Kind.ASSIGNED, case.created_by, text=_display_user(assignee))
@@ -165,6 +167,12 @@ def _display_user(user: AbstractBaseUser | None) -> str:
     if user is None:
         return _("nobody")
     return user.get_full_name() or user.get_username()
+
+
+def _ensure_open(case: ComplaintCase) -> None:
+    # A closed or rejected case is a record of what was decided: it changes only after an explicit reopen.
+    if ComplaintCase.objects.filter(pk=case.pk, status__in=(S.CLOSED, S.REJECTED)).exists():
+        raise ValidationError(_("This case is closed: reopen it, with the reason, before changing it."))
 
 
 def allowed_transitions(case: ComplaintCase) -> tuple[str, ...]:
@@ -190,6 +198,9 @@ def case_transition(
             % {"current": case.get_status_display(), "target": CaseStatus(to_status).label}
         )
     message, note = message.strip(), note.strip()
+    if to_status == S.REOPENED and not note:
+        raise ValidationError({"note": _("Say why the case is reopened: the reason is kept on its timeline.")})
+    before = audit_stored(case)
     if to_status in NEEDS_MESSAGE and not message:
         raise ValidationError({"message": _("Write the decision for the customer: it is sent to them and kept.")})
     if to_status == S.CLOSED:
@@ -213,6 +224,8 @@ def case_transition(
         case.acknowledged_at = now
     case.save()
     _event(case, CaseEvent.Kind.STATUS, actor, text=note, from_status=previous, to_status=to_status)
+    audit_record(case, action="reopen" if to_status == S.REOPENED else "transition", before=before, actor=actor,
+                 reason=note)  # fmt: skip
     if message:
         _record_message(case, actor, message)
     if to_status == S.CLOSED:
@@ -235,6 +248,7 @@ def case_message_customer(*, case: ComplaintCase, actor: AbstractBaseUser, text:
             {"text": _("We have no email address for this customer: tell them by phone and record an internal note.")}
         )
     _record_message(case, actor, text.strip())
+    audit_record(case, action="message", actor=actor, extra={"message": [None, text.strip()]})
 
 
 @transaction.atomic
@@ -242,15 +256,19 @@ def case_add_note(*, case: ComplaintCase, actor: AbstractBaseUser, text: str) ->
     if not text.strip():
         raise ValidationError({"text": _("Write the note.")})
     _event(case, CaseEvent.Kind.NOTE, actor, text=text.strip())
+    audit_record(case, action="note", actor=actor, extra={"note": [None, text.strip()]})
 
 
 @transaction.atomic
 def case_assign(*, case: ComplaintCase, assignee: AbstractBaseUser | None, actor: AbstractBaseUser) -> None:
+    _ensure_open(case)
     if case.assignee_id == (assignee.pk if assignee else None):
         return
+    before = audit_stored(case)
     case.assignee = assignee
     case.save(update_fields=["assignee"])
     _event(case, CaseEvent.Kind.ASSIGNED, actor, text=_display_user(assignee))
+    audit_record(case, action="assign", before=before, actor=actor)
 
 
 EDITABLE = (
@@ -270,6 +288,8 @@ EDITABLE = (
 @transaction.atomic
 def case_update(*, case: ComplaintCase, actor: AbstractBaseUser, **fields: Any) -> ComplaintCase:
     """Edit a case's details; every changed field is written to the timeline (and to the field history)."""
+    _ensure_open(case)
+    before = audit_stored(case)
     changes = []
     for name, value in fields.items():
         if name not in EDITABLE:
@@ -287,6 +307,7 @@ def case_update(*, case: ComplaintCase, actor: AbstractBaseUser, **fields: Any) 
     case.full_clean(exclude=["response", "customer", "assignee", "created_by", "category"])
     case.save()
     _event(case, CaseEvent.Kind.EDITED, actor, text="\n".join(str(c) for c in changes))
+    audit_record(case, action="update", before=before, actor=actor)
     return case
 
 
@@ -331,8 +352,10 @@ def case_escalate_overdue(now: datetime | None = None) -> int:
             .order_by("id")
         )
         for case in overdue:
+            before = audit_stored(case)
             case.escalated_at = now
             case.save(update_fields=["escalated_at"])
+            audit_record(case, action="escalate", before=before, actor=None, via="task")
             step = overdue_step(case, now) or "close"
             _event(case, CaseEvent.Kind.ESCALATED, None, text=step)
             _after_commit("send_escalation", case.pk)

@@ -13,10 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.trail import audit_record, audit_stored
 from reports import stats
 from reports.complaints import complaint_summary
 from reports.models import (
@@ -35,6 +37,7 @@ METRIC_KIND = {Metric.NPS: SurveyKind.NPS, Metric.CSAT: SurveyKind.CSAT, Metric.
 
 def objective_save(*, objective: QualityObjective, **fields: Any) -> QualityObjective:
     """Create or change an objective after checking that it can be measured as stated."""
+    before = audit_stored(objective)
     for name, value in fields.items():
         setattr(objective, name, value)
     errors: dict[str, str] = {}
@@ -53,7 +56,9 @@ def objective_save(*, objective: QualityObjective, **fields: Any) -> QualityObje
     if errors:
         raise ValidationError(errors)
     objective.full_clean()
-    objective.save()
+    with transaction.atomic():
+        objective.save()
+        audit_record(objective, action="update" if before else "create", before=before)
     return objective
 
 

@@ -9,6 +9,7 @@ and numbers are stored; labels are translated when shown.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.trail import audit_record, audit_record_many, audit_snapshot, audit_stored, canonical
 from reports import stats
 from reports.complaints import complaint_summary
 from reports.dashboard import STATS, change, headline
@@ -42,11 +44,13 @@ def review_create(*, title: str, period_start: date, period_end: date, prepared_
             prepared_by=prepared_by,
             previous=previous,
         )
+        audit_record(review, action="create", actor=prepared_by)
         if previous:
             ReviewAction.objects.bulk_create(
                 ReviewAction(review=review, description=a.description, owner=a.owner, due=a.due, carried_from=a)
                 for a in previous.actions.filter(done_at__isnull=True)
             )
+            audit_record_many(review.actions.all(), action="create")
     return review
 
 
@@ -55,27 +59,41 @@ def _editable(review: ManagementReview) -> None:
         raise ValidationError(_("This review is signed off and can no longer change."))
 
 
+@transaction.atomic
 def review_save_decisions(*, review: ManagementReview, decisions: str) -> None:
     _editable(review)
+    before = audit_stored(review)
     review.decisions = decisions
     review.full_clean()
     review.save(update_fields=["decisions"])
+    audit_record(review, action="update", before=before)
 
 
+@transaction.atomic
 def review_add_action(*, review: ManagementReview, description: str, owner: Any, due: date) -> ReviewAction:
     _editable(review)
     if not description.strip():
         raise ValidationError({"description": _("Describe the action.")})
-    return ReviewAction.objects.create(review=review, description=description.strip(), owner=owner, due=due)
+    action = ReviewAction.objects.create(review=review, description=description.strip(), owner=owner, due=due)
+    audit_record(action, action="create")
+    return action
 
 
+@transaction.atomic
 def review_action_done(*, action: ReviewAction, done: bool, today: date | None = None) -> None:
     _editable(action.review)
+    before = audit_stored(action)
     action.done_at = (today or timezone.localdate()) if done else None
     action.save(update_fields=["done_at"])
+    audit_record(action, action="update", before=before)
     if action.carried_from_id and done:
         # Done now also closes it where it was decided, so that it is not carried again.
-        ReviewAction.objects.filter(pk=action.carried_from_id, done_at__isnull=True).update(done_at=action.done_at)
+        origin = ReviewAction.objects.filter(pk=action.carried_from_id, done_at__isnull=True).first()
+        if origin is not None:
+            origin_before = audit_snapshot(origin)
+            origin.done_at = action.done_at
+            origin.save(update_fields=["done_at"])
+            audit_record(origin, action="update", before=origin_before)
 
 
 def review_sign(*, review: ManagementReview, user: Any) -> None:
@@ -85,11 +103,16 @@ def review_sign(*, review: ManagementReview, user: Any) -> None:
         locked = ManagementReview.objects.select_for_update().get(pk=review.pk)
         if locked.locked:
             raise ValidationError(_("This review is signed off and can no longer change."))
+        before = audit_snapshot(locked)
         locked.snapshot = review_inputs(locked, live=True)
         locked.status = ManagementReview.Status.SIGNED
         locked.signed_by = user
         locked.signed_at = timezone.now()
         locked.save(update_fields=["snapshot", "status", "signed_by", "signed_at"])
+        # The frozen figures enter the trail as their digest, as stored (after the JSON round trip).
+        stored = ManagementReview.objects.values_list("snapshot", flat=True).get(pk=locked.pk)
+        digest = hashlib.sha256(canonical({"snapshot": stored})).hexdigest()
+        audit_record(locked, action="sign", before=before, actor=user, extra={"snapshot_sha256": [None, digest]})
     review.refresh_from_db()
 
 

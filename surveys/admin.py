@@ -5,59 +5,46 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin import RecordAdmin, RecordInline
 from surveys.invitations import invitation_create, invitation_link, invitation_renew_link
 from surveys.models import Answer, Customer, Invitation, Question, Response, Survey, SurveyVersion
 
+# Every model here is a quality record: the admin reads them, and changes go through the staff pages' services
+# (surveys/building.py, customers.py, invitations.py), which keep the rules, refresh the respondent cache and
+# write the audit trail. Customers leave only through erasure (the customer page), never by a delete.
+
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["name", "email", "language", "segment", "customer_type", "external_id"]
+class CustomerAdmin(RecordAdmin):
+    list_display = ["__str__", "language", "segment", "customer_type", "external_id", "opted_out_at", "erased_at"]
     list_filter = ["language", "customer_type", "segment"]
     search_fields = ["name", "email", "external_id"]
 
 
-class QuestionInline(admin.TabularInline):
+class QuestionInline(RecordInline):
     model = Question
-    extra = 0
     fields = ["position", "kind", "text_vi", "text_en", "required"]
     readonly_fields = fields
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        # Questions are edited through the survey builder, which refuses to change answered versions.
-        return False
 
 
 @admin.register(SurveyVersion)
-class SurveyVersionAdmin(admin.ModelAdmin):
+class SurveyVersionAdmin(RecordAdmin):
     list_display = ["survey", "number", "created_at"]
     inlines = [QuestionInline]
-    readonly_fields = ["survey", "number", "created_at"]
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(RecordAdmin):
     list_display = ["__str__", "kind", "status", "owner", "created_at"]
     list_filter = ["kind", "status"]
     search_fields = ["title_en", "title_vi"]
-    readonly_fields = ["current_version", "created_at", "updated_at"]
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(RecordAdmin):
     list_display = ["__str__", "version", "position", "kind", "required"]
     list_filter = ["kind"]
-
-    def has_change_permission(self, request: HttpRequest, obj: Question | None = None) -> bool:
-        if obj is not None and obj.version.responses.exists():
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Question | None = None) -> bool:
-        if obj is not None and obj.version.responses.exists():
-            return False
-        return super().has_delete_permission(request, obj)
 
 
 class InvitationAdminForm(forms.ModelForm):
@@ -74,7 +61,7 @@ class InvitationAdminForm(forms.ModelForm):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(RecordAdmin):
     form = InvitationAdminForm
     list_display = ["survey", "customer", "created_at", "expires_at", "sent_at", "answered_at"]
     list_filter = ["survey"]
@@ -83,6 +70,14 @@ class InvitationAdmin(admin.ModelAdmin):
     fields = ["survey", "customer", "expires_at", "created_at", "sent_at", "answered_at"]
     readonly_fields = ["expires_at", "created_at", "sent_at", "answered_at"]
     actions = ["renew_links"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Adding calls invitation_create (save_model below); nothing else about an invitation is edited here.
+        return admin.ModelAdmin.has_add_permission(self, request)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # The admin's action (renew links) needs the change permission on the list; no change form saves.
+        return obj is None and admin.ModelAdmin.has_change_permission(self, request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Invitation | None = None) -> list[str]:
         return self.readonly_fields + (["survey", "customer"] if obj else [])
@@ -114,36 +109,20 @@ class InvitationAdmin(admin.ModelAdmin):
             self.message_user(request, format_html("{}: <code>{}</code>", invitation, invitation_link(token)))
 
 
-class AnswerInline(admin.TabularInline):
+class AnswerInline(RecordInline):
     model = Answer
-    extra = 0
     readonly_fields = ["question", "number", "text", "choices"]
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(RecordAdmin):
+    # What a customer answered is a record, not a draft: never changed, never deleted (only erased in place).
     list_display = ["id", "survey", "customer", "language", "submitted_at"]
     list_filter = ["survey", "language"]
-    readonly_fields = ["survey", "version", "invitation", "customer", "language", "submitted_at"]
     inlines = [AnswerInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
 
 @admin.register(Answer)
-class AnswerAdmin(admin.ModelAdmin):
+class AnswerAdmin(RecordAdmin):
     list_display = ["response", "question", "number", "text"]
     list_select_related = ["response", "question"]
-    readonly_fields = ["response", "question", "number", "text", "choices"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Answer | None = None) -> bool:
-        # What a customer answered is a record, not a draft.
-        return False

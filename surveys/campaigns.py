@@ -21,6 +21,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.trail import audit_record
 from surveys.invitations import invitation_token, new_salt, token_for_salt
 from surveys.mailing import campaign_templates, courier_for, invitation_email_send
 from surveys.models import Campaign, Customer, Invitation, Survey, hash_token
@@ -64,6 +65,7 @@ def campaign_create(
     )
     campaign.full_clean(exclude=["created_by", "survey"])
     campaign.save()
+    audit_record(campaign, action="create")
     return campaign
 
 
@@ -156,7 +158,9 @@ def campaign_start(*, campaign: Campaign, now: datetime | None = None) -> None:
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.status != Campaign.Status.SCHEDULED:
             return
-        campaign_build(campaign=campaign, now=now)
+        built = campaign_build(campaign=campaign, now=now)
+        # One entry for the campaign's invitations, not one per invitation: they are the campaign's rows.
+        audit_record(campaign, action="start", actor=None, extra={"invitations": [None, built]})
         campaign.status, campaign.started_at = Campaign.Status.SENDING, now
         campaign.save(update_fields=["status", "started_at"])
         queued = list(campaign.invitations.filter(status=S.QUEUED).order_by("id").values_list("id", flat=True))
@@ -363,6 +367,7 @@ def campaign_cancel(*, campaign: Campaign) -> None:
         raise ValidationError(_("Only a campaign that has not started can be cancelled."))
     campaign.status = Campaign.Status.CANCELLED
     campaign.save(update_fields=["status"])
+    audit_record(campaign, action="cancel", extra={"status": [Campaign.Status.SCHEDULED, campaign.status]})
 
 
 def funnel(campaign: Campaign) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.trail import audit_record
 from surveys.models import Customer, Invitation, Survey, hash_token
 
 
@@ -53,6 +54,7 @@ def invitation_link(token: str, *, score: int | None = None) -> str:
     return f"{url}?score={score}" if score is not None else url
 
 
+@transaction.atomic
 def invitation_create(
     *,
     survey: Survey,
@@ -79,6 +81,7 @@ def invitation_create(
         created_at=now,
         expires_at=now + timedelta(days=days),
     )
+    audit_record(invitation, action="create", actor=created_by)
     return invitation, token
 
 
@@ -86,8 +89,12 @@ def invitation_renew_link(*, invitation: Invitation) -> str:
     """Replace the token (the old link stops working) and return the new one, e.g. when a link was lost."""
     if invitation.answered_at is not None:
         raise ValidationError(_("This invitation has already been answered."))
-    invitation.token_salt = ""
-    return invitation_token(invitation)
+    with transaction.atomic():
+        invitation.token_salt = ""
+        token = invitation_token(invitation)
+        # The trail says that the link changed, never what it is.
+        audit_record(invitation, action="renew_link", extra={"link": ["replaced", "new"]})
+    return token
 
 
 def invitation_email_now(*, invitation: Invitation) -> None:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import is_quality_manager, quality_manager_required, staff_required
+from audit import selectors as audit_selectors
 from feedback import corrective, effectiveness
 from feedback.forms import (
     ActionForm,
@@ -20,6 +21,7 @@ from feedback.forms import (
     DecisionForm,
     ItemForm,
     ItemStatusForm,
+    ReopenForm,
     ReviewForm,
     RootCauseForm,
 )
@@ -71,13 +73,11 @@ def action_create(request: HttpRequest) -> HttpResponse:
                 category=data["category"],
                 survey=data["survey"],
                 segment=data["segment"],
+                effective_from=data.get("effective_from"),
             )
         except ValidationError as error:
             form.add_error(None, error.messages)
         else:
-            if data.get("effective_from"):
-                action.effective_from = data["effective_from"]
-                action.save(update_fields=["effective_from"])
             messages.success(request, _("Corrective action %(ref)s opened.") % {"ref": action.reference})
             return redirect("action_detail", reference=action.reference)
     return render(
@@ -90,12 +90,24 @@ def action_create(request: HttpRequest) -> HttpResponse:
 @quality_manager_required
 def action_edit(request: HttpRequest, reference: str) -> HttpResponse:
     action = _get_action_for_user(request, reference)
-    form = ActionForm(request.POST or None, instance=action)
-    if request.method == "POST" and form.is_valid():
-        saved = form.save()
-        saved.cases.set(form.cleaned_data["case_references"])
-        messages.success(request, _("Corrective action saved."))
+    if action.status in corrective.FINISHED:
+        messages.error(request, _("This corrective action is closed: reopen it, with the reason, before changing it."))
         return redirect("action_detail", reference=action.reference)
+    # The form works on its own copy: the service compares the stored record with what it is asked to save.
+    form = ActionForm(request.POST or None, instance=CorrectiveAction.objects.get(pk=action.pk))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            corrective.action_update(
+                action=action,
+                cases=data["case_references"],
+                **{name: data[name] for name in corrective.ACTION_EDITABLE},
+            )
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        else:
+            messages.success(request, _("Corrective action saved."))
+            return redirect("action_detail", reference=action.reference)
     return render(
         request,
         "feedback/simple_form.html",
@@ -126,6 +138,8 @@ def action_detail(request: HttpRequest, reference: str) -> HttpResponse:
         ),
         "item_form": ItemForm(initial={"owner": request.user}),
         "review_form": ReviewForm(),
+        "reopen_form": ReopenForm(),
+        "trail": audit_selectors.entries_for(action),
         "comparisons": effectiveness.action_comparisons(action),
         "window_days": effectiveness.WINDOW_DAYS,
         "follow_ups": effectiveness.resurveyed_scores(action, language),
@@ -140,6 +154,7 @@ STEPS = {
     "decision": (DecisionForm, lambda a, d, u: corrective.action_decide(action=a, **d)),
     "root-cause": (RootCauseForm, lambda a, d, u: corrective.action_record_root_cause(action=a, **d)),
     "review": (ReviewForm, lambda a, d, u: corrective.action_record_review(action=a, reviewer=u, **d)),
+    "reopen": (ReopenForm, lambda a, d, u: corrective.action_reopen(action=a, **d)),
 }
 
 

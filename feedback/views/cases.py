@@ -184,8 +184,12 @@ def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
     case = _get_case_for_user(request, reference)
     form = AssignForm(request.POST)
     if form.is_valid():
-        workflow.case_assign(case=case, assignee=form.cleaned_data["assignee"], actor=request.user)
-        messages.success(request, _("Assignment saved."))
+        try:
+            workflow.case_assign(case=case, assignee=form.cleaned_data["assignee"], actor=request.user)
+        except ValidationError as error:
+            _flash_errors(request, error)
+        else:
+            messages.success(request, _("Assignment saved."))
     else:
         messages.error(request, _("Choose a person from the list."))
     return redirect("case_detail", reference=case.reference)

@@ -1,0 +1,178 @@
+"""Reading the audit trail: the entries of one record, filtered lists for the audit page, and readable values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db import models
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from audit.models import AuditEntry
+from audit.trail import record_type, registered
+
+ACTIONS = {
+    "create": gettext_lazy("Created"),
+    "update": gettext_lazy("Changed"),
+    "delete": gettext_lazy("Removed"),
+    "activate": gettext_lazy("Activated"),
+    "close": gettext_lazy("Closed"),
+    "new_version": gettext_lazy("New version"),
+    "transition": gettext_lazy("Status changed"),
+    "reopen": gettext_lazy("Reopened"),
+    "assign": gettext_lazy("Assigned"),
+    "note": gettext_lazy("Internal note"),
+    "message": gettext_lazy("Message to the customer"),
+    "escalate": gettext_lazy("Escalated"),
+    "containment": gettext_lazy("Correction recorded"),
+    "decision": gettext_lazy("Decision recorded"),
+    "root_cause": gettext_lazy("Root cause recorded"),
+    "status": gettext_lazy("Status changed"),
+    "review": gettext_lazy("Effectiveness reviewed"),
+    "opt_out": gettext_lazy("Opted out"),
+    "erase": gettext_lazy("Personal data erased"),
+    "renew_link": gettext_lazy("New link"),
+    "cancel": gettext_lazy("Cancelled"),
+    "sign": gettext_lazy("Signed off"),
+}
+VIA = {
+    "web": gettext_lazy("staff pages"),
+    "admin": gettext_lazy("admin"),
+    "command": gettext_lazy("command"),
+    "task": gettext_lazy("background task"),
+    "import": gettext_lazy("import"),
+    "public": gettext_lazy("public page"),
+    "system": gettext_lazy("system"),
+}
+
+
+def action_label(action: str) -> str:
+    return str(ACTIONS.get(action, action))
+
+
+def type_label(kind: str) -> str:
+    spec = registered().get(kind)
+    return str(spec.model._meta.verbose_name) if spec else kind
+
+
+def type_choices() -> list[tuple[str, str]]:
+    return sorted(((kind, type_label(kind)) for kind in registered()), key=lambda c: c[1])
+
+
+def field_label(kind: str, name: str) -> str:
+    spec = registered().get(kind)
+    extra = {
+        "note": _("internal note"),
+        "message": _("message"),
+        "answer_texts": _("free-text answers erased"),
+        "link": _("link"),
+        "snapshot_sha256": _("frozen figures (SHA-256)"),
+        "invitations": _("invitations"),
+    }
+    if name in extra:
+        return str(extra[name])
+    if spec is not None:
+        try:
+            return str(spec.model._meta.get_field(name).verbose_name)
+        except models.FieldDoesNotExist:
+            pass
+    return name
+
+
+def readable(value: Any) -> str:
+    """A trail value for a person: personal data stays hidden, times in local time, lists joined."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str) and value.startswith("hmac:"):
+        return _("(personal data, not kept in the trail)")
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, list):
+        return ", ".join(readable(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {readable(v)}" for k, v in value.items())
+    if isinstance(value, str) and len(value) >= 20 and value[4:5] == "-" and "T" in value:
+        parsed = parse_datetime(value)
+        if parsed is not None:
+            return timezone.localtime(parsed).strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def _decorate(entry: AuditEntry) -> AuditEntry:
+    entry.action_label = action_label(entry.action)  # type: ignore[attr-defined]
+    entry.type_label = type_label(entry.record_type)  # type: ignore[attr-defined]
+    entry.version = (entry.context or {}).get("version")  # type: ignore[attr-defined]
+    entry.fields = [field_label(entry.record_type, name) for name in entry.changes]  # type: ignore[attr-defined]
+    entry.via_label = str(VIA.get(entry.via, entry.via))  # type: ignore[attr-defined]
+    return entry
+
+
+def entries_for(instance: models.Model, limit: int = 100) -> list[AuditEntry]:
+    """The newest entries of one record, for its page."""
+    rows = AuditEntry.objects.filter(record_type=record_type(instance), record_id=str(instance.pk)).order_by("-seq")
+    return [_decorate(e) for e in rows[:limit]]
+
+
+def survey_changes_after_activation(survey_id: int, limit: int = 100) -> list[AuditEntry]:
+    """Document control: every recorded change to a survey or its questions once it was live, with its version."""
+    rows = AuditEntry.objects.filter(context__survey=survey_id, context__after_activation=True).order_by("-seq")
+    return [_decorate(e) for e in rows[:limit]]
+
+
+@dataclass(frozen=True)
+class TrailFilter:
+    record_type: str = ""
+    record_id: str = ""
+    actor: str = ""
+    start: date | None = None
+    end: date | None = None
+
+    @classmethod
+    def from_query(cls, data: Any) -> TrailFilter:
+        kind = data.get("type", "")
+        return cls(
+            record_type=kind if kind in registered() else "",
+            record_id=data.get("record", "").strip()[:40],
+            actor=data.get("who", "").strip()[:150],
+            start=parse_date(data.get("start", "") or "") if _is_date(data.get("start")) else None,
+            end=parse_date(data.get("end", "") or "") if _is_date(data.get("end")) else None,
+        )
+
+    def query(self) -> QuerySet[AuditEntry]:
+        rows = AuditEntry.objects.all()
+        if self.record_type:
+            rows = rows.filter(record_type=self.record_type)
+        if self.record_id:
+            rows = rows.filter(record_id=self.record_id) | rows.filter(record_label__iexact=self.record_id)
+        if self.actor:
+            rows = rows.filter(actor_name__iexact=self.actor)
+        tz = timezone.get_current_timezone()
+        if self.start:
+            rows = rows.filter(at__gte=datetime.combine(self.start, time.min, tzinfo=tz))
+        if self.end:
+            rows = rows.filter(at__lt=datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=tz))
+        return rows.order_by("-seq")
+
+
+def _is_date(value: Any) -> bool:
+    try:
+        return bool(value) and parse_date(value) is not None
+    except ValueError:
+        return False
+
+
+def decorated(entries: Any) -> list[AuditEntry]:
+    return [_decorate(e) for e in entries]
+
+
+def change_rows(entry: AuditEntry) -> Iterator[tuple[str, str, str]]:
+    """(field, before, after) per change of an entry, readable."""
+    for name, pair in entry.changes.items():
+        before, after = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
+        yield field_label(entry.record_type, name), readable(before), readable(after)
