@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from feedback import corrective, loop, workflow
 from feedback.models import CaseEvent, CaseStatus, Category, ComplaintCase
+from audit.trail import audit_record, audit_stored
 from surveys.models import Customer, Response, Survey
 
 S = CaseStatus
@@ -25,6 +26,8 @@ PHONE_COMPLAINTS = [
 
 
 def _backdate(case: ComplaintCase, when) -> None:  # type: ignore[no-untyped-def]
+    # Demo data only: a history spread over months. Even this goes on the record, so `audit_verify` holds.
+    before = audit_stored(case)
     shift = case.received_at - when
     case.received_at = when
     workflow._set_due_dates(case)
@@ -32,6 +35,7 @@ def _backdate(case: ComplaintCase, when) -> None:  # type: ignore[no-untyped-def
         if getattr(case, field):
             setattr(case, field, getattr(case, field) - shift)
     case.save()
+    audit_record(case, action="update", before=before, reason="Demo data: dates moved into the past")
     for event in case.events.all():
         CaseEvent.objects.filter(pk=event.pk).update(at=event.at - shift)
 
@@ -125,6 +129,5 @@ def seed_feedback(*, manager: User, staff: User, rng: random.Random) -> int:
         due_date=date.today() - timedelta(days=3),
     )
     corrective.item_set_status(item=item, status="done")
-    action.effective_from = (now - timedelta(days=120)).date()
-    action.save(update_fields=["effective_from"])
+    corrective.action_update(action=action, effective_from=(now - timedelta(days=120)).date())
     return made

@@ -76,7 +76,7 @@ DROP FUNCTION IF EXISTS audit_entry_immutable();
 def _on_postgresql(sql):
     def run(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, None)
 
     return run
 

@@ -1,0 +1,171 @@
+"""The chain: every change leaves an entry, entries link by SHA-256, and tampering of any kind is found."""
+
+import threading
+from contextlib import contextmanager
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+from django.utils import translation
+
+from audit.models import AuditEntry, AuditHead
+from audit.trail import GENESIS, entry_hash
+from audit.verify import chain_break, record_breaks
+from feedback import workflow
+from feedback.models import ComplaintCase
+from surveys import building, customers
+from surveys.models import Customer, Survey
+from tests.factories import make_survey, quality_manager
+from tests.helpers import require
+
+pytestmark = pytest.mark.django_db
+
+
+@contextmanager
+def as_database_owner():
+    """What only the database's owner could do: switch the trigger off (on PostgreSQL) and write to the trail."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_immutable")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_entry_immutable")
+
+
+def verify() -> str:
+    out = StringIO()
+    call_command("audit_verify", stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_entries_chain_from_the_genesis_and_say_who_what_before_and_after():
+    qm = quality_manager(username="lan")
+    survey = building.survey_create(owner=qm, kind="nps", title_en="A", title_vi="Á")
+    building.survey_update(survey=survey, title_en="B", reason="typo")
+    entries = list(AuditEntry.objects.order_by("seq"))
+    assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
+    assert entries[0].prev_hash == GENESIS
+    for previous, entry in zip(entries, entries[1:], strict=False):
+        assert entry.prev_hash == previous.hash and entry.hash == entry_hash(entry)
+    last = entries[-1]
+    assert (last.record_type, last.record_id, last.action) == ("surveys.survey", str(survey.pk), "update")
+    assert last.changes == {"title_en": ["A", "B"]} and last.reason == "typo"
+    assert AuditHead.objects.get().hash == last.hash
+    assert "Chain intact" in verify()
+
+
+def test_altering_an_entry_is_found_and_named():
+    survey = make_survey()
+    building.survey_update(survey=survey, title_en="Changed")
+    target = AuditEntry.objects.order_by("seq")[1]
+    with as_database_owner():
+        AuditEntry.objects.filter(pk=target.pk).update(reason="nothing to see")
+    with translation.override("en"):
+        broken = chain_break()
+    assert broken is not None and broken.seq == target.seq and "altered" in broken.message
+    with pytest.raises(CommandError, match=f"#{target.seq}"):
+        verify()
+
+
+def test_removing_or_replacing_entries_is_found():
+    survey = make_survey()
+    for n in range(3):
+        building.survey_update(survey=survey, title_en=f"T{n}")
+    seqs = list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True))
+    with as_database_owner():
+        AuditEntry.objects.filter(seq=seqs[2]).delete()
+    with translation.override("en"):
+        broken = chain_break()
+    assert broken is not None and broken.seq == seqs[2] and "missing" in broken.message
+    # The last entries removed: the head still remembers how long the chain was.
+    with as_database_owner():
+        AuditEntry.objects.filter(seq__gte=seqs[2]).delete()
+    with translation.override("en"):
+        broken = chain_break()
+    assert broken is not None and "removed" in broken.message
+    # An entry replaced by one computed afresh (a valid hash of new content) no longer follows its predecessor.
+    last = AuditEntry.objects.order_by("-seq").first()
+    with as_database_owner():
+        AuditEntry.objects.filter(seq__gte=seqs[1]).delete()
+    forged = AuditEntry(**{f.attname: getattr(last, f.attname) for f in AuditEntry._meta.fields if f.attname != "id"})
+    forged.seq, forged.prev_hash, forged.reason = seqs[1], "f" * 64, "forged"
+    forged.hash = entry_hash(forged)
+    forged.save()
+    AuditHead.objects.update(seq=forged.seq, hash=forged.hash)
+    with translation.override("en"):
+        broken = chain_break()
+    assert broken is not None and broken.seq == seqs[1] and "does not follow" in broken.message
+
+
+def test_an_audited_field_changed_directly_in_the_database_is_found():
+    customer = customers.customer_create(name="Lan", email="lan@example.com", segment="retail")
+    case = workflow.case_create(channel="phone", description="Trễ", contact_name="Lan")
+    assert record_breaks() == []
+    Customer.objects.filter(pk=customer.pk).update(segment="vip")
+    ComplaintCase.objects.filter(pk=case.pk).update(status="closed")
+    with translation.override("en"):
+        breaks = record_breaks()
+    assert len(breaks) == 2
+    texts = " ".join(str(b) for b in breaks)
+    assert f"#{customer.pk}" in texts and "segment" in texts and "status" in texts
+    with pytest.raises(CommandError, match="changed outside the trail"):
+        verify()
+
+
+def test_a_record_deleted_outside_the_trail_is_found():
+    customer = customers.customer_create(name="Lan", email="lan@example.com")
+    Customer.objects.filter(pk=customer.pk).delete()
+    assert any("deleted outside the trail" in str(b) for b in record_breaks())
+
+
+def test_personal_data_never_enters_the_trail_in_clear():
+    customer = customers.customer_create(name="Nguyễn Thị Lan", email="lan@example.com", phone="0901")
+    customers.customer_update(customer=customer, email="lan2@example.com")
+    text = str(list(AuditEntry.objects.values_list("changes", "record_label")))
+    assert "Lan" not in text and "lan@example.com" not in text and "lan2@" not in text and "0901" not in text
+    change = AuditEntry.objects.filter(record_type="surveys.customer").latest("seq").changes
+    assert set(change) == {"email"} and change["email"][0] != change["email"][1]
+    # Still checkable: the stored value's digest matches the trail's.
+    assert record_breaks() == []
+
+
+@pytest.mark.integration
+def test_the_application_role_cannot_rewrite_the_trail():
+    require(connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL)")
+    make_survey()
+    for sql in ("UPDATE audit_auditentry SET reason = 'x'", "DELETE FROM audit_auditentry"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert AuditEntry.objects.filter(reason="x").count() == 0 and AuditEntry.objects.exists()
+    assert chain_break() is None
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_appending_at_once_do_not_fork_the_chain():
+    require(connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL)")
+    survey = make_survey()
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def edit(n: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            for i in range(5):
+                building.survey_update(survey=Survey.objects.get(pk=survey.pk), intro_en=f"{n}-{i}")
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=edit, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert AuditEntry.objects.filter(record_type="surveys.survey", action="update").count() == 20
+    assert chain_break() is None
