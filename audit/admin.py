@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from simple_history.admin import SimpleHistoryAdmin
 
 from audit.models import AuditEntry
 
@@ -22,6 +24,19 @@ class RecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class RecordHistoryAdmin(RecordAdmin, SimpleHistoryAdmin):
+    """Read-only, with the field history readable. Its "Revert" is off (SIMPLE_HISTORY_REVERT_DISABLED), and a POST
+    to a past version is refused here too: simple-history saves the posted form over the record whatever that
+    setting says, which reopened a closed case with no timeline entry."""
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class RecordInline(admin.TabularInline):

@@ -112,7 +112,12 @@ def audit_snapshot(instance: models.Model) -> dict[str, Any]:
         if name in spec.many:
             values[name] = sorted(getattr(instance, name).values_list("pk", flat=True)) if instance.pk else []
             continue
-        value = to_json(getattr(instance, instance._meta.get_field(name).attname))
+        model_field = instance._meta.get_field(name)
+        raw = getattr(instance, model_field.attname)
+        if isinstance(model_field, models.DecimalField) and raw is not None:
+            # 40 typed in a form and 40.0 read back from the column are one value: compare at the column's scale.
+            raw = Decimal(raw).quantize(Decimal(1).scaleb(-model_field.decimal_places))
+        value = to_json(raw)
         values[name] = _digest(value) if name in spec.personal else value
     return values
 

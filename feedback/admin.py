@@ -1,8 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
-from simple_history.admin import SimpleHistoryAdmin
 
-from audit.admin import RecordAdmin, RecordInline
+from audit.admin import RecordAdmin, RecordHistoryAdmin, RecordInline
 from feedback.models import (
     ActionItem,
     CaseEvent,
@@ -44,7 +43,7 @@ class CaseEventInline(RecordInline):
 
 
 @admin.register(ComplaintCase)
-class ComplaintCaseAdmin(RecordAdmin, SimpleHistoryAdmin):
+class ComplaintCaseAdmin(RecordHistoryAdmin):
     list_display = ["reference", "channel", "status", "priority", "assignee", "received_at"]
     list_filter = ["status", "channel", "severity", "category"]
     search_fields = ["reference", "contact_name", "contact_email", "description"]
@@ -56,7 +55,7 @@ class ActionItemInline(RecordInline):
 
 
 @admin.register(CorrectiveAction)
-class CorrectiveActionAdmin(RecordAdmin, SimpleHistoryAdmin):
+class CorrectiveActionAdmin(RecordHistoryAdmin):
     list_display = ["reference", "title", "status", "owner", "created_at"]
     list_filter = ["status"]
     search_fields = ["reference", "title"]
@@ -64,7 +63,7 @@ class CorrectiveActionAdmin(RecordAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(RecordAdmin, SimpleHistoryAdmin):
+class ActionItemAdmin(RecordHistoryAdmin):
     list_display = ["description", "action", "owner", "due_date", "status"]
     list_filter = ["status"]
 

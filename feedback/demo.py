@@ -10,9 +10,9 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from audit.trail import audit_record, audit_stored
 from feedback import corrective, loop, workflow
 from feedback.models import CaseEvent, CaseStatus, Category, ComplaintCase
-from audit.trail import audit_record, audit_stored
 from surveys.models import Customer, Response, Survey
 
 S = CaseStatus

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import is_quality_manager, quality_manager_required
+from audit.selectors import survey_changes_after_activation
 from surveys import building, public
 from surveys.forms import InvitationForm, QuestionForm, SurveyCreateForm, SurveyEditForm
 from surveys.invitations import (
@@ -91,6 +92,7 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "public_link": public.public_link(survey) if survey.public_key else "",
         "invite_form": InvitationForm(),
         "question_form": QuestionForm(),
+        "changes": survey_changes_after_activation(survey.pk),
     }
     return render(request, "surveys/survey_detail.html", context)
 
