@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -291,9 +292,12 @@ def response_store(
     rows = answer_rows(by_id, answers)
     if token_hash is not None:
         try:
-            row = fastpath.quick_submit_row(
-                token_hash=token_hash, version_id=version_id, stamp=str(stamp), language=language, now=now, answers=rows
-            )
+            # Inside a caller's transaction a failed statement would poison it: fence it with a savepoint.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                row = fastpath.quick_submit_row(
+                    token_hash=token_hash, version_id=version_id, stamp=str(stamp), language=language, now=now,
+                    answers=rows,
+                )  # fmt: skip
         except (IntegrityError, DataError):
             return None
         if row is None:
