@@ -12,43 +12,43 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from audit.models import AuditEntry
 from audit.trail import record_type, registered
 
 ACTIONS = {
-    "create": gettext_lazy("Created"),
-    "update": gettext_lazy("Changed"),
-    "delete": gettext_lazy("Removed"),
-    "activate": gettext_lazy("Activated"),
-    "close": gettext_lazy("Closed"),
-    "new_version": gettext_lazy("New version"),
-    "transition": gettext_lazy("Status changed"),
-    "reopen": gettext_lazy("Reopened"),
-    "assign": gettext_lazy("Assigned"),
-    "note": gettext_lazy("Internal note"),
-    "message": gettext_lazy("Message to the customer"),
-    "escalate": gettext_lazy("Escalated"),
-    "containment": gettext_lazy("Correction recorded"),
-    "decision": gettext_lazy("Decision recorded"),
-    "root_cause": gettext_lazy("Root cause recorded"),
-    "status": gettext_lazy("Status changed"),
-    "review": gettext_lazy("Effectiveness reviewed"),
-    "opt_out": gettext_lazy("Opted out"),
-    "erase": gettext_lazy("Personal data erased"),
-    "renew_link": gettext_lazy("New link"),
-    "cancel": gettext_lazy("Cancelled"),
-    "sign": gettext_lazy("Signed off"),
+    "create": pgettext_lazy("audit", "Created"),
+    "update": pgettext_lazy("audit", "Changed"),
+    "delete": pgettext_lazy("audit", "Removed"),
+    "activate": pgettext_lazy("audit", "Activated"),
+    "close": pgettext_lazy("audit", "Closed"),
+    "new_version": pgettext_lazy("audit", "New version"),
+    "transition": pgettext_lazy("audit", "Status changed"),
+    "reopen": pgettext_lazy("audit", "Reopened"),
+    "assign": pgettext_lazy("audit", "Assigned"),
+    "note": pgettext_lazy("audit", "Internal note"),
+    "message": pgettext_lazy("audit", "Message to the customer"),
+    "escalate": pgettext_lazy("audit", "Escalated"),
+    "containment": pgettext_lazy("audit", "Correction recorded"),
+    "decision": pgettext_lazy("audit", "Decision recorded"),
+    "root_cause": pgettext_lazy("audit", "Root cause recorded"),
+    "status": pgettext_lazy("audit", "Status changed"),
+    "review": pgettext_lazy("audit", "Effectiveness reviewed"),
+    "opt_out": pgettext_lazy("audit", "Opted out"),
+    "erase": pgettext_lazy("audit", "Personal data erased"),
+    "renew_link": pgettext_lazy("audit", "New link"),
+    "cancel": pgettext_lazy("audit", "Cancelled"),
+    "sign": pgettext_lazy("audit", "Signed off"),
 }
 VIA = {
-    "web": gettext_lazy("staff pages"),
-    "admin": gettext_lazy("admin"),
-    "command": gettext_lazy("command"),
-    "task": gettext_lazy("background task"),
-    "import": gettext_lazy("import"),
-    "public": gettext_lazy("public page"),
-    "system": gettext_lazy("system"),
+    "web": pgettext_lazy("audit", "staff pages"),
+    "admin": pgettext_lazy("audit", "admin"),
+    "command": pgettext_lazy("audit", "command"),
+    "task": pgettext_lazy("audit", "background task"),
+    "import": pgettext_lazy("audit", "import"),
+    "public": pgettext_lazy("audit", "public page"),
+    "system": pgettext_lazy("audit", "system"),
 }
 
 

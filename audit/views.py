@@ -45,7 +45,7 @@ def _neutral(text: str) -> str:
 
 def _csv_rows(filters: TrailFilter) -> Iterator[list[str]]:
     yield [
-        _("Number"), _("When"), _("Who"), _("Through"), _("Record type"), _("Record"), _("Action"),
+        _("Entry no."), _("When"), _("Who"), _("Through"), _("Record type"), _("Record"), _("Action"),
         _("Field"), _("Before"), _("After"), _("Reason"), _("Version"), _("Hash"),
     ]  # fmt: skip
     for chunk_start in range(0, 10**9, 2000):

@@ -118,7 +118,8 @@ def test_an_audited_field_changed_directly_in_the_database_is_found():
 def test_a_record_deleted_outside_the_trail_is_found():
     customer = customers.customer_create(name="Lan", email="lan@example.com")
     Customer.objects.filter(pk=customer.pk).delete()
-    assert any("deleted outside the trail" in str(b) for b in record_breaks())
+    with translation.override("en"):
+        assert any("deleted outside the trail" in str(b) for b in record_breaks())
 
 
 def test_personal_data_never_enters_the_trail_in_clear():
