@@ -27,6 +27,11 @@ def test_seed_demo_is_idempotent_and_prints_logins_and_a_working_link(settings, 
     assert client.login(username="quanly", password=password)
     link = re.search(r"http://127\.0\.0\.1:8000(/s/\S+/)", text).group(1)
     assert "<form" in Client().get(link).content.decode()
+    # What the command wrote is on the record, even the demo's backdated history: the trail verifies.
+    from audit.models import AuditEntry
+
+    assert AuditEntry.objects.filter(via="command", record_type="feedback.complaintcase").exists()
+    call_command("audit_verify", stdout=StringIO())
 
     again = StringIO()
     call_command("seed_demo", "--customers", "300", "--responses", "3000", stdout=again)
