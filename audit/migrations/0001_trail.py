@@ -66,10 +66,23 @@ END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER audit_entry_immutable BEFORE UPDATE OR DELETE ON audit_auditentry
     FOR EACH ROW EXECUTE FUNCTION audit_entry_immutable();
+-- The chain's head only moves forward: nobody can rewind it to hide entries removed from the end.
+CREATE OR REPLACE FUNCTION audit_head_forward() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'DELETE' OR NEW.seq < OLD.seq OR (NEW.seq = OLD.seq AND NEW.hash <> OLD.hash) THEN
+        RAISE EXCEPTION 'the audit chain head only moves forward' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER audit_head_forward BEFORE UPDATE OR DELETE ON audit_audithead
+    FOR EACH ROW EXECUTE FUNCTION audit_head_forward();
 """
 MUTABLE_SQL = """
 DROP TRIGGER IF EXISTS audit_entry_immutable ON audit_auditentry;
 DROP FUNCTION IF EXISTS audit_entry_immutable();
+DROP TRIGGER IF EXISTS audit_head_forward ON audit_audithead;
+DROP FUNCTION IF EXISTS audit_head_forward();
 """
 
 

@@ -261,3 +261,38 @@ def test_invitations_from_the_admin_and_renewed_links_are_audited(qm):
         {"action": "renew_links", "_selected_action": [invitation.pk]},
     )
     assert entries(invitation, action="renew_link").exists()
+
+
+def test_versions_public_links_campaigns_and_the_closed_loop_leave_entries(qm_client, qm):
+    from feedback.loop import case_from_response
+    from surveys import campaigns
+    from surveys.models import Campaign
+    from tests.factories import make_response
+
+    survey = make_survey(owner=qm)
+    qm_client.post(reverse("survey_new_version", args=[survey.pk]))
+    survey.refresh_from_db()
+    version = survey.current_version
+    assert version.number == 2 and entries(version).get().action == "create"
+    copied = version.questions.all()
+    assert all(entries(q).get().context["version"] == 2 for q in copied)
+    qm_client.post(reverse("survey_public_link", args=[survey.pk]), {"enable": "1"})
+    survey.refresh_from_db()
+    assert entries(survey, action="update").last().changes["public_key"][0] is None
+    CustomerFactory(segment="vip")
+    campaign = campaigns.campaign_create(survey=survey, created_by=qm, name="Q4", segment="vip")
+    campaigns.campaign_start(campaign=campaign)
+    assert [e.action for e in entries(campaign)] == ["create", "start"]
+    assert entries(campaign, action="start").get().changes["invitations"] == [None, 1]
+    later = campaigns.campaign_create(
+        survey=survey, created_by=qm, name="Q1", send_at=timezone.now() + timedelta(days=30)
+    )
+    qm_client.post(reverse("campaign_cancel", args=[later.pk]))
+    assert Campaign.objects.get(pk=later.pk).status == "cancelled" and entries(later, action="cancel").exists()
+    # The closed loop, from a worker: the case it opens for a detractor is on the record as the system's.
+    response = make_response(survey, 2)
+    assert case_from_response(response.pk) == "created"
+    case = ComplaintCase.objects.get(response=response)
+    entry = entries(case).get()
+    assert entry.action == "create" and entry.actor is None
+    call_command("audit_verify", stdout=open("/dev/null", "w"))  # noqa: SIM115

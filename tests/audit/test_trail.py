@@ -30,9 +30,11 @@ def as_database_owner():
         return
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_immutable")
+        cursor.execute("ALTER TABLE audit_audithead DISABLE TRIGGER audit_head_forward")
     yield
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_entry_immutable")
+        cursor.execute("ALTER TABLE audit_audithead ENABLE TRIGGER audit_head_forward")
 
 
 def verify() -> str:
@@ -93,8 +95,9 @@ def test_removing_or_replacing_entries_is_found():
     forged = AuditEntry(**{f.attname: getattr(last, f.attname) for f in AuditEntry._meta.fields if f.attname != "id"})
     forged.seq, forged.prev_hash, forged.reason = seqs[1], "f" * 64, "forged"
     forged.hash = entry_hash(forged)
-    forged.save()
-    AuditHead.objects.update(seq=forged.seq, hash=forged.hash)
+    with as_database_owner():
+        forged.save()
+        AuditHead.objects.update(seq=forged.seq, hash=forged.hash)
     with translation.override("en"):
         broken = chain_break()
     assert broken is not None and broken.seq == seqs[1] and "does not follow" in broken.message
@@ -140,6 +143,11 @@ def test_the_application_role_cannot_rewrite_the_trail():
     for sql in ("UPDATE audit_auditentry SET reason = 'x'", "DELETE FROM audit_auditentry"):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql)
+    # Nor rewind the chain's head to hide entries removed from its end.
+    for sql in ("UPDATE audit_audithead SET seq = seq - 1", "DELETE FROM audit_audithead"):
+        with pytest.raises(DatabaseError, match="only moves forward"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
     assert AuditEntry.objects.filter(reason="x").count() == 0 and AuditEntry.objects.exists()
     assert chain_break() is None
 
