@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import is_quality_manager, quality_manager_required
+from audit.selectors import entries_for
 from surveys import customers as customer_services
 from surveys import importing
 from surveys.customers import (
@@ -118,6 +119,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .order_by("-submitted_at")[:50],
             "panels": panels,
             "erasures": customer.erasures.select_related("erased_by"),
+            "trail": entries_for(customer),
         },
     )
 

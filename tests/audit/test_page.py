@@ -60,3 +60,13 @@ def test_an_empty_trail_says_so(qm_client):
     assert not AuditEntry.objects.filter(record_type="feedback.complaintcase").exists()
     page = qm_client.get(reverse("audit_trail"), {"type": "feedback.complaintcase"})
     assert 'data-testid="audit-entries"' not in page.content.decode()
+
+
+def test_the_page_costs_the_same_queries_at_any_length(qm_client, qm, django_assert_max_num_queries):
+    survey = make_survey(owner=qm)
+    for n in range(48):  # with the survey's own entries, more than a page
+        building.survey_update(survey=survey, intro_en=f"v{n}")
+    # Session, user, groups, the count and one page of entries: nothing per entry.
+    with django_assert_max_num_queries(6):
+        page = qm_client.get(reverse("audit_trail"))
+    assert page.status_code == 200 and page.content.decode().count("<tr>") == 1 + 50  # the header, one page

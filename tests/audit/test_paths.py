@@ -92,6 +92,8 @@ def test_customer_pages_import_erasure_and_unsubscribe_leave_entries(qm_client, 
     qm_client.post(reverse("customer_erase", args=[customer.pk]), {"reason": "Thư yêu cầu 3/5", "confirm": "yes"})
     erased = entries(customer, action="erase").get()
     assert erased.reason == "Thư yêu cầu 3/5" and "erased_at" in erased.changes
+    page = qm_client.get(reverse("customer_detail", args=[customer.pk])).content.decode()
+    assert "Thư yêu cầu 3/5" in page and 'id="trail-title"' in page
     # Erased means erased: no service edits the record afterwards.
     with pytest.raises(ValidationError):
         customers.customer_update(customer=customer, name="Lan again")

@@ -145,9 +145,12 @@ def test_the_application_role_cannot_rewrite_the_trail():
             cursor.execute(sql)
     # Nor rewind the chain's head to hide entries removed from its end.
     for sql in ("UPDATE audit_audithead SET seq = seq - 1", "DELETE FROM audit_audithead"):
-        with pytest.raises(DatabaseError, match="only moves forward"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
+        with (
+            pytest.raises(DatabaseError, match="only moves forward"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql)
     assert AuditEntry.objects.filter(reason="x").count() == 0 and AuditEntry.objects.exists()
     assert chain_break() is None
 
