@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -14,6 +16,7 @@ from accounts.roles import is_quality_manager, quality_manager_required
 from surveys import campaigns
 from surveys.forms import CampaignForm
 from surveys.models import Campaign, Customer, Survey
+from surveys.testsend import campaign_test_send
 
 
 def _get_campaign_for_user(request: HttpRequest, pk: int) -> Campaign:
@@ -22,31 +25,69 @@ def _get_campaign_for_user(request: HttpRequest, pk: int) -> Campaign:
     return get_object_or_404(Campaign.objects.select_related("survey"), pk=pk)
 
 
+AUDIENCE_FIELDS = ("segment", "language", "customer_type", "audience_list")
+
+
+def _audience_key(filters: dict[str, str], preview: dict[str, object]) -> str:
+    """What the quality manager confirmed: the filters and the counts they saw. A change of either (a filter edited
+    after the preview, customers imported meanwhile) asks for a new look before anything is sent."""
+    text = "\x1f".join([*(filters[k] for k in AUDIENCE_FIELDS), str(preview["matched"]), str(preview["invited"])])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 @quality_manager_required
 def campaign_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """Three steps on one page: look at the audience (how many, how many skipped and why), optionally email a test
+    to oneself, then confirm. Nothing is sent without a confirmation of the audience just shown."""
     survey = get_object_or_404(Survey, pk=pk)
     form = CampaignForm(request.POST or None, initial={"name": survey.title_vi, "expiry_days": 30, "max_reminders": 1})
-    if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k not in ("name", "send_at")}
+    action = request.POST.get("action", "preview")
+    preview, key = None, ""
+    if request.method == "POST" and action == "test":
+        language = request.POST.get("language") if request.POST.get("language") in ("vi", "en") else "vi"
         try:
-            campaign = campaigns.campaign_create(
-                survey=survey,
-                created_by=request.user,
-                name=form.cleaned_data["name"],
-                send_at=form.cleaned_data["send_at"],
-                **data,
-            )
+            address = campaign_test_send(survey=survey, user=request.user, language=language)
         except ValidationError as error:
-            form.add_error(None, error.messages)
+            for message in error.messages:
+                messages.error(request, message)
         else:
-            if campaign.send_at <= timezone.now():
-                campaigns.campaign_start(campaign=campaign)
-                messages.success(request, _("Sending has started."))
-            else:
-                messages.success(request, _("The campaign is scheduled."))
-            return redirect("campaign_detail", pk=campaign.pk)
+            messages.success(request, _("A test email was sent to %(email)s.") % {"email": address})
+        # Keep what was typed, unbound: its errors, if any, are for the preview to show.
+        form = CampaignForm(initial={name: request.POST.get(name, "") for name in form.fields})
+    elif request.method == "POST" and form.is_valid():
+        filters = {k: form.cleaned_data[k] or "" for k in AUDIENCE_FIELDS}
+        preview = campaigns.campaign_audience_preview(survey=survey, **filters)
+        key = _audience_key(filters, preview)
+        if action == "send" and request.POST.get("audience_key") != key:
+            messages.warning(request, _("The audience has changed since you looked at it: check it again."))
+        elif action == "send":
+            created = _campaign_send(request, survey, form)
+            if created is not None:
+                return created
     segments = Customer.objects.exclude(segment="").order_by("segment").values_list("segment", flat=True).distinct()
-    return render(request, "surveys/campaign_form.html", {"form": form, "survey": survey, "segments": segments})
+    context = {"form": form, "survey": survey, "segments": segments, "preview": preview, "audience_key": key}
+    return render(request, "surveys/campaign_form.html", context)
+
+
+def _campaign_send(request: HttpRequest, survey: Survey, form: CampaignForm) -> HttpResponse | None:
+    data = {k: v for k, v in form.cleaned_data.items() if k not in ("name", "send_at")}
+    try:
+        campaign = campaigns.campaign_create(
+            survey=survey,
+            created_by=request.user,
+            name=form.cleaned_data["name"],
+            send_at=form.cleaned_data["send_at"],
+            **data,
+        )
+    except ValidationError as error:
+        form.add_error(None, error.messages)
+        return None
+    if campaign.send_at <= timezone.now():
+        campaigns.campaign_start(campaign=campaign)
+        messages.success(request, _("Sending has started."))
+    else:
+        messages.success(request, _("The campaign is scheduled."))
+    return redirect("campaign_detail", pk=campaign.pk)
 
 
 @quality_manager_required

@@ -257,8 +257,10 @@ def invitation_new(request: HttpRequest, pk: int) -> HttpResponse:
                     request,
                     _("The invitation is being emailed to %(email)s.") % {"email": invitation.customer.email},
                 )
-            else:
-                link = invitation_link(token)
+                return redirect("invitation_new", pk=survey.pk)
+            link = invitation_link(token)
+            # An empty form for the next customer: the filled one invited the same customer twice.
+            form = InvitationForm()
     return render(request, "surveys/invitation_new.html", {"form": form, "survey": survey, "link": link})
 
 

@@ -52,7 +52,11 @@ def test_import_send_answer_and_watch_the_funnel(browser, live_server, settings,
     page.get_by_role("link", name="Gửi cho khách hàng").click()
     page.get_by_label("Tên").fill("Đợt tháng 11")
     page.get_by_label("Phân khúc").fill("retail")
-    page.get_by_role("button", name="Gửi", exact=True).click()
+    page.get_by_role("button", name="Kiểm tra đối tượng gửi", exact=True).click()
+    preview = page.get_by_test_id("audience-preview").inner_text()
+    assert "2 khách hàng phù hợp." in preview and "2 người sẽ được mời." in preview
+    assert Campaign.objects.count() == 0  # nothing is sent before the confirmation
+    page.get_by_role("button", name="Xác nhận: gửi cho 2 khách hàng").click()
     funnel = page.get_by_test_id("funnel")
     assert "Đối tượng\n2" in funnel.inner_text() and "Đã gửi\n2" in funnel.inner_text()
     campaign = Campaign.objects.get()

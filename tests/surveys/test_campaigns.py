@@ -1,3 +1,4 @@
+import re
 import smtplib
 from datetime import timedelta
 
@@ -156,14 +157,77 @@ def test_expiry_and_scheduled_start_are_safe_to_run_twice(survey, django_capture
     assert campaign.invitations.get().status == S.EXPIRED
 
 
+def _preview_key(page) -> str:
+    assert page.status_code == 200
+    return re.search(r'name="audience_key" value="([0-9a-f]+)"', page.content.decode()).group(1)
+
+
+def test_the_audience_is_shown_and_confirmed_before_anything_is_sent(
+    qm_client, qm, settings, django_capture_on_commit_callbacks
+):
+    settings.INVITATION_THROTTLE_DAYS = 90
+    survey = make_survey(kind="nps", owner=qm)
+    CustomerFactory(email="a@example.com", segment="retail")
+    CustomerFactory(email="b@example.com", segment="retail")
+    CustomerFactory(email="", segment="retail")
+    CustomerFactory(email="out@example.com", segment="retail", opted_out_at=timezone.now())
+    CustomerFactory(email="sme@example.com", segment="sme")
+    url = reverse("campaign_new", args=[survey.pk])
+    form = {"name": "Retail", "segment": "retail", "expiry_days": "30", "max_reminders": "1"}
+    page = qm_client.post(url, form)
+    html = page.content.decode()
+    assert "4 khách hàng phù hợp." in html and "2 người sẽ được mời." in html
+    assert "Không có địa chỉ email hợp lệ: 1" in html and "Từ chối nhận khảo sát: 1" in html
+    assert "Xác nhận: gửi cho 2 khách hàng" in html
+    assert Campaign.objects.count() == 0 and Invitation.objects.count() == 0 and not mail.outbox
+    key = _preview_key(page)
+    # Confirming without the preview's key, or after the filters changed, shows the audience again.
+    for data in ({**form, "action": "send"}, {**form, "segment": "", "action": "send", "audience_key": key}):
+        again = qm_client.post(url, data)
+        assert again.status_code == 200 and "hãy kiểm tra lại" in again.content.decode()
+    assert Campaign.objects.count() == 0
+    unfiltered = qm_client.post(url, {**form, "segment": ""}).content.decode()
+    assert "Chưa đặt bộ lọc nào: mọi khách hàng đều thuộc đối tượng gửi." in unfiltered
+    assert "5 khách hàng phù hợp." in unfiltered
+    with django_capture_on_commit_callbacks(execute=True):
+        done = qm_client.post(url, {**form, "action": "send", "audience_key": key})
+    campaign = Campaign.objects.get()
+    assert done["Location"] == reverse("campaign_detail", args=[campaign.pk])
+    assert campaign.invitations.filter(status=S.SENT).count() == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["a@example.com", "b@example.com"]
+
+
+def test_a_test_send_goes_to_the_quality_manager_only_and_changes_nothing(qm_client, qm):
+    qm.email = "lan.qm@example.com"
+    qm.save()
+    survey = make_survey(kind="nps", owner=qm)
+    CustomerFactory(email="a@example.com")
+    url = reverse("campaign_new", args=[survey.pk])
+    page = qm_client.post(url, {"name": "Thử", "language": "en", "expiry_days": "30", "action": "test"})
+    assert page.status_code == 200
+    assert "Đã gửi email thử tới lan.qm@example.com." in page.content.decode()
+    assert 'value="Thử"' in page.content.decode()  # what was typed stays
+    assert [m.to for m in mail.outbox] == [["lan.qm@example.com"]]
+    test = mail.outbox[0]
+    preview = f"/surveys/{survey.pk}/preview/?lang=en"
+    assert test.subject.startswith("[Thử] ") and preview in test.body and "/s/" not in test.body
+    assert f"{preview}&amp;score=10" in test.alternatives[0][0]
+    assert Campaign.objects.count() == 0 and Invitation.objects.count() == 0
+    qm.email = ""
+    qm.save()
+    refused = qm_client.post(url, {"name": "x", "expiry_days": "30", "action": "test"}).content.decode()
+    assert "Tài khoản của bạn chưa có địa chỉ email" in refused and len(mail.outbox) == 1
+
+
 def test_campaign_pages_show_the_funnel(qm_client, django_capture_on_commit_callbacks):
     survey = make_survey(kind="csat", owner=quality_manager())
     CustomerFactory(email="f@example.com", segment="vip")
     CustomerFactory(email="", segment="vip")
+    form = {"name": "VIP", "segment": "vip", "expiry_days": "30", "max_reminders": "1"}
     with django_capture_on_commit_callbacks(execute=True):
+        key = _preview_key(qm_client.post(reverse("campaign_new", args=[survey.pk]), form))
         page = qm_client.post(
-            reverse("campaign_new", args=[survey.pk]),
-            {"name": "VIP", "segment": "vip", "expiry_days": "30", "max_reminders": "1"},
+            reverse("campaign_new", args=[survey.pk]), {**form, "action": "send", "audience_key": key}
         )
     campaign = Campaign.objects.get()
     assert page["Location"] == reverse("campaign_detail", args=[campaign.pk])

@@ -122,6 +122,10 @@ def test_invitation_from_the_ui_shows_a_working_link_once(qm_client, qm, client)
     link = re.search(r'value="(http://127\.0\.0\.1:8000/s/[^"]+/)"', page.content.decode()).group(1)
     invitation = Invitation.objects.get()
     assert invitation.customer == customer and (invitation.expires_at - invitation.created_at).days == 14
+    # The form is empty again for the next customer, and the link has a copy button (shown by copy.js).
+    html = page.content.decode()
+    assert 'name="customer"' in html and "AN@example.com" not in html
+    assert 'data-copy="link"' in html and "js/copy.js" in html
     assert client.get(link.replace("http://127.0.0.1:8000", "")).status_code == 200
     renewed = qm_client.post(reverse("invitation_renew", args=[survey.pk, invitation.pk])).content.decode()
     new_link = re.search(r'value="(http://127\.0\.0\.1:8000/s/[^"]+/)"', renewed).group(1)
@@ -154,11 +158,12 @@ def test_invitation_by_email_is_sent_on_commit(qm_client, qm, mailoutbox, django
     survey = make_survey(owner=qm)
     CustomerFactory(email="binh@example.com", name="Trần Bình")
     with django_capture_on_commit_callbacks(execute=True):
-        qm_client.post(
+        page = qm_client.post(
             reverse("invitation_new", args=[survey.pk]),
             {"customer": "binh@example.com", "expires_in_days": "30", "send_email": "on"},
         )
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["binh@example.com"]
+    assert page["Location"] == reverse("invitation_new", args=[survey.pk])  # a reload cannot invite twice
     assert Invitation.objects.get().sent_at is not None
 
 
