@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.trail import audit_record, audit_record_many, audit_snapshot, audit_stored
@@ -24,6 +24,7 @@ from surveys.scoring import (
     FIXED_SCALES,
     RATING_MAX_HIGH,
     RATING_MIN_LOW,
+    SCALE_KINDS,
     QuestionKind,
 )
 
@@ -174,6 +175,25 @@ def _clean_question(
     return clean_choices, scale_min, scale_max
 
 
+def _clean_follow_up(version: SurveyVersion, position: int, low: int | None, high: int | None) -> None:
+    """A follow-up depends on the nearest scale question above it; its range must lie on that scale."""
+    if low is None and high is None:
+        return
+    above = [q for q in version.questions.filter(position__lt=position).order_by("-position") if q.kind in SCALE_KINDS]
+    if not above:
+        raise ValidationError({"show_if_min": [_("A follow-up needs a score question above it.")]})
+    scale = above[0].scale
+    if low is None or high is None or not scale.low <= low <= high <= scale.high:
+        raise ValidationError(
+            {
+                "show_if_max": [
+                    _("Give both ends of the score range, from %(low)s to %(high)s, lowest first.")
+                    % {"low": scale.low, "high": scale.high}
+                ]
+            }
+        )
+
+
 @transaction.atomic
 def question_add(
     *,
@@ -185,12 +205,15 @@ def question_add(
     choices: list[dict[str, str]] | None = None,
     scale_min: int | None = None,
     scale_max: int | None = None,
+    show_if_min: int | None = None,
+    show_if_max: int | None = None,
 ) -> Question:
     _ensure_editable(version)
     clean_choices, lo, hi = _clean_question(
         kind=kind, text_en=text_en, text_vi=text_vi, choices=choices, scale_min=scale_min, scale_max=scale_max
     )
     last = version.questions.aggregate(m=Max("position"))["m"] or 0
+    _clean_follow_up(version, last + 1, show_if_min, show_if_max)
     _touched(version)
     question = Question.objects.create(
         version=version,
@@ -202,6 +225,8 @@ def question_add(
         choices=clean_choices,
         scale_min=lo,
         scale_max=hi,
+        show_if_min=show_if_min,
+        show_if_max=show_if_max,
     )
     audit_record(question, action="create", context=_applies_to(version.survey, version))
     return question
@@ -218,12 +243,16 @@ def question_update(
     choices: list[dict[str, str]] | None = None,
     scale_min: int | None = None,
     scale_max: int | None = None,
+    show_if_min: int | None = None,
+    show_if_max: int | None = None,
 ) -> Question:
     _ensure_editable(question.version)
     clean_choices, lo, hi = _clean_question(
         kind=kind, text_en=text_en, text_vi=text_vi, choices=choices, scale_min=scale_min, scale_max=scale_max
     )
     before = audit_snapshot(question)
+    _clean_follow_up(question.version, question.position, show_if_min, show_if_max)
+    question.show_if_min, question.show_if_max = show_if_min, show_if_max
     question.kind = kind
     question.text_en, question.text_vi = text_en.strip(), text_vi.strip()
     question.required = required
@@ -298,6 +327,8 @@ def survey_new_version(*, survey: Survey) -> SurveyVersion:
                 choices=q.choices,
                 scale_min=q.scale_min,
                 scale_max=q.scale_max,
+                show_if_min=q.show_if_min,
+                show_if_max=q.show_if_max,
             )
             for q in current.questions.order_by("position", "id")
         )
@@ -338,3 +369,50 @@ def survey_set_public_key(*, survey: Survey, key: str | None) -> Survey:
     survey.save(update_fields=["public_key", "updated_at"])
     audit_record(survey, action="update", before=before, context=_applies_to(survey))
     return survey
+
+
+@transaction.atomic
+def survey_duplicate(*, survey: Survey, owner: AbstractBaseUser) -> Survey:
+    """A new draft with the survey's wording, settings and current questions; responses, links and campaigns stay
+    with the original."""
+    copy = Survey(
+        kind=survey.kind,
+        owner=owner,
+        intro_en=survey.intro_en,
+        intro_vi=survey.intro_vi,
+        closed_loop=survey.closed_loop,
+        nps_detractor_max=survey.nps_detractor_max,
+        csat_detractor_max=survey.csat_detractor_max,
+        ces_detractor_min=survey.ces_detractor_min,
+        **{name: getattr(survey, name) for name in PLAN_FIELDS},
+    )
+    for language in ("en", "vi"):
+        with translation.override(language):
+            title = _("%(title)s (copy)") % {"title": getattr(survey, f"title_{language}")}
+        setattr(copy, f"title_{language}", title[:200])
+    copy.full_clean(exclude=["current_version"])
+    copy.save()
+    version = SurveyVersion.objects.create(survey=copy, number=1)
+    copy.current_version = version
+    copy.save(update_fields=["current_version"])
+    audit_record(copy, action="create", context={"duplicate_of": survey.pk})
+    audit_record(version, action="create")
+    if survey.current_version_id is not None:
+        Question.objects.bulk_create(
+            Question(
+                version=version,
+                position=q.position,
+                kind=q.kind,
+                text_en=q.text_en,
+                text_vi=q.text_vi,
+                required=q.required,
+                choices=q.choices,
+                scale_min=q.scale_min,
+                scale_max=q.scale_max,
+                show_if_min=q.show_if_min,
+                show_if_max=q.show_if_max,
+            )
+            for q in Question.objects.filter(version_id=survey.current_version_id).order_by("position", "id")
+        )
+        audit_record_many(version.questions.all(), action="create", context=_applies_to(copy, version))
+    return copy

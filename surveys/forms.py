@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Div, Layout
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -118,10 +119,41 @@ class QuestionForm(_Crispy, forms.Form):
         help_text=_("For rating questions. NPS, CSAT and CES scales are fixed."),
     )
     scale_max = forms.IntegerField(label=_("Highest value"), required=False, min_value=1, max_value=10)
+    show_if_min = forms.IntegerField(
+        label=_("Ask only after a score from"),
+        required=False,
+        min_value=0,
+        max_value=10,
+        help_text=_(
+            "A follow-up: asked only when the score question above it gets a score in this range, e.g. 0 to 6 "
+            "for NPS detractors, 9 to 10 for promoters. Leave both empty to always ask."
+        ),
+    )
+    show_if_max = forms.IntegerField(label=_("to"), required=False, min_value=0, max_value=10)
+
+    # Which fields belong to which question types; the others are hidden (by the server, and live by question.js).
+    KIND_FIELDS = {
+        "choices": (("choices_vi", "choices_en"), sorted(CHOICE_KINDS)),
+        "scale": (("scale_min", "scale_max"), [QuestionKind.RATING.value]),
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = self._helper()
+        kind = self.chosen_kind()
+        groups = []
+        for name, (fields, kinds) in self.KIND_FIELDS.items():
+            attrs = {"data_kinds": " ".join(kinds), "css_id": f"fields-{name}"}
+            if kind not in kinds:
+                attrs["hidden"] = "hidden"
+            groups.append(Div(*fields, **attrs))
+        follow_up = Div("show_if_min", "show_if_max", css_class="follow-up-range")
+        self.helper.layout = Layout("kind", "text_vi", "text_en", "required", *groups, follow_up)
+
+    def chosen_kind(self) -> str:
+        """The type the form is showing: what was posted, else the initial one; NPS for a new question."""
+        raw = self.data.get("kind") if self.is_bound else self.initial.get("kind")
+        return raw if raw in QuestionKind.values else QuestionKind.NPS.value
 
     @classmethod
     def initial_for(cls, question: Question) -> dict[str, Any]:
@@ -134,6 +166,8 @@ class QuestionForm(_Crispy, forms.Form):
             "choices_en": "\n".join(c.get("en", "") for c in question.choices),
             "scale_min": question.scale_min if question.kind == QuestionKind.RATING else None,
             "scale_max": question.scale_max if question.kind == QuestionKind.RATING else None,
+            "show_if_min": question.show_if_min,
+            "show_if_max": question.show_if_max,
         }
 
     def clean(self) -> dict[str, Any]:
@@ -159,6 +193,8 @@ class QuestionForm(_Crispy, forms.Form):
             "choices": choices,
             "scale_min": data.get("scale_min"),
             "scale_max": data.get("scale_max"),
+            "show_if_min": data.get("show_if_min"),
+            "show_if_max": data.get("show_if_max"),
         }
 
 

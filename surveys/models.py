@@ -146,6 +146,10 @@ class Question(models.Model):
     # For a rating question only; NPS/CSAT/CES scales are fixed in scoring.py.
     scale_min = models.SmallIntegerField(_("lowest value"), null=True, blank=True)
     scale_max = models.SmallIntegerField(_("highest value"), null=True, blank=True)
+    # A follow-up: shown only when the nearest scale question above it was answered within [show_if_min,
+    # show_if_max] (e.g. "What should we improve?" for NPS 0–6). Both empty: always shown.
+    show_if_min = models.SmallIntegerField(_("show only after a score from"), null=True, blank=True)
+    show_if_max = models.SmallIntegerField(_("to"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("question")
@@ -161,6 +165,10 @@ class Question(models.Model):
     @property
     def scale(self):  # -> Scale | None
         return scale_for(self.kind, self.scale_min, self.scale_max)
+
+    @property
+    def is_follow_up(self) -> bool:
+        return self.show_if_min is not None and self.show_if_max is not None
 
     def choice_labels(self, language: str) -> list[str]:
         key, other = ("en", "vi") if language == "en" else ("vi", "en")

@@ -135,18 +135,64 @@ class ParsedAnswers:
     # What the customer sent, per question id, kept to re-show the form: an int, a list of ints, or text.
     values: dict[int, Any] = field(default_factory=dict)
     errors: dict[int, str] = field(default_factory=dict)
+    # Follow-ups that the score calls for but the customer has not seen (scripts off): shown before storing.
+    pending: list[int] = field(default_factory=list)
 
     @property
     def is_valid(self) -> bool:
         return not self.errors
 
 
+# The form's "fu" field: "js" when a script showed follow-ups live, else the ids of the follow-ups it showed.
+SEEN_FIELD, SEEN_BY_SCRIPT = "fu", "js"
+
+
+def follow_up_rules(questions: Iterable[Question]) -> dict[int, tuple[int, int, int]]:
+    """Per follow-up question: (id of the nearest scale question above it, lowest score, highest score).
+
+    A follow-up with no scale question above it (moved to the top) is asked always, as an ordinary question."""
+    rules: dict[int, tuple[int, int, int]] = {}
+    above: int | None = None
+    for q in questions:
+        if above is not None and q.show_if_min is not None and q.show_if_max is not None:
+            rules[q.pk] = (above, q.show_if_min, q.show_if_max)
+        if q.kind in SCALE_KINDS:
+            above = q.pk
+    return rules
+
+
+def follow_up_applies(rule: tuple[int, int, int], values: Mapping[int, Any]) -> bool:
+    score = values.get(rule[0])
+    return isinstance(score, int) and rule[1] <= score <= rule[2]
+
+
+def _seen(data: Mapping[str, Any]) -> set[int] | None:
+    """Which follow-ups the customer was shown; None means all of them (a script showed them as needed)."""
+    raw = str(data.get(SEEN_FIELD, "") or "")
+    if raw == SEEN_BY_SCRIPT:
+        return None
+    return {n for n in (_parse_int(part) for part in raw.split(",")[:50]) if n is not None}
+
+
 def parse_answers(questions: Iterable[Question], data: Mapping[str, Any]) -> ParsedAnswers:
-    """Validate every answer (range, type, required, length). `data` is a QueryDict or a plain dict."""
+    """Validate every answer (range, type, required, length). `data` is a QueryDict or a plain dict.
+
+    A follow-up counts only when the score above it calls for it: otherwise whatever was sent for it is ignored.
+    One that applies but was never shown (the page had no script and no score yet) goes to `pending`."""
     result = ParsedAnswers()
     getlist = getattr(data, "getlist", None)
+    questions = list(questions)
+    rules = follow_up_rules(questions)
+    seen = _seen(data) if rules else None
     for q in questions:
         name = field_name(q)
+        rule = rules.get(q.pk)
+        if rule is not None:
+            if not follow_up_applies(rule, result.values):
+                continue
+            if seen is not None and q.pk not in seen and data.get(name) in ("", None):
+                result.pending.append(q.pk)
+                continue
         if q.kind in SCALE_KINDS or q.kind == QuestionKind.SINGLE:
             raw = data.get(name, "")
             if raw in ("", None):
@@ -395,7 +441,7 @@ def response_submit_quick(*, token: str, data: Mapping[str, Any]) -> Response | 
     if snapshot is None:
         return None
     answers = parse_answers(snapshot.questions, data)
-    if not answers.is_valid:
+    if not answers.is_valid or answers.pending:
         return None
     return response_store(
         survey=snapshot.survey,

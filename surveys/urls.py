@@ -13,7 +13,9 @@ urlpatterns = [
     # Quality managers.
     path("surveys/", manage.survey_list, name="survey_list"),
     path("surveys/new/", manage.survey_create, name="survey_create"),
+    path("surveys/new/template/", manage.survey_from_starter, name="survey_from_starter"),
     path("surveys/<int:pk>/", manage.survey_detail, name="survey_detail"),
+    path("surveys/<int:pk>/duplicate/", manage.survey_duplicate, name="survey_duplicate"),
     path("surveys/<int:pk>/edit/", manage.survey_edit, name="survey_edit"),
     path("surveys/<int:pk>/preview/", manage.survey_preview, name="survey_preview"),
     path("surveys/<int:pk>/activate/", manage.survey_activate, name="survey_activate"),

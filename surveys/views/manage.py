@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import is_quality_manager, quality_manager_required
 from audit.selectors import survey_changes_after_activation
-from surveys import building, public
+from surveys import building, public, starters
 from surveys.forms import InvitationForm, QuestionForm, SurveyCreateForm, SurveyEditForm
 from surveys.invitations import (
     invitation_create,
@@ -70,7 +70,32 @@ def survey_create(request: HttpRequest) -> HttpResponse:
         survey = building.survey_create(owner=request.user, **form.cleaned_data)
         messages.success(request, _("Survey created as a draft. Review its questions, then activate it."))
         return redirect("survey_detail", pk=survey.pk)
-    return render(request, "surveys/survey_form.html", {"form": form, "title": _("New survey")})
+    return render(
+        request,
+        "surveys/survey_form.html",
+        {"form": form, "title": _("New survey"), "starters": starters.STARTERS},
+    )
+
+
+@require_POST
+@quality_manager_required
+def survey_from_starter(request: HttpRequest) -> HttpResponse:
+    key = request.POST.get("starter", "")
+    if key not in starters.BY_KEY:
+        messages.error(request, _("Choose one of the templates shown."))
+        return redirect("survey_create")
+    survey = starters.survey_create_from_starter(owner=request.user, key=key)
+    messages.success(request, _("Survey created from the template as a draft. Adapt its questions, then activate it."))
+    return redirect("survey_detail", pk=survey.pk)
+
+
+@require_POST
+@quality_manager_required
+def survey_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    copy = building.survey_duplicate(survey=survey, owner=request.user)
+    messages.success(request, _("A copy was made as a draft: its answers start from zero."))
+    return redirect("survey_detail", pk=copy.pk)
 
 
 @quality_manager_required
@@ -113,8 +138,8 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @quality_manager_required
 def question_add(request: HttpRequest, pk: int) -> HttpResponse:
     survey = _get_survey_for_user(request, pk)
-    form = QuestionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = _question_form(request, {"kind": request.GET.get("kind", "")})
+    if request.method == "POST" and form.is_bound and form.is_valid():
         try:
             building.question_add(version=survey.current_version, **form.service_kwargs())
         except ValidationError as error:
@@ -123,6 +148,16 @@ def question_add(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Question added."))
             return redirect("survey_detail", pk=survey.pk)
     return render(request, "surveys/question_form.html", {"form": form, "survey": survey, "title": _("Add a question")})
+
+
+def _question_form(request: HttpRequest, initial: dict[str, object]) -> QuestionForm:
+    """A bound form for a save; for "show this type's fields" (the form's button when scripts are off) the same
+    input, unbound, so that it shows the chosen type's fields without errors and saves nothing."""
+    if request.method != "POST":
+        return QuestionForm(initial=initial)
+    if request.POST.get("retype"):
+        return QuestionForm(initial={name: request.POST.get(name, "") for name in QuestionForm.base_fields})
+    return QuestionForm(request.POST, initial=initial)
 
 
 def _attach(form: QuestionForm, error: ValidationError) -> None:
@@ -137,8 +172,8 @@ def _attach(form: QuestionForm, error: ValidationError) -> None:
 def question_edit(request: HttpRequest, pk: int, question_id: int) -> HttpResponse:
     survey = _get_survey_for_user(request, pk)
     question = _get_question_for_user(request, survey, question_id)
-    form = QuestionForm(request.POST or None, initial=QuestionForm.initial_for(question))
-    if request.method == "POST" and form.is_valid():
+    form = _question_form(request, QuestionForm.initial_for(question))
+    if request.method == "POST" and form.is_bound and form.is_valid():
         try:
             building.question_update(question=question, **form.service_kwargs())
         except ValidationError as error:

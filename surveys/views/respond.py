@@ -25,6 +25,8 @@ from surveys.responding import (
     Link,
     ParsedAnswers,
     field_name,
+    follow_up_applies,
+    follow_up_rules,
     link_for_token,
     link_opened,
     link_state,
@@ -68,8 +70,12 @@ def _unavailable(request: HttpRequest) -> HttpResponse:
 def question_rows(
     questions: list[Question], language: str, values: dict[int, Any], errors: dict[int, str]
 ) -> list[dict[str, Any]]:
-    """Everything the template needs per question, precomputed so the template is one plain loop."""
+    """Everything the template needs per question, precomputed so the template is one plain loop.
+
+    A follow-up carries the name of the score it follows and its range (respond.js shows it live); it is rendered
+    visible when the score known to the server (a score button in the email, a post) calls for it."""
     rows = []
+    rules = follow_up_rules(questions)
     for q in questions:
         value = values.get(q.pk)
         row: dict[str, Any] = {
@@ -80,7 +86,12 @@ def question_rows(
             "required": q.required,
             "error": errors.get(q.pk, ""),
             "value": value if isinstance(value, str) else "",
+            "visible": True,
         }
+        rule = rules.get(q.pk)
+        if rule is not None:
+            row["show_if"], row["show_min"], row["show_max"] = f"q{rule[0]}", rule[1], rule[2]
+            row["visible"] = follow_up_applies(rule, values)
         if q.kind in SCALE_KINDS:
             scale = q.scale
             row["options"] = [(v, str(v), v == value) for v in scale.values]
@@ -110,7 +121,12 @@ def _form_page(
     email_error: str = "",
     notice: str = "",
 ) -> HttpResponse:
+    rows = question_rows(questions, language, answers.values, answers.errors)
+    follow_ups = [row for row in rows if "show_if" in row]
     context = {
+        "follow_ups": bool(follow_ups),
+        "seen": ",".join(str(row["id"]) for row in follow_ups if row["visible"]),
+        "more": bool(answers.pending),
         "notice": notice,
         "public": public,
         "email": email,
@@ -120,7 +136,7 @@ def _form_page(
         "stamp": stamp,
         "survey_title": survey.title(language),
         "intro": survey.intro(language),
-        "rows": question_rows(questions, language, answers.values, answers.errors),
+        "rows": rows,
         "error_count": len(answers.errors),
         "action": action,
         "preview": preview,
@@ -154,8 +170,9 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
         answers = ParsedAnswers(values=prefill_score(questions, request.GET.get("score")))
     else:
         answers = parse_answers(questions, request.POST)
-    if request.method == "GET" or not answers.is_valid:
-        status = 200 if request.method == "GET" else 400
+    if request.method == "GET" or not answers.is_valid or answers.pending:
+        # Pending follow-ups (scripts off): the same page again, the score kept and the follow-up now shown.
+        status = 200 if request.method == "GET" or answers.is_valid else 400
         return _form_page(
             request,
             survey=survey,
@@ -206,8 +223,8 @@ def respond_public(request: HttpRequest, key: str) -> HttpResponse:
             except ValidationError:
                 with translation.override(language):
                     email_error = str(_("This is not an email address. Correct it, or leave it empty."))
-    status, notice = (200 if request.method == "GET" else 400), ""
-    if request.method == "POST" and answers.is_valid and not email_error:
+    status, notice = (200 if request.method == "GET" or (answers.is_valid and not email_error) else 400), ""
+    if request.method == "POST" and answers.is_valid and not answers.pending and not email_error:
         if not public.over_rate(survey, request.META.get("REMOTE_ADDR", "")):
             public.response_submit_public(
                 survey=survey, questions=questions, answers=answers, language=language, email=email

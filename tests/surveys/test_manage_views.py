@@ -219,3 +219,29 @@ def test_closed_loop_thresholds_are_edited_with_the_survey_and_checked(qm_client
     assert page.status_code == 200 and "Hãy chọn một giá trị từ 0 đến 9." in page.content.decode()
     survey.refresh_from_db()
     assert survey.nps_detractor_max == 7
+
+
+def test_the_question_form_shows_only_the_chosen_types_fields_with_or_without_javascript(qm_client, qm):
+    survey = make_survey(owner=qm, active=False)
+    add = reverse("question_add", args=[survey.pk])
+
+    def shown(html: str) -> set[str]:
+        groups = re.findall(r'<div id="fields-(\w+)"\s+data-kinds="[^"]*"( hidden="hidden")?>', html)
+        return {name for name, hidden in groups if not hidden}
+
+    page = qm_client.get(add).content.decode()
+    assert shown(page) == set() and "js/question.js" in page  # NPS: a fixed scale, no options
+    assert shown(qm_client.get(add + "?kind=single").content.decode()) == {"choices"}
+    # Without JavaScript, "show the fields" re-renders the same input for the new type, saving nothing.
+    count = survey.current_version.questions.count()
+    retyped = qm_client.post(add, {"kind": "rating", "text_vi": "Chấm điểm", "retype": "1"}).content.decode()
+    assert shown(retyped) == {"scale"} and 'value="Chấm điểm"' in retyped and "is-invalid" not in retyped
+    assert survey.current_version.questions.count() == count
+    saved = qm_client.post(add, {"kind": "rating", "text_vi": "Chấm điểm", "scale_min": "1", "scale_max": "5"})
+    assert saved.status_code == 302 and survey.current_version.questions.count() == count + 1
+    # A follow-up's range lies on the nearest score question above it: here the 1–5 rating.
+    data = {"kind": "text", "text_vi": "Vì sao?", "show_if_min": "0", "show_if_max": "6", "required": "on"}
+    refused = qm_client.post(add, data)
+    assert refused.status_code == 200 and "từ 1 đến 5" in refused.content.decode()
+    assert qm_client.post(add, {**data, "show_if_min": "1", "show_if_max": "2"}).status_code == 302
+    assert survey.current_version.questions.get(text_vi="Vì sao?").show_if_max == 2
