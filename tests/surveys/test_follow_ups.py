@@ -17,12 +17,13 @@ pytestmark = pytest.mark.django_db
 
 def _with_follow_ups(survey):
     version = survey.current_version
+    text = QuestionKind.TEXT
     improve = building.question_add(
-        version=version, kind=QuestionKind.TEXT, text_en="What should we improve?", text_vi="Chúng tôi nên cải thiện gì?",
+        version=version, kind=text, text_en="What should we improve?", text_vi="Chúng tôi nên cải thiện gì?",
         required=True, show_if_min=0, show_if_max=6,
     )  # fmt: skip
     liked = building.question_add(
-        version=version, kind=QuestionKind.TEXT, text_en="What did you like most?", text_vi="Bạn thích điều gì nhất?",
+        version=version, kind=text, text_en="What did you like most?", text_vi="Bạn thích điều gì nhất?",
         required=False, show_if_min=9, show_if_max=10,
     )  # fmt: skip
     return improve, liked
