@@ -144,6 +144,12 @@ def pareto(categories: list[str], counts: list[int]) -> dict[str, Any]:
             {"type": "scatter", "x": categories, "y": cumulative, "name": _("Cumulative share (%)"), "yaxis": "y2",
              "mode": "lines+markers", "line": {"color": WARN}},
         ],
-        "layout": _layout(_("Complaints"), hovermode="closest",
-                          yaxis2={"overlaying": "y", "side": "right", "range": [0, 105], "showgrid": False}),
+        # Category names are long (Vietnamese ones most): slanted ticks with room below, and the legend above the
+        # plot, where the ticks cannot run into it.
+        "layout": _layout(_("Complaints"), hovermode="closest", height=360,
+                          margin={"l": 56, "r": 56, "t": 40, "b": 16},
+                          legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+                          xaxis={"type": "category", "tickangle": -30, "automargin": True},
+                          yaxis2={"overlaying": "y", "side": "right", "range": [0, 105], "showgrid": False,
+                                  "title": {"text": _("Cumulative share (%)")}}),
     }  # fmt: skip

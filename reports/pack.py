@@ -111,7 +111,7 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
 def pack_pdf(review: ManagementReview, view: dict[str, Any]) -> bytes:
     """The pack as a PDF (A4), with a trend chart per survey."""
     from reportlab.graphics.charts.lineplots import LinePlot
-    from reportlab.graphics.shapes import Drawing, String
+    from reportlab.graphics.shapes import Drawing, Group, String
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -141,15 +141,19 @@ def pack_pdf(review: ManagementReview, view: dict[str, Any]) -> bytes:
                                ("VALIGN", (0, 0), (-1, -1), "TOP")]))  # fmt: skip
         return t
 
-    def trend_chart(points: list[tuple[str, float | None, int]]) -> Drawing:
-        drawing = Drawing(170 * mm, 45 * mm)
+    def trend_chart(points: list[tuple[str, float | None, int]], measure: str) -> Drawing | Paragraph:
         values = [(i, v) for i, (_m, v, _n) in enumerate(points) if v is not None]
         if len(values) < 2:
-            drawing.add(String(0, 20, _("Too few months with enough responses for a trend."), fontName="DejaVu",
-                               fontSize=8))  # fmt: skip
-            return drawing
+            # A sentence, not an empty chart frame that reads as a chart that failed to draw.
+            return p(_("Too few months with enough responses for a trend."))
+        drawing = Drawing(170 * mm, 52 * mm)
         plot = LinePlot()
-        plot.x, plot.y, plot.width, plot.height = 30, 15, 150 * mm, 32 * mm
+        plot.x, plot.y, plot.width, plot.height = 42, 30, 150 * mm, 32 * mm
+        # Axis titles: what is measured (by month), so a printed chart reads without the page around it.
+        y_title = Group(String(0, 0, measure, fontName="DejaVu", fontSize=7, textAnchor="middle"))
+        y_title.transform = (0, 1, -1, 0, 8, plot.y + plot.height / 2)  # turned a quarter, beside the y axis
+        drawing.add(y_title)
+        drawing.add(String(plot.x + plot.width / 2, 4, _("Month"), fontName="DejaVu", fontSize=7, textAnchor="middle"))
         plot.data = [values]
         plot.lines[0].strokeColor = colors.HexColor("#0b4f6c")
         plot.lines[0].strokeWidth = 1.5
@@ -190,7 +194,7 @@ def pack_pdf(review: ManagementReview, view: dict[str, Any]) -> bytes:
                 ],
                 [45, 45, 40, 40],
             ),  # fmt: skip
-            trend_chart(row["trend"]),
+            trend_chart(row["trend"], str(row["measure"])),
         ]
         story.append(KeepTogether(block))
 

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.html import escape
 
+from surveys.branding import brand_current
 from surveys.customers import unsubscribe_token
 from surveys.invitations import invitation_link, invitation_token
 from surveys.models import Customer, Invitation, Survey
@@ -335,6 +336,8 @@ def _render(survey, headline, language, reminder, name, token, unsubscribe, expi
             "expires_text": expires,
             "unsubscribe": unsubscribe,
             "reminder": reminder,
+            "brand": brand_current(),
+            "site_url": settings.SITE_URL,
         }
         subject = _one_line(render_to_string("surveys/email/invitation_subject.txt", context))
         text = render_to_string("surveys/email/invitation.txt", context)

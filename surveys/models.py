@@ -175,6 +175,25 @@ class Question(models.Model):
         return [c.get(key) or c.get(other, "") for c in self.choices]
 
 
+class Branding(models.Model):
+    """The organisation's logo and colour on the respondent pages and in the emails: one row (pk 1)."""
+
+    DEFAULT_COLOUR = "#0b4f6c"
+
+    colour = models.CharField(_("colour"), max_length=7, default=DEFAULT_COLOUR)
+    # Stored in the database and served by the app (no media storage to set up); a few hundred KB at most.
+    logo = models.BinaryField(_("logo"), blank=True, default=b"")
+    logo_type = models.CharField(max_length=20, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("logo and colour")
+        verbose_name_plural = _("logo and colour")
+
+    def __str__(self) -> str:
+        return self.colour
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 

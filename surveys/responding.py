@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from surveys import fastpath
+from surveys.branding import DEFAULT as DEFAULT_BRAND
+from surveys.branding import Brand, brand_current
 from surveys.models import Answer, Invitation, Question, Response, Survey, SurveyVersion, hash_token
 from surveys.scoring import CHOICE_KINDS, SCALE_KINDS, TEXT_MAX_LENGTH, QuestionKind
 from surveys.signals import response_submitted
@@ -83,6 +85,8 @@ class SurveySnapshot:
     version_id: int
     stamp: str
     questions: list[Question]
+    # The organisation's logo and colour, read with the snapshot: a change of them touches every survey.
+    brand: Brand = DEFAULT_BRAND
 
 
 _SNAPSHOTS: dict[tuple[int, str], SurveySnapshot] = {}
@@ -104,7 +108,9 @@ def survey_snapshot(survey_id: int, version_id: int, stamp: Any) -> SurveySnapsh
     if snapshot is None:
         survey = Survey.objects.get(pk=survey_id)
         questions = list(Question.objects.filter(version_id=version_id).order_by("position", "id"))
-        snapshot = SurveySnapshot(survey=survey, version_id=version_id, stamp=key[1], questions=questions)
+        snapshot = SurveySnapshot(
+            survey=survey, version_id=version_id, stamp=key[1], questions=questions, brand=brand_current()
+        )
         if len(_SNAPSHOTS) >= _SNAPSHOTS_MAX:
             _SNAPSHOTS.clear()
         _SNAPSHOTS[key] = snapshot

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from surveys.views import campaigns, customers, manage, respond
+from surveys.views import brand, campaigns, customers, manage, respond
 
 urlpatterns = [
     # Customers (no account): the token is the credential.
@@ -32,6 +32,8 @@ urlpatterns = [
         name="invitation_renew",
     ),
     path("u/<str:token>/", customers.unsubscribe, name="unsubscribe"),
+    path("brand/logo/<str:stamp>/", brand.brand_logo, name="brand_logo"),
+    path("settings/branding/", brand.branding_edit, name="branding"),
     path("surveys/<int:pk>/send/", campaigns.campaign_new, name="campaign_new"),
     path("campaigns/<int:pk>/", campaigns.campaign_detail, name="campaign_detail"),
     path("campaigns/<int:pk>/progress/", campaigns.campaign_progress, name="campaign_progress"),

@@ -22,7 +22,8 @@ from surveys.invitations import (
     invitation_renew_link,
 )
 from surveys.models import Invitation, Question, Survey
-from surveys.responding import ParsedAnswers, questions_of
+from surveys.branding import brand_current
+from surveys.responding import ParsedAnswers, prefill_score, questions_of
 from surveys.views.respond import LANGUAGES, _form_page
 
 PAGE_SIZE = 25
@@ -264,9 +265,10 @@ def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
         survey=survey,
         questions=questions,
         language=language,
-        answers=ParsedAnswers(),
+        answers=ParsedAnswers(values=prefill_score(questions, request.GET.get("score"))),
         action="",
         preview=True,
+        brand=brand_current(),
     )
 
 

@@ -18,6 +18,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from surveys import public
+from surveys.branding import DEFAULT as DEFAULT_BRAND
+from surveys.branding import Brand
 from surveys.models import Language, Question, Survey
 from surveys.responding import (
     ANSWERED,
@@ -120,6 +122,7 @@ def _form_page(
     email: str = "",
     email_error: str = "",
     notice: str = "",
+    brand: Brand = DEFAULT_BRAND,
 ) -> HttpResponse:
     rows = question_rows(questions, language, answers.values, answers.errors)
     follow_ups = [row for row in rows if "show_if" in row]
@@ -128,6 +131,7 @@ def _form_page(
         "seen": ",".join(str(row["id"]) for row in follow_ups if row["visible"]),
         "more": bool(answers.pending),
         "notice": notice,
+        "brand": brand,
         "public": public,
         "email": email,
         "email_error": email_error,
@@ -183,6 +187,7 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
             status=status,
             version_id=snapshot.version_id,
             stamp=snapshot.stamp,
+            brand=snapshot.brand,
         )
     response_submit(link=link, survey=survey, questions=questions, answers=answers, language=language)
     return redirect(f"{request.path}thanks/?lang={language}")
@@ -245,6 +250,7 @@ def respond_public(request: HttpRequest, key: str) -> HttpResponse:
         email=email,
         email_error=email_error,
         notice=notice,
+        brand=snapshot.brand,
     )
 
 

@@ -27,6 +27,7 @@ PUBLIC = {
     "unsubscribe",
     "respond_public",
     "respond_public_thanks",
+    "brand_logo",  # the logo on customers' pages and emails
 }
 # Pages for anyone signed in with a role (staff or quality manager).
 STAFF_PAGES = {

@@ -111,3 +111,18 @@ def test_the_pdf_builds_with_vietnamese_text_and_charts(qm, data, qm_client):
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
     assert "Xem xét của lãnh đạo 2026" in text and "Khảo sát quan hệ khách hàng" in text and "Giao hàng" in text
     assert "NPS ≥ 20" in text
+    # The trend chart has axis titles; the objectives' table says "Chỉ tiêu" (target), not "Mục tiêu" twice.
+    assert "Tháng" in text and "Chỉ tiêu" in text
+
+
+def test_a_survey_with_too_few_months_gets_a_sentence_not_an_empty_chart(qm, qm_client):
+    survey = make_survey(kind="nps", owner=qm)
+    for score in [9] * 40:
+        make_response(survey, score, at=timezone.now() - timedelta(days=2))
+    rollup_refresh()
+    review = new_review(qm)
+    response = qm_client.get(reverse("review_pdf", args=[review.pk]))
+    reader = PdfReader(io.BytesIO(response.content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "Quá ít tháng có đủ câu trả lời" in text
+    assert "Tháng" not in text  # no chart frame, hence no axis title
