@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.roles import is_quality_manager, quality_manager_required
 from audit.selectors import survey_changes_after_activation
 from surveys import building, public, starters
+from surveys.branding import brand_current
 from surveys.forms import InvitationForm, QuestionForm, SurveyCreateForm, SurveyEditForm
 from surveys.invitations import (
     invitation_create,
@@ -22,7 +23,6 @@ from surveys.invitations import (
     invitation_renew_link,
 )
 from surveys.models import Invitation, Question, Survey
-from surveys.branding import brand_current
 from surveys.responding import ParsedAnswers, prefill_score, questions_of
 from surveys.views.respond import LANGUAGES, _form_page
 
