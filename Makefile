@@ -5,12 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# Links in printed output and in the emails follow the port the demo serves on.
+DEMO_URL ?= http://$(HOST):$(PORT)
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo serve test test-fast lint format worker beat bench messages compile-messages clean
+.PHONY: help install demo demo-reset serve test test-fast lint format worker beat bench messages compile-messages clean
 
 help:
-	@echo "make demo    install, migrate, load demo data and serve on http://$(HOST):$(PORT)"
+	@echo "make demo    install, migrate, load demo data and serve on http://$(HOST):$(PORT) (make demo PORT=8120)"
+	@echo "make demo-reset  remove the demo's data, so that the next make demo starts afresh"
 	@echo "make test    install and run the whole test suite"
 	@echo "make lint    ruff check, ruff format --check, djlint"
 	@echo "make worker  run a Celery worker (needs REDIS_URL)"
@@ -32,9 +35,14 @@ compile-messages: $(STAMP)
 
 demo: install
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py seed_demo
-	@echo "Serving on http://$(HOST):$(PORT)/ — press Ctrl+C to stop."
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	SITE_URL=$(DEMO_URL) $(BIN)/python manage.py seed_demo
+	@echo "Serving on $(DEMO_URL)/ — press Ctrl+C to stop."
+	SITE_URL=$(DEMO_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Start the demo afresh: its database, emails and exports go; the demo logins keep their passwords.
+demo-reset:
+	rm -rf var/db.sqlite3 var/mail var/exports
+	@echo "Demo data removed: run 'make demo' to load it again."
 
 serve: install
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)

@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.roles import QUALITY_MANAGER, STAFF
 from surveys import building
 from surveys.invitations import invitation_create, invitation_link, invitation_renew_link
-from surveys.models import Answer, Customer, Invitation, Response, Survey
+from surveys.models import Answer, Campaign, Customer, Invitation, Response, Survey
 from surveys.scoring import QuestionKind, SurveyKind
 
 VN_FAMILY = [
@@ -211,6 +211,9 @@ class DemoLogin:
     role: str
 
 
+ADMINISTRATOR = "Administrator"
+
+
 def _credentials_file() -> Path:
     return Path(settings.VAR_DIR) / "demo-logins.json"
 
@@ -223,6 +226,8 @@ def ensure_users() -> list[DemoLogin]:
     for username, role, first, last in [
         ("quanly", QUALITY_MANAGER, "Lan", "Nguyễn"),
         ("nhanvien", STAFF, "Minh", "Trần"),
+        # The administrator opens /admin/ (a superuser, hence also a quality manager in the app).
+        ("quantri", ADMINISTRATOR, "Hùng", "Phạm"),
     ]:
         password = saved.get(username) or secrets.token_urlsafe(9)
         user, _ = User.objects.get_or_create(
@@ -232,7 +237,12 @@ def ensure_users() -> list[DemoLogin]:
         if not user.check_password(password):
             user.set_password(password)
             user.save()
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        if role == ADMINISTRATOR:
+            if not user.is_superuser:
+                user.is_staff = user.is_superuser = True
+                user.save(update_fields=["is_staff", "is_superuser"])
+        else:
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
         saved[username] = password
         logins.append(DemoLogin(username, password, role))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -406,3 +416,82 @@ def demo_link(survey: Survey, customer: Customer, created_by: User) -> str:
         _invitation, token = invitation_create(survey=survey, customer=customer, created_by=created_by)
         return invitation_link(token)
     return invitation_link(invitation_renew_link(invitation=invitation))
+
+
+# What a real campaign leaves besides answers: of every 100 invitations not answered, about this many are each.
+UNANSWERED_SHARES = {"unopened": 0.47, "opened": 0.18, "bounced": 0.08, "expired_unopened": 0.27}
+BOUNCES = [
+    "550 5.1.1 <{email}>: Recipient address rejected: User unknown",
+    "552 5.2.2 <{email}>: Mailbox full",
+    "550 5.7.1 Message rejected as spam by the recipient's server",
+]
+
+
+def generate_delivery(
+    *,
+    surveys: list[Survey],
+    customers: list[Customer],
+    answered: int,
+    created_by: User,
+    rng: random.Random,
+    rate: float = 0.42,
+    now: datetime | None = None,
+) -> int:
+    """Invitations that were not answered (unopened, opened, bounced, expired), so that about `rate` of the sent
+    invitations are answered, as in a real year; and a campaign holding the last month's NPS invitations, so the
+    campaign funnel has something to show. Returns how many invitations were made."""
+    now = now or timezone.now()
+    start = now - timedelta(days=365)
+    total = round(answered * (1 - rate) / rate)
+    weights = list(UNANSWERED_SHARES.values())
+    rows = []
+    for _ in range(total):
+        survey = rng.choices(surveys, [spec["share"] for spec in DEMO_SURVEYS])[0]
+        customer = rng.choice(customers)
+        created = start + timedelta(seconds=365 * 86400 * (rng.random() ** 0.9))
+        expires = created + timedelta(days=30)
+        fate = rng.choices(list(UNANSWERED_SHARES), weights)[0]
+        if fate != "bounced" and expires <= now:
+            fate = "expired"  # whatever happened, a link older than its validity has expired unanswered
+        sent = None if fate == "bounced" else created + timedelta(minutes=rng.randrange(1, 30))
+        opened = sent + timedelta(hours=rng.randrange(1, 96)) if fate == "opened" and sent else None
+        status, reason = {
+            "unopened": (Invitation.Status.SENT, ""),
+            "expired_unopened": (Invitation.Status.SENT, ""),
+            "opened": (Invitation.Status.OPENED, ""),
+            "bounced": (Invitation.Status.FAILED, rng.choice(BOUNCES).format(email=customer.email)),
+            "expired": (Invitation.Status.EXPIRED, ""),
+        }[fate]
+        rows.append(
+            Invitation(
+                survey=survey,
+                customer=customer,
+                token_hash=secrets.token_hex(32),
+                created_at=created,
+                expires_at=expires,
+                sent_at=sent,
+                last_sent_at=sent,
+                opened_at=opened,
+                status=status,
+                status_reason=reason,
+            )
+        )
+    with transaction.atomic():
+        Invitation.objects.bulk_create(rows, batch_size=5000)
+        nps = surveys[0]
+        month_ago = now - timedelta(days=30)
+        campaign = Campaign.objects.create(
+            survey=nps,
+            name="NPS tháng này",
+            created_by=created_by,
+            created_at=month_ago,
+            send_at=month_ago,
+            started_at=month_ago,
+            finished_at=month_ago + timedelta(minutes=5),
+            status=Campaign.Status.SENT,
+            remind_after_days=7,
+        )
+        Invitation.objects.filter(survey=nps, campaign__isnull=True, created_at__gte=month_ago).update(
+            campaign=campaign
+        )
+    return total

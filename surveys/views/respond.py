@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_http_methods
 
 from surveys import public
@@ -148,6 +149,11 @@ def _form_page(
     return _render(request, "respond/form.html", context, language, status=status)
 
 
+# Compressed for clients that accept it (7 KB of HTML become about 2 KB on a phone's connection). Safe from
+# BREACH-style guessing: nothing an attacker chooses is reflected next to a secret (the page reflects only the
+# customer's own answers, a validated score and language), and Django masks the public page's CSRF token afresh
+# in every response.
+@gzip_page
 @csrf_exempt  # The unguessable token in the URL is the credential; a cross-site form cannot know it.
 @require_http_methods(["GET", "POST"])
 def respond(request: HttpRequest, token: str) -> HttpResponse:
@@ -193,6 +199,7 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
     return redirect(f"{request.path}thanks/?lang={language}")
 
 
+@gzip_page
 @require_http_methods(["GET"])
 def respond_thanks(request: HttpRequest, token: str) -> HttpResponse:
     link = link_for_token(token)
@@ -207,6 +214,7 @@ def _public_survey(key: str) -> Survey | None:
     return Survey.objects.filter(public_key=key, status=Survey.Status.ACTIVE).select_related("current_version").first()
 
 
+@gzip_page
 @require_http_methods(["GET", "POST"])
 def respond_public(request: HttpRequest, key: str) -> HttpResponse:
     """A survey's public link: anyone may answer, anonymously unless they leave an email; rate-limited."""
@@ -254,6 +262,7 @@ def respond_public(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
+@gzip_page
 @require_http_methods(["GET"])
 def respond_public_thanks(request: HttpRequest, key: str) -> HttpResponse:
     if _public_survey(key) is None:

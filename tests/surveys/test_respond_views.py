@@ -267,3 +267,18 @@ def test_question_edits_reach_the_respondent_page_at_once(client):
     assert "Bạn có sẵn lòng giới thiệu" in client.get(url(token)).content.decode()  # now cached
     building.question_update(question=question, kind="nps", text_en="New", text_vi="Câu hỏi đã sửa", required=True)
     assert "Câu hỏi đã sửa" in client.get(url(token)).content.decode()
+
+
+def test_the_respondent_page_is_compressed_for_clients_that_accept_it(client, invite):
+    """The README's figures: the page's HTML and stylesheet on the wire. Checked here, so the README cannot drift."""
+    import gzip
+    from pathlib import Path
+
+    _invitation, token, _questions = invite
+    plain = client.get(url(token))
+    packed = client.get(url(token), HTTP_ACCEPT_ENCODING="gzip, br")
+    assert "Content-Encoding" not in plain and packed["Content-Encoding"] == "gzip"
+    assert b"<form" in gzip.decompress(packed.content)
+    assert 2_000 < len(plain.content) < 3_500 and len(packed.content) < 1_400, (len(plain.content), len(packed.content))
+    css = (Path(__file__).resolve().parents[2] / "static" / "css" / "respond.css").read_bytes()
+    assert len(css) < 4_000 and len(gzip.compress(css)) < 1_400

@@ -5,16 +5,35 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from surveys.models import Answer, Customer, Response, Survey
+from django.db.models import Count
+
+from surveys.models import Answer, Campaign, Customer, Invitation, Response, Survey
 
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_is_idempotent_and_prints_logins_and_a_working_link(settings, tmp_path):
+def test_seed_demo_is_idempotent_and_prints_logins_and_a_working_link(settings, tmp_path, caplog):
     settings.VAR_DIR = tmp_path
     out = StringIO()
     call_command("seed_demo", "--customers", "300", "--responses", "3000", stdout=out)
     text = out.getvalue()
+    assert not [r for r in caplog.records if "hostname" in r.getMessage()]  # no stray broker warning
+    # Realistic delivery: not every invitation is answered; some were never opened, bounced or expired.
+    statuses = dict(Invitation.objects.values_list("status").annotate(n=Count("id")))
+    assert {"sent", "opened", "failed", "expired", "answered"} <= set(statuses)
+    sent = Invitation.objects.filter(sent_at__isnull=False).count()
+    assert 0.3 < statuses["answered"] / sent < 0.6, statuses
+    assert Invitation.objects.filter(status="failed").exclude(status_reason="").count() == statuses["failed"]
+    campaign = Campaign.objects.get()
+    assert (
+        campaign.invitations.filter(status="answered").exists()
+        and campaign.invitations.exclude(status="answered").exists()
+    )
+    # An administrator who can open the admin.
+    admin_password = re.search(r"quantri\s+password: (\S+)", text).group(1)
+    admin = Client()
+    assert admin.login(username="quantri", password=admin_password)
+    assert admin.get("/admin/").status_code == 200 and "/admin/" in text
     assert Customer.objects.count() == 300
     assert Survey.objects.filter(status="active").count() == 3
     assert Response.objects.count() == 3000
@@ -61,3 +80,29 @@ def test_demo_has_a_visible_dip(settings, tmp_path):
 
     others = [score(v) for m, v in by_month.items() if m != DIP_MONTHS_AGO and len(v) > 50]
     assert score(by_month[DIP_MONTHS_AGO]) < min(others) - 10
+
+
+def test_the_demo_links_follow_the_port_it_serves_on(settings, tmp_path):
+    # `make demo PORT=8120` sets SITE_URL to the served address for seed_demo and the server.
+    settings.VAR_DIR, settings.SITE_URL = tmp_path, "http://127.0.0.1:8120"
+    out = StringIO()
+    call_command("seed_demo", "--customers", "50", "--responses", "100", stdout=out)
+    text = out.getvalue()
+    assert "http://127.0.0.1:8120/accounts/login/" in text and re.search(r"http://127\.0\.0\.1:8120/s/\S+/", text)
+    assert ":8000" not in text
+
+
+def test_make_demo_passes_its_port_to_the_links():
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from tests.helpers import require
+
+    require(shutil.which("make") is not None, "needs make")
+    root = Path(__file__).resolve().parents[2]
+    dry = subprocess.run(
+        ["make", "-n", "demo", "PORT=8120"], cwd=root, capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+    assert "SITE_URL=http://127.0.0.1:8120 .venv/bin/python manage.py seed_demo" in dry
+    assert "SITE_URL=http://127.0.0.1:8120 .venv/bin/python manage.py runserver 127.0.0.1:8120" in dry

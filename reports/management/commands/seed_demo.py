@@ -1,6 +1,8 @@
 import random
 import time
 
+from django.conf import settings
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from audit.trail import acting
@@ -51,6 +53,10 @@ class Command(BaseCommand):
                 progress=lambda n: self.stdout.write(f"  {n:,} responses…"),
             )
             self.stdout.write(f"Generated {made:,} responses in {time.perf_counter() - started:.1f} s.")
+            unanswered = demo.generate_delivery(
+                surveys=surveys, customers=people, answered=made, created_by=owner, rng=rng
+            )
+            self.stdout.write(f"Generated {unanswered:,} invitations not answered (unopened, bounced, expired).")
         from feedback.demo import seed_feedback
         from feedback.loop import watermark_to_now
 
@@ -66,7 +72,9 @@ class Command(BaseCommand):
         try_customer = next(c for c in people if c.language == "vi")
         link = demo.demo_link(surveys[0], try_customer, owner)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write("Log in at http://127.0.0.1:8000/accounts/login/ (demo logins, kept in var/):")
+        # SITE_URL follows `make demo PORT=…`: the links printed here and those in the emails use the served port.
+        self.stdout.write(f"Log in at {settings.SITE_URL}/accounts/login/ (demo logins, kept in var/):")
         for login in logins:
             self.stdout.write(f"  {login.role:<16} user: {login.username:<10} password: {login.password}")
         self.stdout.write(f"A survey link to try (as {try_customer.name}):\n  {link}")
+        self.stdout.write(f"The admin: {settings.SITE_URL}/admin/ (as the administrator above).")
