@@ -3,9 +3,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.test import Client
-
 from django.db.models import Count
+from django.test import Client
 
 from surveys.models import Answer, Campaign, Customer, Invitation, Response, Survey
 

@@ -2,7 +2,6 @@ import random
 import time
 
 from django.conf import settings
-
 from django.core.management.base import BaseCommand, CommandParser
 
 from audit.trail import acting
