@@ -42,7 +42,7 @@ def test_detractor_to_closed_case_to_effective_corrective_action(browser, live_s
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="vi-VN")
     staff = context.new_page()
     login(staff, base, "minh")
-    staff.get_by_role("link", name="Hồ sơ").click()
+    staff.get_by_role("link", name="Khiếu nại", exact=True).click()
     staff.get_by_role("link", name=case.reference).click()
     assert staff.get_by_text("Giao hàng trễ một tuần").first.is_visible()
     staff.get_by_label("Giao cho").select_option(label="Minh")

@@ -91,7 +91,7 @@ def test_a_quality_manager_sets_and_changes_an_objective_and_its_history_is_kept
         "active": "on",
     }
     refused = qm_client.post(reverse("objective_new"), {**data, "target": "300"})
-    assert refused.status_code == 200 and "Mục tiêu phải nằm trong khoảng từ -100 đến 100." in refused.content.decode()
+    assert refused.status_code == 200 and "Chỉ tiêu phải nằm trong khoảng từ -100 đến 100." in refused.content.decode()
     assert 'value="Tăng NPS"' in refused.content.decode()  # what was typed is kept
     created = qm_client.post(reverse("objective_new"), data)
     goal = QualityObjective.objects.get()
