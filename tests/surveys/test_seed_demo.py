@@ -100,9 +100,9 @@ def test_make_demo_passes_its_port_to_the_links():
 
     require(shutil.which("make") is not None, "needs make")
     root = Path(__file__).resolve().parents[2]
+    make = shutil.which("make")
     dry = subprocess.run(
-        ["make", "-n", "demo", "PORT=8120"],
-        cwd=root,  # noqa: S607 - make from PATH, as the README runs it capture_output=True, text=True, timeout=30, check=True
+        [make, "-n", "demo", "PORT=8120"], cwd=root, capture_output=True, text=True, timeout=30, check=True
     ).stdout
     assert "SITE_URL=http://127.0.0.1:8120 .venv/bin/python manage.py seed_demo" in dry
     assert "SITE_URL=http://127.0.0.1:8120 .venv/bin/python manage.py runserver 127.0.0.1:8120" in dry
