@@ -112,7 +112,7 @@ def test_the_dashboard_shows_the_objective_and_its_target_line(qm_client, qm):
     html = qm_client.get(reverse("dashboard")).content.decode()
     assert "NPS năm nay" in html and 'data-testid="dashboard-objectives"' in html
     trend = html[html.index('id="fig-trend"') :]
-    assert '"name": "M\\u1ee5c ti\\u00eau"' in trend and '"y": [25.0' in trend
+    assert '"name": "Ch\\u1ec9 ti\\u00eau"' in trend and '"y": [25.0' in trend
 
 
 def test_objectives_list_is_empty_at_first(qm_client):
