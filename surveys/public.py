@@ -10,12 +10,12 @@ import secrets
 
 import segno
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from config import ratelimit
 from surveys import building
 from surveys.customers import customer_for_email
 from surveys.models import Question, Response, Survey
@@ -42,14 +42,8 @@ def qr_svg_data_uri(url: str) -> str:
 
 
 def over_rate(survey: Survey, client: str) -> bool:
-    key = f"public-rate:{survey.pk}:{client}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=3600)
-        count = 1
-    return count > settings.PUBLIC_LINK_RATE_PER_HOUR
+    # The project's one limiter (config/ratelimit.py): shared by every process, degrades open without its cache.
+    return not ratelimit.hit("public-link", f"{survey.pk}:{client}", limit=settings.PUBLIC_LINK_RATE_PER_HOUR)
 
 
 @transaction.atomic
