@@ -59,10 +59,7 @@ def hit(scope: str, key: str, *, limit: int, window: int = 3600) -> bool:
         try:
             count = cache.incr(name)
         except ValueError:  # no such key yet (or it expired): start the window
-            if cache.add(name, 1, timeout=window):
-                count = 1
-            else:
-                count = cache.incr(name)
+            count = 1 if cache.add(name, 1, timeout=window) else cache.incr(name)
     except Exception:  # noqa: BLE001 - any cache failure: degrade open, never a 500 on a public page
         log.warning("rate limit %s not checked: the cache is unreachable", scope, exc_info=True)
         return True

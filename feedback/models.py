@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from config.validators import validate_one_line
 from surveys.models import Customer, Language, Response, Survey
 
 USER = settings.AUTH_USER_MODEL
@@ -106,11 +107,12 @@ class ComplaintCase(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("customer")
     )
-    contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
+    # Names and phones reach email headers and bodies: one line (config/validators.py).
+    contact_name = models.CharField(_("contact name"), max_length=200, blank=True, validators=[validate_one_line])
     contact_email = models.EmailField(_("contact email"), blank=True)
-    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True, validators=[validate_one_line])
     language = models.CharField(_("customer's language"), max_length=2, choices=Language.choices, default=Language.VI)
-    product = models.CharField(_("product or service"), max_length=200, blank=True)
+    product = models.CharField(_("product or service"), max_length=200, blank=True, validators=[validate_one_line])
     description = models.TextField(_("description"), max_length=10000)
     remedy_sought = models.TextField(_("remedy sought"), blank=True, max_length=5000)
     category = models.ForeignKey(

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.trail import audit_record, audit_stored
@@ -161,6 +162,21 @@ def case_create(
     if case.email:
         _after_commit("send_acknowledgement", case.pk)
     return case
+
+
+@transaction.atomic
+def case_link_customer(*, case: ComplaintCase, customer: Customer) -> bool:
+    """A case opened from an anonymous answer whose author has since proved their address (surveys/public.py)."""
+    case = ComplaintCase.objects.select_for_update().get(pk=case.pk)
+    if case.customer_id is not None:
+        return False
+    case.customer, case.language = customer, customer.language
+    case.save(update_fields=["customer", "language"])
+    with translation.override(settings.LANGUAGE_CODE):
+        _event(case, CaseEvent.Kind.EDITED, None, text=_("The customer confirmed their email address."))
+    if case.email and case.status in OPEN_STATUSES:
+        _after_commit("send_acknowledgement", case.pk)
+    return True
 
 
 def _display_user(user: AbstractBaseUser | None) -> str:

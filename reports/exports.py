@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
+from config.validators import one_line
 from reports.rollup import local_range
 from surveys.models import Question, Survey
 
@@ -207,16 +208,20 @@ def _rows(query: ExportQuery) -> Iterator[list[Any]]:
                 yield values
 
 
+def sheet_name(title: str) -> str:
+    """A title Excel accepts as a sheet name: at most 31 characters, none of []:*?/\\ or control characters, not
+    starting or ending with an apostrophe (XlsxWriter refuses those), and never empty."""
+    cleaned = one_line(title.translate(str.maketrans("[]:*?/\\", "       ")))[:31].strip(" '")
+    return cleaned or "Responses"
+
+
 def write_xlsx(query: ExportQuery, path: Path, *, progress: Callable[[int], None]) -> int:
     """Write an XLSX workbook in constant memory (XlsxWriter flushes each row to a temporary file)."""
     import xlsxwriter
 
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
                                                "strings_to_urls": False, "strings_to_numbers": False})  # fmt: skip
-    # Sheet names: at most 31 characters, none of []:*?/\
-    sheet = workbook.add_worksheet(
-        query.survey.title(query.language)[:31].translate(str.maketrans("[]:*?/\\", "       "))
-    )
+    sheet = workbook.add_worksheet(sheet_name(query.survey.title(query.language)))
     bold = workbook.add_format({"bold": True})
     sheet.write_row(0, 0, query.header(), bold)
     numeric = query.numeric_columns()

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import is_quality_manager, quality_manager_required
+from config.validators import parse_id
 from feedback.history import field_changes
 from reports import dashboard, exports, objectives
 from reports import review as review_service
@@ -40,7 +41,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     surveys = _surveys()
     if not surveys.exists():
         return render(request, "reports/dashboard.html", {"empty": True})
-    chosen = surveys.filter(pk=request.GET.get("survey")).first() if request.GET.get("survey", "").isdigit() else None
+    survey_id = parse_id(request.GET.get("survey"))
+    chosen = surveys.filter(pk=survey_id).first() if survey_id is not None else None
     fallback = default_survey(surveys)
     segments = dashboard.segments_of(chosen or fallback)
     form = DashboardFilterForm(request.GET or None, surveys=surveys, segments=segments)

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.validators import validate_one_line
 from surveys.scoring import QuestionKind, SurveyKind, scale_for
 
 
@@ -29,9 +30,9 @@ class Customer(models.Model):
         DIRECT = "direct", _("Direct customer")
         INDIRECT = "indirect", _("Indirect customer")
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[validate_one_line])
     email = models.EmailField(_("email"), blank=True, db_index=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True, validators=[validate_one_line])
     language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.VI)
     segment = models.CharField(_("segment"), max_length=100, blank=True, db_index=True)
     customer_type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.DIRECT)
@@ -66,8 +67,9 @@ class Survey(models.Model):
         CLOSED = "closed", _("Closed")
 
     kind = models.CharField(_("kind"), max_length=10, choices=SurveyKind.choices)
-    title_en = models.CharField(_("title (English)"), max_length=200)
-    title_vi = models.CharField(_("title (Vietnamese)"), max_length=200)
+    # Titles are the subject of invitation emails: one line (config/validators.py).
+    title_en = models.CharField(_("title (English)"), max_length=200, validators=[validate_one_line])
+    title_vi = models.CharField(_("title (Vietnamese)"), max_length=200, validators=[validate_one_line])
     intro_en = models.TextField(_("introduction (English)"), blank=True, max_length=2000)
     intro_vi = models.TextField(_("introduction (Vietnamese)"), blank=True, max_length=2000)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -357,3 +359,29 @@ class ErasureRecord(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.customer_id} {self.erased_at:%Y-%m-%d}"
+
+
+class ContactClaim(models.Model):
+    """An email address typed on a public page: a claim, not an identity (anyone can type anyone's address).
+
+    The answer stays anonymous until the address's owner opens the link mailed to it and confirms; only then does
+    the answer join the customer with that address (or a new one). Its link is derived from a salt and the server key;
+    only the link's SHA-256 hash is stored."""
+
+    response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="contact_claim")
+    email = models.EmailField(_("email"))
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.VI)
+    token_salt = models.CharField(max_length=32)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    mailed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    customer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("unconfirmed contact")
+        verbose_name_plural = _("unconfirmed contacts")
+        indexes = [models.Index(fields=["email"])]
+
+    def __str__(self) -> str:
+        return f"#{self.response_id} {'confirmed' if self.confirmed_at else 'unconfirmed'}"

@@ -47,3 +47,11 @@ def reconcile_stopped_sends() -> int:
     from surveys.campaigns import reconcile_stopped_sends as run
 
     return run()
+
+
+@shared_task(bind=True, max_retries=5, retry_backoff=True, autoretry_for=(OSError,))
+def contact_claim_email(self, claim_id: int) -> str:  # type: ignore[no-untyped-def]
+    # Idempotent: a claim is mailed once (mailed_at, under a row lock).
+    from surveys.public import contact_claim_email_send
+
+    return contact_claim_email_send(claim_id=claim_id)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("s/<str:token>/thanks/", respond.respond_thanks, name="respond_thanks"),
     path("p/<str:key>/", respond.respond_public, name="respond_public"),
     path("p/<str:key>/thanks/", respond.respond_public_thanks, name="respond_public_thanks"),
+    path("confirm/<str:token>/", respond.contact_confirm, name="contact_confirm"),
     path("surveys/<int:pk>/public-link/", manage.survey_public_link, name="survey_public_link"),
     path("surveys/<int:pk>/qr/", manage.survey_qr, name="survey_qr"),
     # Quality managers.

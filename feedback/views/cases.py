@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import staff_required, staff_users
+from config.validators import parse_id
 from feedback import policy, workflow
 from feedback.forms import AssignForm, CaseEditForm, CaseForm, TextForm, TransitionForm
 from feedback.history import field_changes
@@ -73,8 +74,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
         cases = cases.filter(status__in=workflow.OPEN_STATUSES)
     elif status in CaseStatus.values:
         cases = cases.filter(status=status)
-    if params.get("category", "").isdigit():
-        cases = cases.filter(category_id=int(params["category"]))
+    category_id = parse_id(params.get("category"))
+    if category_id is not None:
+        cases = cases.filter(category_id=category_id)
     if params.get("severity") in Severity.values:
         cases = cases.filter(severity=params["severity"])
     assignee = params.get("assignee", "")
@@ -82,8 +84,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
         cases = cases.filter(assignee=request.user)
     elif assignee == "none":
         cases = cases.filter(assignee__isnull=True)
-    elif assignee.isdigit():
-        cases = cases.filter(assignee_id=int(assignee))
+    elif parse_id(assignee) is not None:
+        cases = cases.filter(assignee_id=parse_id(assignee))
     if params.get("overdue") == "1":
         cases = cases.filter(workflow.overdue_q())
     query = params.get("q", "").strip()

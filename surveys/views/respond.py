@@ -283,3 +283,18 @@ def respond_public_thanks(request: HttpRequest, key: str) -> HttpResponse:
     if _public_survey(key) is None:
         return _unavailable(request)
     return _render(request, "respond/thanks.html", {"already": False}, _language(request))
+
+
+@csrf_exempt  # The unguessable token in the URL is the credential, as for survey links.
+@require_http_methods(["GET", "POST"])
+def contact_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link mailed to an address typed on a public page. GET only asks (mail scanners open every link)."""
+    claim = public.contact_claim_for_token(token)
+    if claim is None:
+        return _unavailable(request)
+    language = _language(request) if (request.POST.get("lang") or request.GET.get("lang")) else claim.language
+    done = claim.confirmed_at is not None
+    if request.method == "POST" and not done:
+        public.contact_claim_confirm(claim=claim)
+        done = True
+    return _render(request, "respond/contact_confirm.html", {"done": done, "email": claim.email}, language)

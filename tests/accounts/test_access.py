@@ -28,6 +28,7 @@ PUBLIC = {
     "respond_public",
     "respond_public_thanks",
     "brand_logo",  # the logo on customers' pages and emails
+    "contact_confirm",
 }
 # Pages for anyone signed in with a role (staff or quality manager).
 STAFF_PAGES = {
