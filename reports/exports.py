@@ -323,3 +323,15 @@ def exports_remove_old(now: datetime | None = None) -> int:
         if job.file_name:
             (export_dir() / job.file_name).unlink(missing_ok=True)
     return old.delete()[0]
+
+
+def exports_remove_for_erasure(*, survey_ids: frozenset[int]) -> int:
+    """Delete kept export files (and their jobs) that may hold an erased customer's rows: every export of a survey
+    they answered. Exports are made again in a minute; personal data must not outlive the erasure."""
+    from reports.models import ExportJob
+
+    jobs = ExportJob.objects.filter(survey_id__in=survey_ids)
+    for job in jobs:
+        if job.file_name:
+            (export_dir() / job.file_name).unlink(missing_ok=True)
+    return jobs.delete()[0]

@@ -356,6 +356,8 @@ class ErasureRecord(models.Model):
         verbose_name = _("erasure record")
         verbose_name_plural = _("erasure records")
         ordering = ["-erased_at"]
+        # A customer is erased once, however many requests arrive together.
+        constraints = [models.UniqueConstraint(fields=["customer"], name="erasure_record_once_per_customer")]
 
     def __str__(self) -> str:
         return f"#{self.customer_id} {self.erased_at:%Y-%m-%d}"
