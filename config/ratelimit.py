@@ -44,6 +44,12 @@ def client_address(request: HttpRequest) -> str:
     return _valid_ip(forwarded[-hops]) or remote
 
 
+def client_ip(request: HttpRequest) -> str | None:
+    """client_address() for django-axes, which stores it in an IP address column: None when it is not one."""
+    address = client_address(request)
+    return None if address == "unknown" else address
+
+
 def _key(scope: str, key: str) -> str:
     # Hashed: keys may hold email addresses, and the cache is no place for personal data.
     return "rl:" + scope + ":" + hashlib.sha256(key.encode()).hexdigest()[:32]

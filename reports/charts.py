@@ -8,6 +8,7 @@ dashboard.py. Every label is translated by the caller's language.
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -36,9 +37,27 @@ def _layout(y_title: str, **extra: Any) -> dict[str, Any]:
     return layout
 
 
+# Keys whose strings are ours and meant as Plotly's markup (`<extra></extra>`, `%{y}`); every other string of a
+# figure can carry a segment, category or survey name typed by someone.
+_TEMPLATES = {"hovertemplate", "texttemplate"}
+
+
+def plain_text(value: Any, key: str = "") -> Any:
+    """Every string of a figure as plain text. plotly.js reads labels, hover text, titles and annotations as a
+    small HTML dialect: a segment named `<a href="https://evil.example/">` would be a working link in the chart.
+    Escaped as entities it is drawn exactly as typed (plotly.js turns entities back into characters)."""
+    if isinstance(value, str):
+        return value if key in _TEMPLATES else html.escape(value, quote=False)
+    if isinstance(value, dict):
+        return {k: plain_text(v, k) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_text(v, key) for v in value]
+    return value
+
+
 def as_json(figure: dict[str, Any]) -> dict[str, Any]:
-    """The figure as JSON-safe data (dates, numpy numbers), for json_script."""
-    return json.loads(json.dumps(figure, cls=PlotlyJSONEncoder))
+    """The figure as JSON-safe data (dates, numpy numbers), every text escaped (plain_text), for json_script."""
+    return plain_text(json.loads(json.dumps(figure, cls=PlotlyJSONEncoder)))
 
 
 def trend(labels: list[str], estimates: list[Estimate], measure: str, target: float | None) -> dict[str, Any]:
