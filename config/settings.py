@@ -22,7 +22,7 @@ DEBUG = env_bool("DEBUG", DJANGO_ENV != "production")
 PRODUCTION = DJANGO_ENV == "production" or not DEBUG
 
 # Development only: a fixed key so sessions survive restarts of `make demo`. Published, so never used in production.
-DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105  # nosec B105 - dev only
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105  # nosec B105
 
 if PRODUCTION:
     SECRET_KEY = env_required("SECRET_KEY")
