@@ -10,7 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from audit.trail import audit_append, audit_entry_for, audit_snapshot
-from feedback.models import CaseEvent, ComplaintCase
+from feedback.models import CaseEvent, ComplaintCase, CorrectiveAction
 from surveys.customers import ErasedData, customer_erased, customer_panels
 from surveys.models import Customer, Response
 from surveys.public import contact_confirmed
@@ -59,11 +59,22 @@ def _redact_cases(ids: list[int], data: ErasedData) -> None:
     history.objects.filter(id__in=ids).update(**CONTACT)
     for row in history.objects.filter(id__in=ids).only("history_id", *TEXT_FIELDS):
         _redact_row(history.objects.filter(history_id=row.history_id), row, data, marker)
+    # A corrective action raised from one of these cases starts with the case's words (its title and
+    # nonconformity are pre-filled from the description).
+    actions = list(CorrectiveAction.objects.filter(cases__in=ids).distinct().values_list("pk", flat=True))
+    for action in CorrectiveAction.objects.filter(pk__in=actions).only("pk", *ACTION_TEXT):
+        _redact_row(CorrectiveAction.objects.filter(pk=action.pk), action, data, marker, ACTION_TEXT)
+    action_history = CorrectiveAction.history.model
+    for row in action_history.objects.filter(id__in=actions).only("history_id", *ACTION_TEXT):
+        _redact_row(action_history.objects.filter(history_id=row.history_id), row, data, marker, ACTION_TEXT)
 
 
-def _redact_row(queryset: Any, row: Any, data: ErasedData, marker: str) -> None:
+ACTION_TEXT = ("title", "nonconformity", "containment", "decision_reason", "root_cause")
+
+
+def _redact_row(queryset: Any, row: Any, data: ErasedData, marker: str, fields: tuple[str, ...] = TEXT_FIELDS) -> None:
     changed = {}
-    for name in TEXT_FIELDS:
+    for name in fields:
         value = getattr(row, name)
         redacted = data.redact(value, marker)
         if redacted != value:

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from feedback import workflow
-from feedback.models import CaseEvent, ComplaintCase
+from feedback import corrective, workflow
+from feedback.models import CaseEvent, ComplaintCase, CorrectiveAction
 from reports.exports import export_create, export_dir, export_run
 from reports.models import ExportJob
 from surveys.customers import customer_erase
@@ -37,6 +37,8 @@ def _everything_about_a_customer(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         workflow.case_add_note(case=case, actor=staff, text=f"Đã gọi {NAME}: “{COMMENT}”")
         workflow.case_update(case=case, actor=staff, contact_phone="0912345678")
+    corrective.action_create(title=COMMENT[:80], nonconformity=f"{NAME}: {COMMENT}", owner=survey.owner,
+                             cases=[case])  # fmt: skip
     job = export_create(user=survey.owner, survey=survey, start=date(2000, 1, 1), end=date(2100, 1, 1), segment="",
                         fmt="csv", language="vi")  # fmt: skip
     export_run(job.pk)
@@ -63,6 +65,8 @@ def test_erasure_leaves_no_copy_in_cases_timelines_email_logs_history_or_exports
             "description", "contact_name", "contact_email", "contact_phone"
         ),
         *Answer.objects.filter(response__customer=customer).values_list("text"),
+        *CorrectiveAction.objects.values_list("title", "nonconformity"),
+        *CorrectiveAction.history.values_list("title", "nonconformity"),
     ]
     for row in rows:
         for value in row:
