@@ -18,7 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from audit.trail import audit_record, audit_stored
+from audit.trail import audit_digest, audit_record, audit_stored
 from feedback.models import (
     CaseEvent,
     CaseStatus,
@@ -264,7 +264,7 @@ def case_message_customer(*, case: ComplaintCase, actor: AbstractBaseUser, text:
             {"text": _("We have no email address for this customer: tell them by phone and record an internal note.")}
         )
     _record_message(case, actor, text.strip())
-    audit_record(case, action="message", actor=actor, extra={"message": [None, text.strip()]})
+    audit_record(case, action="message", actor=actor, extra={"message": [None, audit_digest(text.strip())]})
 
 
 @transaction.atomic
@@ -272,7 +272,7 @@ def case_add_note(*, case: ComplaintCase, actor: AbstractBaseUser, text: str) ->
     if not text.strip():
         raise ValidationError({"text": _("Write the note.")})
     _event(case, CaseEvent.Kind.NOTE, actor, text=text.strip())
-    audit_record(case, action="note", actor=actor, extra={"note": [None, text.strip()]})
+    audit_record(case, action="note", actor=actor, extra={"note": [None, audit_digest(text.strip())]})
 
 
 @transaction.atomic

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date
 
@@ -10,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from audit.models import AuditEntry
 from feedback import corrective, workflow
 from feedback.models import CaseEvent, ComplaintCase, CorrectiveAction
 from reports.exports import export_create, export_dir, export_run
@@ -67,6 +69,13 @@ def test_erasure_leaves_no_copy_in_cases_timelines_email_logs_history_or_exports
         *Answer.objects.filter(response__customer=customer).values_list("text"),
         *CorrectiveAction.objects.values_list("title", "nonconformity"),
         *CorrectiveAction.history.values_list("title", "nonconformity"),
+        # The audit trail (append-only) keeps personal fields and free text that can quote a customer as digests.
+        *(
+            (json.dumps(changes, ensure_ascii=False),)
+            for changes in AuditEntry.objects.exclude(record_type="feedback.correctiveaction").values_list(
+                "changes", flat=True
+            )
+        ),
     ]
     for row in rows:
         for value in row:
