@@ -8,7 +8,14 @@ class FeedbackConfig(AppConfig):
     def ready(self) -> None:
         from audit.trail import register
         from feedback import customers, loop  # noqa: F401  (connect receivers, register the customer panel)
-        from feedback.models import ActionItem, ComplaintCase, CorrectiveAction, EffectivenessReview
+        from feedback.models import (
+            ActionItem,
+            ComplaintCase,
+            ComplaintSettings,
+            CorrectiveAction,
+            EffectivenessReview,
+            PublicHoliday,
+        )
 
         register(
             ComplaintCase,
@@ -37,3 +44,6 @@ class FeedbackConfig(AppConfig):
             fields=["action", "method", "evidence", "reviewer", "reviewed_on", "result"],
             label=lambda review: f"{review.action.reference} {review.reviewed_on}",
         )
+        # The business calendar moves every later due date, so its changes are on the trail too.
+        register(ComplaintSettings, fields=["work_start", "work_end", "working_days"])
+        register(PublicHoliday, fields=["date", "name_vi", "name_en"])

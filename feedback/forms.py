@@ -305,3 +305,43 @@ class ReopenForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Kept in the audit trail and shown on this page."),
     )
+
+
+WEEKDAYS = [
+    ("1", _("Monday")),
+    ("2", _("Tuesday")),
+    ("3", _("Wednesday")),
+    ("4", _("Thursday")),
+    ("5", _("Friday")),
+    ("6", _("Saturday")),
+    ("7", _("Sunday")),
+]
+
+
+class CalendarForm(_Crispy, forms.Form):
+    work_start = forms.TimeField(label=_("Working day starts"), widget=forms.TimeInput(attrs={"type": "time"}))
+    work_end = forms.TimeField(label=_("Working day ends"), widget=forms.TimeInput(attrs={"type": "time"}))
+    working_days = forms.MultipleChoiceField(
+        label=_("Working days"), choices=WEEKDAYS, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._crispy()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("work_start"), data.get("work_end")
+        if start and end and start >= end:
+            self.add_error("work_end", _("The working day must end after it starts."))
+        return data
+
+
+class HolidayForm(_Crispy, forms.Form):
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    name_vi = forms.CharField(label=_("Name (Vietnamese)"), max_length=100)
+    name_en = forms.CharField(label=_("Name (English)"), max_length=100, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._crispy()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -316,6 +318,10 @@ class ComplaintSettings(models.Model):
     )
     # The closed loop's sweep has examined every response up to this id (feedback/loop.py).
     loop_watermark = models.BigIntegerField(default=0)
+    # The business calendar the time limits run on (feedback/calendar.py); holidays are PublicHoliday rows.
+    work_start = models.TimeField(_("working day starts"), default=datetime.time(8, 0))
+    work_end = models.TimeField(_("working day ends"), default=datetime.time(17, 0))
+    working_days = models.CharField(_("working days"), max_length=7, default="12345")
 
     class Meta:
         verbose_name = _("complaint settings")
@@ -327,3 +333,22 @@ class ComplaintSettings(models.Model):
     @classmethod
     def load(cls) -> ComplaintSettings:
         return cls.objects.get_or_create(pk=1)[0]
+
+
+class PublicHoliday(models.Model):
+    """A day on which complaint time limits do not run. Seeded with Vietnam's holidays; quality managers edit them."""
+
+    date = models.DateField(_("date"), unique=True)
+    name_vi = models.CharField(_("name (Vietnamese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+
+    class Meta:
+        verbose_name = _("public holiday")
+        verbose_name_plural = _("public holidays")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name_vi}"
+
+    def name(self, language: str) -> str:
+        return (self.name_en or self.name_vi) if language == "en" else (self.name_vi or self.name_en)

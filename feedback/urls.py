@@ -27,4 +27,7 @@ urlpatterns = [
     path("settings/categories/new/", config.category_edit, name="category_create"),
     path("settings/categories/<int:pk>/", config.category_edit, name="category_edit"),
     path("settings/time-limits/", config.time_limits, name="time_limits"),
+    path("settings/calendar/", config.business_calendar, name="business_calendar"),
+    path("settings/calendar/holidays/", config.holiday_add, name="holiday_add"),
+    path("settings/calendar/holidays/<int:pk>/remove/", config.holiday_remove, name="holiday_remove"),
 ]

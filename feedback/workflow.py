@@ -7,7 +7,7 @@ when the transaction commits.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.trail import audit_digest, audit_record, audit_stored
+from feedback import schedule
 from feedback.models import (
     CaseEvent,
     CaseStatus,
@@ -91,10 +92,13 @@ def time_limits(severity: str) -> tuple[int, int, int]:
 
 
 def _set_due_dates(case: ComplaintCase) -> None:
+    # Limits are working hours on the business calendar: a case received at 17:55 before a holiday starts its
+    # clock on the next working morning.
     ack, respond, close = time_limits(case.severity)
-    case.acknowledge_due = case.received_at + timedelta(hours=ack)
-    case.respond_due = case.received_at + timedelta(hours=respond)
-    case.close_due = case.received_at + timedelta(hours=close)
+    calendar = schedule.business_calendar()
+    case.acknowledge_due = schedule.due_after(case.received_at, ack, calendar)
+    case.respond_due = schedule.due_after(case.received_at, respond, calendar)
+    case.close_due = schedule.due_after(case.received_at, close, calendar)
 
 
 def _event(case: ComplaintCase, kind: str, actor: AbstractBaseUser | None, text: str = "", **extra: Any) -> None:

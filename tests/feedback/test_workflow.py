@@ -49,15 +49,38 @@ def test_a_case_needs_a_customer_or_a_contact():
     assert ComplaintCase.objects.count() == 0
 
 
-def test_due_dates_follow_the_configured_time_limits():
+def test_due_dates_follow_the_configured_time_limits_in_working_hours():
     TimeLimit.objects.update_or_create(
         severity="high", defaults={"acknowledge_hours": 4, "respond_hours": 10, "close_hours": 50}
     )
-    with time_machine.travel("2026-05-01 08:00 +0000", tick=False):
+    # Mon 4 May 2026 09:00 in Ho Chi Minh City; the working day is 08:00–17:00, Monday to Friday.
+    with time_machine.travel("2026-05-04 09:00 +0700", tick=False):
         case = new_case(severity="high")
-    assert case.acknowledge_due == case.received_at + timedelta(hours=4)
-    assert case.respond_due == case.received_at + timedelta(hours=10)
-    assert case.close_due == case.received_at + timedelta(hours=50)
+    local = timezone.localtime
+    assert local(case.acknowledge_due).isoformat() == "2026-05-04T13:00:00+07:00"
+    assert local(case.respond_due).isoformat() == "2026-05-05T10:00:00+07:00"  # 8 h Monday + 2 h Tuesday
+    assert local(case.close_due).isoformat() == "2026-05-11T14:00:00+07:00"  # 8 + 4×9 to Friday, 6 h Monday
+
+
+def test_a_case_at_17_55_before_a_public_holiday_falls_due_in_working_hours():
+    # Wed 29 Apr 2026 17:55: 30 April and 1 May are public holidays (seeded), then the weekend.
+    with time_machine.travel("2026-04-29 17:55 +0700", tick=False):
+        case = new_case(severity="high")  # default limits 8 / 48 / 240 working hours
+    local = timezone.localtime
+    assert local(case.acknowledge_due).isoformat() == "2026-05-04T16:00:00+07:00"
+    assert local(case.respond_due).isoformat() == "2026-05-11T11:00:00+07:00"
+    assert local(case.close_due).isoformat() == "2026-06-09T14:00:00+07:00"
+
+
+def test_a_holiday_added_by_a_quality_manager_moves_later_due_dates():
+    from datetime import date
+
+    from feedback import schedule
+
+    schedule.holiday_add(actor=quality_manager(), day=date(2026, 5, 4), name_vi="Nghỉ công ty", name_en="Company day")
+    with time_machine.travel("2026-04-29 17:55 +0700", tick=False):
+        case = new_case(severity="high")
+    assert timezone.localtime(case.acknowledge_due).isoformat() == "2026-05-05T16:00:00+07:00"
 
 
 def test_only_allowed_transitions_are_accepted():
@@ -118,29 +141,29 @@ def test_edits_assignments_and_notes_are_in_the_timeline_and_history():
 
 
 def test_overdue_detection_by_step():
-    with time_machine.travel("2026-05-01 08:00 +0000", tick=False):
+    with time_machine.travel("2026-05-04 09:00 +0700", tick=False):
         case = new_case(severity="medium")  # 24 h / 120 h / 480 h
-    at = case.received_at
-    assert workflow.overdue_step(case, at + timedelta(hours=23)) is None
-    assert workflow.overdue_step(case, at + timedelta(hours=25)) == "acknowledge"
+    minute = timedelta(minutes=1)
+    assert workflow.overdue_step(case, case.acknowledge_due - minute) is None
+    assert workflow.overdue_step(case, case.acknowledge_due + minute) == "acknowledge"
     case.status = S.INVESTIGATING
-    assert workflow.overdue_step(case, at + timedelta(hours=25)) is None
-    assert workflow.overdue_step(case, at + timedelta(hours=121)) == "respond"
+    assert workflow.overdue_step(case, case.acknowledge_due + minute) is None
+    assert workflow.overdue_step(case, case.respond_due + minute) == "respond"
     case.status = S.RESPONDED
-    assert workflow.overdue_step(case, at + timedelta(hours=121)) is None
-    assert workflow.overdue_step(case, at + timedelta(hours=481)) == "close"
+    assert workflow.overdue_step(case, case.respond_due + minute) is None
+    assert workflow.overdue_step(case, case.close_due + minute) == "close"
     case.status = S.CLOSED
-    assert workflow.overdue_step(case, at + timedelta(hours=9999)) is None
+    assert workflow.overdue_step(case, case.close_due + timedelta(days=999)) is None
 
 
 def test_escalation_runs_twice_and_escalates_once(mailoutbox, django_capture_on_commit_callbacks):
     quality_manager(email="qm@example.com")
     owner = staff_user(email="owner@example.com")
-    with time_machine.travel("2026-05-01 08:00 +0000", tick=False):
-        late = new_case(assignee=owner)
-        new_case(severity="low")  # 48 h to acknowledge: not late yet
+    with time_machine.travel("2026-05-04 09:00 +0700", tick=False):
+        late = new_case(assignee=owner)  # 24 working hours to acknowledge: Wed 6 May 15:00
+        new_case(severity="low")  # 48 working hours: not late yet
     mailoutbox.clear()
-    with time_machine.travel("2026-05-02 09:00 +0000", tick=False):
+    with time_machine.travel("2026-05-07 09:00 +0700", tick=False):
         with django_capture_on_commit_callbacks(execute=True):
             assert workflow.case_escalate_overdue() == 1
         with django_capture_on_commit_callbacks(execute=True):

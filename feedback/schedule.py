@@ -1,0 +1,86 @@
+"""The business calendar as configured: working hours, working days and public holidays, and their write paths.
+
+The arithmetic is in feedback/calendar.py; this module reads the settings into a `WorkCalendar` and is the one
+place that changes them (each change audited, since it moves every later due date).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.trail import audit_record, audit_stored
+from feedback.calendar import WorkCalendar, add_working_time, vietnam_holidays, working_time_between
+from feedback.models import ComplaintSettings, PublicHoliday
+
+
+def business_calendar() -> WorkCalendar:
+    config = ComplaintSettings.load()
+    return WorkCalendar(
+        tz=ZoneInfo(settings.TIME_ZONE),
+        start=config.work_start,
+        end=config.work_end,
+        weekdays=frozenset(int(d) for d in config.working_days),
+        holidays=frozenset(PublicHoliday.objects.values_list("date", flat=True)),
+    )
+
+
+def due_after(start: datetime, hours: int, calendar: WorkCalendar | None = None) -> datetime:
+    return add_working_time(start, timedelta(hours=hours), calendar or business_calendar())
+
+
+def overrun(due: datetime, now: datetime | None = None, calendar: WorkCalendar | None = None) -> timedelta:
+    """Working time since a due date passed (zero when it has not)."""
+    return working_time_between(due, now or timezone.now(), calendar or business_calendar())
+
+
+@transaction.atomic
+def calendar_update(*, actor: AbstractBaseUser, work_start: time, work_end: time, working_days: str) -> None:
+    if work_start >= work_end:
+        raise ValidationError({"work_end": _("The working day must end after it starts.")})
+    if not working_days or any(d not in "1234567" for d in working_days):
+        raise ValidationError({"working_days": _("Choose at least one working day.")})
+    config = ComplaintSettings.load()
+    before = audit_stored(config)
+    config.work_start, config.work_end = work_start, work_end
+    config.working_days = "".join(sorted(set(working_days)))
+    config.save(update_fields=["work_start", "work_end", "working_days"])
+    audit_record(config, action="update", before=before, actor=actor)
+
+
+@transaction.atomic
+def holiday_add(*, actor: AbstractBaseUser | None, day: date, name_vi: str, name_en: str) -> PublicHoliday:
+    if PublicHoliday.objects.filter(date=day).exists():
+        raise ValidationError({"date": _("This day is already a public holiday.")})
+    holiday = PublicHoliday(date=day, name_vi=name_vi.strip(), name_en=name_en.strip() or name_vi.strip())
+    holiday.full_clean()
+    holiday.save()
+    audit_record(holiday, action="create", actor=actor)
+    return holiday
+
+
+@transaction.atomic
+def holiday_remove(*, actor: AbstractBaseUser, holiday: PublicHoliday) -> None:
+    before = audit_stored(holiday)
+    audit_record(holiday, action="delete", before=before, actor=actor)
+    holiday.delete()
+
+
+def holidays_seed(years: range) -> int:
+    """Vietnam's default holidays for the given years, leaving any day a quality manager already set alone."""
+    taken = set(PublicHoliday.objects.values_list("date", flat=True))
+    added = 0
+    for year in years:
+        for holiday in vietnam_holidays(year):
+            if holiday.day not in taken:
+                holiday_add(actor=None, day=holiday.day, name_vi=holiday.name_vi, name_en=holiday.name_en)
+                taken.add(holiday.day)
+                added += 1
+    return added
