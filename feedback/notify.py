@@ -6,11 +6,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import send_mail
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
 from accounts.roles import quality_manager_addresses
+from feedback import workflow
 from feedback.models import CaseEvent, ComplaintCase, ComplaintSettings
 from surveys import building
 from surveys.customers import customer_for_email
@@ -68,7 +70,9 @@ def send_acknowledgement(case_id: int) -> str:
     if case.events.filter(kind=CaseEvent.Kind.EMAIL, text__startswith="acknowledgement").exists():
         return "already-sent"
     _send("acknowledgement", _customer_context(case), case.language, [case.email])
-    _record(case, f"acknowledgement → {case.email}")
+    with transaction.atomic():
+        _record(case, f"acknowledgement → {case.email}")
+        workflow.case_acknowledgement_sent(case_id=case.pk)
     return "sent"
 
 

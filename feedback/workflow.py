@@ -253,6 +253,25 @@ def case_transition(
     return case
 
 
+@transaction.atomic
+def case_acknowledgement_sent(*, case_id: int) -> bool:
+    """The automatic acknowledgement reached the mail server: that is the acknowledgement ISO 10002 asks for, so
+    the acknowledgement clock stops here (the case must not later escalate as "acknowledgement overdue")."""
+    case = ComplaintCase.objects.select_for_update().get(pk=case_id)
+    if case.acknowledged_at is not None:
+        return False
+    before = audit_stored(case)
+    case.acknowledged_at = timezone.now()
+    previous = case.status
+    if previous == S.RECEIVED:
+        case.status = S.ACKNOWLEDGED
+    case.save(update_fields=["acknowledged_at", "status"])
+    if previous != case.status:
+        _event(case, CaseEvent.Kind.STATUS, None, from_status=previous, to_status=case.status)
+    audit_record(case, action="acknowledge", before=before, actor=None, via="task", context={"email": "sent"})
+    return True
+
+
 def _record_message(case: ComplaintCase, actor: AbstractBaseUser, text: str) -> None:
     _event(case, CaseEvent.Kind.MESSAGE, actor, text=text)
     if case.email:
@@ -336,7 +355,7 @@ def overdue_q(now: datetime | None = None) -> Q:
     """Cases past a time limit for the step they are at."""
     now = now or timezone.now()
     return (
-        Q(status=S.RECEIVED, acknowledge_due__lt=now)
+        Q(status=S.RECEIVED, acknowledged_at__isnull=True, acknowledge_due__lt=now)
         | Q(status__in=(S.RECEIVED, S.ACKNOWLEDGED, S.INVESTIGATING, S.REOPENED), respond_due__lt=now)
         | Q(status__in=OPEN_STATUSES, close_due__lt=now)
     )
@@ -345,7 +364,7 @@ def overdue_q(now: datetime | None = None) -> Q:
 def overdue_step(case: ComplaintCase, now: datetime | None = None) -> str | None:
     """Which time limit a case has missed ("acknowledge", "respond" or "close"), or None."""
     now = now or timezone.now()
-    if case.status == S.RECEIVED and case.acknowledge_due < now:
+    if case.status == S.RECEIVED and case.acknowledged_at is None and case.acknowledge_due < now:
         return "acknowledge"
     if case.status in (S.RECEIVED, S.ACKNOWLEDGED, S.INVESTIGATING, S.REOPENED) and case.respond_due < now:
         return "respond"

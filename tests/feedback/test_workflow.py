@@ -195,8 +195,9 @@ def test_acknowledgement_and_decision_emails_in_the_customers_language(
     assert greeting in ack.body and phrase.lower() in ack.body.lower()
     token_link = [line for line in ack.body.splitlines() if "/c/" in line][0]
     assert token_link.startswith("http://127.0.0.1:8000/c/")
+    case.refresh_from_db()
+    assert case.status == S.ACKNOWLEDGED  # the email was the acknowledgement
     actor = staff_user()
-    workflow.case_transition(case=case, to_status=S.ACKNOWLEDGED, actor=actor)
     workflow.case_transition(case=case, to_status=S.INVESTIGATING, actor=actor)
     with django_capture_on_commit_callbacks(execute=True):
         workflow.case_transition(case=case, to_status=S.RESPONDED, actor=actor, message="Quyết định: hoàn tiền")
@@ -209,7 +210,7 @@ def test_closing_sends_the_handling_survey_once(mailoutbox, django_capture_on_co
     actor = quality_manager()
     with django_capture_on_commit_callbacks(execute=True):
         case = new_case(contact_email="walkin@example.com", contact_name="Bình")
-    for status, extra in [(S.ACKNOWLEDGED, {}), (S.INVESTIGATING, {}), (S.RESPONDED, {"message": "OK"})]:
+    for status, extra in [(S.INVESTIGATING, {}), (S.RESPONDED, {"message": "OK"})]:
         workflow.case_transition(case=case, to_status=status, actor=actor, **extra)
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -233,3 +234,31 @@ def test_message_without_an_email_address_is_refused():
 
 def test_time_is_timezone_aware():
     assert timezone.is_aware(new_case().received_at)
+
+
+def test_the_automatic_acknowledgement_stops_the_acknowledgement_clock(mailoutbox, django_capture_on_commit_callbacks):
+    from audit.models import AuditEntry
+
+    with time_machine.travel("2026-05-04 09:00:00.000 +0700", tick=False):
+        emailed = new_case(contact_email="an@example.com", severity="critical")  # 2 working hours to acknowledge
+        phoned = new_case(severity="critical")  # no address: staff must acknowledge it themselves
+    with time_machine.travel("2026-05-04 09:00:00.100 +0700", tick=False):
+        from feedback.notify import send_acknowledgement
+
+        with django_capture_on_commit_callbacks(execute=True):
+            assert send_acknowledgement(emailed.pk) == "sent"
+    emailed.refresh_from_db()
+    assert timezone.localtime(emailed.acknowledged_at).isoformat() == "2026-05-04T09:00:00.100000+07:00"
+    assert emailed.status == S.ACKNOWLEDGED
+    assert emailed.events.filter(kind=CaseEvent.Kind.STATUS, to_status=S.ACKNOWLEDGED, actor=None).exists()
+    assert AuditEntry.objects.filter(record_id=str(emailed.pk), action="acknowledge", via="task").exists()
+    # Sending again (a retried task) changes nothing.
+    assert send_acknowledgement(emailed.pk) == "already-sent"
+    with time_machine.travel("2026-05-04 12:00 +0700", tick=False):
+        assert workflow.overdue_step(emailed) is None
+        assert workflow.overdue_step(phoned) == "acknowledge"
+        with django_capture_on_commit_callbacks(execute=True):
+            assert workflow.case_escalate_overdue() == 1
+    emailed.refresh_from_db()
+    phoned.refresh_from_db()
+    assert emailed.escalated_at is None and phoned.escalated_at is not None
