@@ -227,7 +227,9 @@ def case_transition(
         if customer_accepted is None:
             raise ValidationError({"customer_accepted": _("Record whether the customer accepted the resolution.")})
         case.customer_accepted = customer_accepted
-        case.resolution = resolution.strip() or case.resolution
+    # The resolution is usually decided when the case is answered, not when it is closed: keep it whenever given.
+    if resolution.strip() and to_status in (S.RESPONDED, S.REJECTED, S.CLOSED):
+        case.resolution = resolution.strip()
     now = timezone.now()
     previous = case.status
     case.status = to_status

@@ -188,3 +188,20 @@ def test_an_incomplete_action_item_is_refused_with_a_message(staff_client, staff
     )
     assert "Nhập một ngày hợp lệ" in page.content.decode() or "valid date" in page.content.decode()
     assert action.items.count() == 0
+
+
+@pytest.mark.parametrize(("language", "label"), [("vi", "Cách giải quyết"), ("en", "Resolution")])
+def test_a_resolution_typed_when_the_case_is_answered_is_saved_and_shown(staff_client, language, label):
+    case = workflow.case_create(channel="phone", description="x", contact_name="k")
+    url = reverse("case_transition", args=[case.reference])
+    staff_client.post(url, {"to_status": "acknowledged"})
+    staff_client.post(url, {"to_status": "investigating"})
+    staff_client.post(url, {"to_status": "responded", "message": "Chúng tôi hoàn tiền", "resolution": "Hoàn 200.000 đ"})
+    case.refresh_from_db()
+    assert case.status == CaseStatus.RESPONDED and case.resolution == "Hoàn 200.000 đ"
+    html = staff_client.get(reverse("case_detail", args=[case.reference]), HTTP_ACCEPT_LANGUAGE=language).content
+    assert label in html.decode() and "Hoàn 200.000 đ" in html.decode()
+    # Closing later without retyping it keeps it.
+    staff_client.post(url, {"to_status": "closed", "customer_accepted": "yes"})
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CLOSED and case.resolution == "Hoàn 200.000 đ"
