@@ -80,3 +80,18 @@ def quality_manager_addresses(*, also: int | None = None) -> list[str]:
         who |= Q(pk=also)
     users = get_user_model().objects.filter(who, is_active=True).exclude(email="")
     return sorted(set(users.values_list("email", flat=True)))
+
+
+# Top management (ISO 9001 5.1): the last level a complaint escalates to. A group of its own, since a director is
+# rarely a quality manager; with nobody in it, the administrators stand in so that an escalation is never lost.
+TOP_MANAGEMENT = "Top management"
+
+
+def top_management_addresses() -> list[str]:
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+    addresses = set(users.filter(groups__name=TOP_MANAGEMENT).values_list("email", flat=True))
+    if not addresses:
+        addresses = set(users.filter(is_superuser=True).values_list("email", flat=True))
+    return sorted(addresses)

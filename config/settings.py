@@ -150,7 +150,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    # Idempotent: a case is escalated once, however often this runs.
+    # Idempotent: each escalation level of a case is reached once, however often this runs.
     "escalate-overdue-cases": {"task": "feedback.tasks.escalate_overdue_cases", "schedule": 300.0},
     # The closed loop's catch-up: a detractor whose message was lost still gets its case within a minute.
     "sweep-detractors": {"task": "feedback.tasks.sweep_detractors", "schedule": 60.0},

@@ -23,7 +23,8 @@ class FeedbackConfig(AppConfig):
                 "reference", "channel", "customer", "contact_name", "contact_email", "contact_phone", "language",
                 "product", "description", "remedy_sought", "category", "severity", "impact", "priority", "status",
                 "assignee", "created_by", "response", "received_at", "acknowledge_due", "respond_due", "close_due",
-                "acknowledged_at", "responded_at", "closed_at", "escalated_at", "resolution", "customer_accepted",
+                "acknowledged_at", "responded_at", "closed_at", "escalated_at", "escalation_level", "resolution",
+                "customer_accepted",
             ],
             # Free text that can quote the customer (a detractor's comment is copied into the description) goes in
             # as a digest too: the trail cannot be rewritten, so it must not keep what an erasure removes.
@@ -45,5 +46,8 @@ class FeedbackConfig(AppConfig):
             label=lambda review: f"{review.action.reference} {review.reviewed_on}",
         )
         # The business calendar moves every later due date, so its changes are on the trail too.
-        register(ComplaintSettings, fields=["work_start", "work_end", "working_days"])
+        register(
+            ComplaintSettings,
+            fields=["work_start", "work_end", "working_days", "escalate_managers_after", "escalate_top_after"],
+        )
         register(PublicHoliday, fields=["date", "name_vi", "name_en"])

@@ -324,6 +324,12 @@ class CalendarForm(_Crispy, forms.Form):
     working_days = forms.MultipleChoiceField(
         label=_("Working days"), choices=WEEKDAYS, widget=forms.CheckboxSelectMultiple
     )
+    escalate_managers_after = forms.IntegerField(
+        label=_("Escalate to quality managers after (working hours overdue)"), min_value=0, max_value=2000
+    )
+    escalate_top_after = forms.IntegerField(
+        label=_("Escalate to top management after (working hours overdue)"), min_value=1, max_value=5000
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -334,6 +340,9 @@ class CalendarForm(_Crispy, forms.Form):
         start, end = data.get("work_start"), data.get("work_end")
         if start and end and start >= end:
             self.add_error("work_end", _("The working day must end after it starts."))
+        managers, top = data.get("escalate_managers_after"), data.get("escalate_top_after")
+        if managers is not None and top is not None and top <= managers:
+            self.add_error("escalate_top_after", _("Top management comes after the quality managers: give more hours."))
         return data
 
 

@@ -54,6 +54,22 @@ class CaseStatus(models.TextChoices):
     REOPENED = "reopened", _("Reopened")
 
 
+class EscalationLevel(models.IntegerChoices):
+    """Who has been told that a case is past its time limit (ISO 10002 escalation), one level at a time."""
+
+    NONE = 0, _("Not escalated")
+    ASSIGNEE = 1, _("Assignee")
+    QUALITY_MANAGERS = 2, _("Quality managers")
+    TOP_MANAGEMENT = 3, _("Top management")
+
+
+OVERDUE_STEP_LABELS = {
+    "acknowledge": _("Acknowledgement overdue"),
+    "respond": _("Response overdue"),
+    "close": _("Closing overdue"),
+}
+
+
 class Category(models.Model):
     """A configurable complaint category (e.g. delivery, billing), named in both languages."""
 
@@ -140,6 +156,9 @@ class ComplaintCase(models.Model):
     responded_at = models.DateTimeField(_("responded"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(
+        _("escalation level"), choices=EscalationLevel.choices, default=EscalationLevel.NONE
+    )
     resolution = models.TextField(_("resolution"), blank=True, max_length=5000)
     customer_accepted = models.BooleanField(_("customer accepted the resolution"), null=True, blank=True)
     history = HistoricalRecords()
@@ -192,6 +211,15 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def escalation_text(self) -> str:
+        """ "respond:2" → "Response overdue → Quality managers", in the reader's language (older events: "respond")."""
+        step, _sep, level = self.text.partition(":")
+        label = str(OVERDUE_STEP_LABELS.get(step, OVERDUE_STEP_LABELS["close"]))
+        if level.isdigit() and int(level) in EscalationLevel.values:
+            return f"{label} → {EscalationLevel(int(level)).label}"
+        return label
 
 
 class ActionStatus(models.TextChoices):
@@ -322,6 +350,14 @@ class ComplaintSettings(models.Model):
     work_start = models.TimeField(_("working day starts"), default=datetime.time(8, 0))
     work_end = models.TimeField(_("working day ends"), default=datetime.time(17, 0))
     working_days = models.CharField(_("working days"), max_length=7, default="12345")
+    # Escalation (ISO 10002): past a time limit the assignee is told; this many working hours later the quality
+    # managers; later still top management.
+    escalate_managers_after = models.PositiveIntegerField(
+        _("escalate to quality managers after (working hours overdue)"), default=4
+    )
+    escalate_top_after = models.PositiveIntegerField(
+        _("escalate to top management after (working hours overdue)"), default=16
+    )
 
     class Meta:
         verbose_name = _("complaint settings")

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from accounts.roles import quality_manager_addresses
+from accounts.roles import quality_manager_addresses, top_management_addresses
 from feedback import workflow
 from feedback.models import CaseEvent, ComplaintCase, ComplaintSettings
 from surveys import building
@@ -85,15 +85,28 @@ def send_customer_message(case_id: int, text: str) -> str:
     return "sent"
 
 
-def send_escalation(case_id: int) -> str:
-    """To the assignee and every quality manager, each in the site's language."""
+def escalation_addresses(case: ComplaintCase, level: int) -> list[str]:
+    """Level 1 the assignee (the quality managers when nobody is assigned), 2 the quality managers, 3 top management."""
+    if level >= 3:
+        return top_management_addresses()
+    assignee = case.assignee.email if case.assignee_id and case.assignee.email else ""
+    if level == 1 and assignee:
+        return [assignee]
+    return quality_manager_addresses(also=case.assignee_id)
+
+
+def send_escalation(case_id: int, level: int = 2) -> str:
+    """One level's email, in the site's language; a retried task does not send the same level twice."""
     case = ComplaintCase.objects.select_related("assignee").get(pk=case_id)
-    addresses = quality_manager_addresses(also=case.assignee_id)
+    addresses = escalation_addresses(case, level)
     if not addresses:
         return "nobody"
-    context = {"case": case, "link": settings.SITE_URL + reverse("case_detail", args=[case.reference])}
+    marker = f"escalation {level} "
+    if case.events.filter(kind=CaseEvent.Kind.EMAIL, text__startswith=marker).exists():
+        return "already-sent"
+    context = {"case": case, "level": level, "link": settings.SITE_URL + reverse("case_detail", args=[case.reference])}
     _send("escalation", context, settings.LANGUAGE_CODE, addresses)
-    _record(case, "escalation → " + ", ".join(addresses))
+    _record(case, marker + "→ " + ", ".join(addresses))
     return "sent"
 
 

@@ -42,7 +42,15 @@ def overrun(due: datetime, now: datetime | None = None, calendar: WorkCalendar |
 
 
 @transaction.atomic
-def calendar_update(*, actor: AbstractBaseUser, work_start: time, work_end: time, working_days: str) -> None:
+def calendar_update(
+    *,
+    actor: AbstractBaseUser,
+    work_start: time,
+    work_end: time,
+    working_days: str,
+    escalate_managers_after: int | None = None,
+    escalate_top_after: int | None = None,
+) -> None:
     if work_start >= work_end:
         raise ValidationError({"work_end": _("The working day must end after it starts.")})
     if not working_days or any(d not in "1234567" for d in working_days):
@@ -51,7 +59,15 @@ def calendar_update(*, actor: AbstractBaseUser, work_start: time, work_end: time
     before = audit_stored(config)
     config.work_start, config.work_end = work_start, work_end
     config.working_days = "".join(sorted(set(working_days)))
-    config.save(update_fields=["work_start", "work_end", "working_days"])
+    if escalate_managers_after is not None:
+        config.escalate_managers_after = escalate_managers_after
+    if escalate_top_after is not None:
+        config.escalate_top_after = escalate_top_after
+    if config.escalate_top_after <= config.escalate_managers_after:
+        raise ValidationError(
+            {"escalate_top_after": _("Top management comes after the quality managers: give more hours.")}
+        )
+    config.save()
     audit_record(config, action="update", before=before, actor=actor)
 
 

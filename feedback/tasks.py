@@ -20,8 +20,8 @@ def send_customer_message(self, case_id: int, text: str) -> str:  # type: ignore
 
 
 @shared_task(**RETRY)
-def send_escalation(self, case_id: int) -> str:  # type: ignore[no-untyped-def]
-    return notify.send_escalation(case_id)
+def send_escalation(self, case_id: int, level: int = 2) -> str:  # type: ignore[no-untyped-def]
+    return notify.send_escalation(case_id, level)
 
 
 @shared_task(**RETRY)

@@ -1,13 +1,13 @@
 """The complaint-case workflow (ISO 10002): every change to a case goes through a function here.
 
 Statuses move only along TRANSITIONS; each change is written to the case's timeline with who and when; time limits
-come from the TimeLimit table per severity; overdue cases are escalated once. Emails leave through tasks enqueued
-when the transaction commits.
+come from the TimeLimit table per severity, in working hours on the business calendar (schedule.py); overdue cases
+climb the escalation levels, each once. Emails leave through tasks enqueued when the transaction commits.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -20,12 +20,15 @@ from django.utils.translation import gettext as _
 
 from audit.trail import audit_digest, audit_record, audit_stored
 from feedback import schedule
+from feedback.calendar import WorkCalendar
 from feedback.models import (
     CaseEvent,
     CaseStatus,
     Category,
     Channel,
     ComplaintCase,
+    ComplaintSettings,
+    EscalationLevel,
     Impact,
     Priority,
     ReferenceCounter,
@@ -383,23 +386,47 @@ def cases_overdue_first(queryset: QuerySet[ComplaintCase], now: datetime | None 
     return sorted(cases, key=lambda c: (c.overdue_step is None, c.priority, c.received_at))
 
 
+def escalation_target(case: ComplaintCase, now: datetime, config: ComplaintSettings, calendar: WorkCalendar) -> int:
+    """The level an overdue case should have reached: 1 once past its limit, 2 and 3 at the configured overruns."""
+    step = overdue_step(case, now)
+    if step is None:
+        return 0
+    late = schedule.overrun(getattr(case, f"{step}_due"), now, calendar)
+    if late >= timedelta(hours=config.escalate_top_after):
+        return 3
+    if late >= timedelta(hours=config.escalate_managers_after):
+        return 2
+    return 1
+
+
 def case_escalate_overdue(now: datetime | None = None) -> int:
-    """Escalate every overdue case once: mark it, write the timeline, notify its assignee and quality managers."""
+    """Escalate overdue cases level by level (assignee → quality managers → top management), each level once.
+
+    A case whose sweep was missed for a while climbs every level it passed, in order, so nobody is skipped.
+    Returns how many escalations were made.
+    """
     now = now or timezone.now()
+    config = ComplaintSettings.load()
+    calendar = schedule.business_calendar()
     escalated = 0
     with transaction.atomic():
         overdue = (
             ComplaintCase.objects.select_for_update(skip_locked=True)
-            .filter(overdue_q(now), escalated_at__isnull=True)
+            .filter(overdue_q(now), escalation_level__lt=EscalationLevel.TOP_MANAGEMENT)
             .order_by("id")
         )
         for case in overdue:
+            target = escalation_target(case, now, config, calendar)
+            if target <= case.escalation_level:
+                continue
             before = audit_stored(case)
-            case.escalated_at = now
-            case.save(update_fields=["escalated_at"])
+            first, case.escalation_level = case.escalation_level + 1, target
+            case.escalated_at = case.escalated_at or now
+            case.save(update_fields=["escalated_at", "escalation_level"])
             audit_record(case, action="escalate", before=before, actor=None, via="task")
             step = overdue_step(case, now) or "close"
-            _event(case, CaseEvent.Kind.ESCALATED, None, text=step)
-            _after_commit("send_escalation", case.pk)
-            escalated += 1
+            for level in range(first, target + 1):
+                _event(case, CaseEvent.Kind.ESCALATED, None, text=f"{step}:{level}")
+                _after_commit("send_escalation", case.pk, level)
+                escalated += 1
     return escalated

@@ -57,7 +57,7 @@ def time_limits(request: HttpRequest) -> HttpResponse:
 def business_calendar(request: HttpRequest) -> HttpResponse:
     """Working hours, working days and public holidays: the calendar every time limit runs on."""
     config = ComplaintSettings.load()
-    initial = {"work_start": config.work_start, "work_end": config.work_end, "working_days": list(config.working_days)}
+    initial = _calendar_initial(config)
     form = CalendarForm(request.POST or None, initial=initial, prefix="hours")
     if request.method == "POST" and form.is_valid():
         try:
@@ -66,6 +66,8 @@ def business_calendar(request: HttpRequest) -> HttpResponse:
                 work_start=form.cleaned_data["work_start"],
                 work_end=form.cleaned_data["work_end"],
                 working_days="".join(form.cleaned_data["working_days"]),
+                escalate_managers_after=form.cleaned_data["escalate_managers_after"],
+                escalate_top_after=form.cleaned_data["escalate_top_after"],
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -73,6 +75,16 @@ def business_calendar(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Working hours saved. They apply to cases received from now on."))
             return redirect("business_calendar")
     return _calendar_page(request, form, HolidayForm(prefix="holiday"))
+
+
+def _calendar_initial(config: ComplaintSettings) -> dict:
+    return {
+        "work_start": config.work_start,
+        "work_end": config.work_end,
+        "working_days": list(config.working_days),
+        "escalate_managers_after": config.escalate_managers_after,
+        "escalate_top_after": config.escalate_top_after,
+    }
 
 
 def _calendar_page(request: HttpRequest, form: CalendarForm, holiday_form: HolidayForm) -> HttpResponse:
@@ -102,7 +114,7 @@ def holiday_add(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Public holiday added."))
             return redirect("business_calendar")
     config = ComplaintSettings.load()
-    initial = {"work_start": config.work_start, "work_end": config.work_end, "working_days": list(config.working_days)}
+    initial = _calendar_initial(config)
     return _calendar_page(request, CalendarForm(initial=initial, prefix="hours"), holiday_form)
 
 

@@ -58,11 +58,18 @@ def test_a_quality_manager_adds_and_removes_a_holiday_and_due_dates_follow(qm_cl
 def test_working_hours_are_saved_and_used(qm_client):
     page = qm_client.post(
         reverse("business_calendar"),
-        {"hours-work_start": "07:30", "hours-work_end": "16:30", "hours-working_days": ["1", "2", "3", "4", "5", "6"]},
+        {
+            "hours-work_start": "07:30",
+            "hours-work_end": "16:30",
+            "hours-working_days": ["1", "2", "3", "4", "5", "6"],
+            "hours-escalate_managers_after": "2",
+            "hours-escalate_top_after": "10",
+        },
     )
     assert page.status_code == 302
     config = ComplaintSettings.load()
     assert (config.work_start, config.work_end, config.working_days) == (time(7, 30), time(16, 30), "123456")
+    assert (config.escalate_managers_after, config.escalate_top_after) == (2, 10)
     # Saturday 9 May 2026 15:00: 1.5 h left that day, then Monday from 07:30.
     with time_machine.travel("2026-05-09 15:00 +0700", tick=False):
         case = workflow.case_create(channel="phone", description="x", contact_phone="090", severity="critical")
@@ -72,8 +79,15 @@ def test_working_hours_are_saved_and_used(qm_client):
 def test_a_working_day_that_ends_before_it_starts_is_refused(qm_client):
     page = qm_client.post(
         reverse("business_calendar"),
-        {"hours-work_start": "17:00", "hours-work_end": "08:00", "hours-working_days": ["1"]},
+        {
+            "hours-work_start": "17:00",
+            "hours-work_end": "08:00",
+            "hours-working_days": ["1"],
+            "hours-escalate_managers_after": "8",
+            "hours-escalate_top_after": "4",
+        },
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert page.status_code == 200 and "must end after it starts" in page.content.decode()
+    assert "Top management comes after the quality managers" in page.content.decode()
     assert ComplaintSettings.load().work_start == time(8, 0)

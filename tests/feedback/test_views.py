@@ -205,3 +205,18 @@ def test_a_resolution_typed_when_the_case_is_answered_is_saved_and_shown(staff_c
     staff_client.post(url, {"to_status": "closed", "customer_accepted": "yes"})
     case.refresh_from_db()
     assert case.status == CaseStatus.CLOSED and case.resolution == "Hoàn 200.000 đ"
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [("vi", "Quá hạn xác nhận → Quản lý chất lượng"), ("en", "Acknowledgement overdue → Quality managers")],
+)
+def test_the_timeline_shows_each_escalation_level_in_the_readers_language(staff_client, language, line):
+    import time_machine
+
+    with time_machine.travel("2026-05-04 09:00 +0700", tick=False):
+        case = workflow.case_create(channel="phone", description="x", contact_name="k", severity="critical")
+    with time_machine.travel("2026-05-04 16:00 +0700", tick=False):
+        assert workflow.case_escalate_overdue() == 2
+    html = staff_client.get(reverse("case_detail", args=[case.reference]), HTTP_ACCEPT_LANGUAGE=language).content
+    assert line in html.decode()

@@ -171,8 +171,10 @@ def test_escalation_runs_twice_and_escalates_once(mailoutbox, django_capture_on_
     late.refresh_from_db()
     assert late.escalated_at is not None
     assert late.events.filter(kind=CaseEvent.Kind.ESCALATED).count() == 1
+    # Three working hours late: the first level only, the assignee.
+    assert late.escalation_level == 1
     assert len(mailoutbox) == 1
-    assert sorted(mailoutbox[0].to) == ["owner@example.com", "qm@example.com"]
+    assert mailoutbox[0].to == ["owner@example.com"]
     assert late.reference in mailoutbox[0].subject
 
 
@@ -262,3 +264,51 @@ def test_the_automatic_acknowledgement_stops_the_acknowledgement_clock(mailoutbo
     emailed.refresh_from_db()
     phoned.refresh_from_db()
     assert emailed.escalated_at is None and phoned.escalated_at is not None
+
+
+def test_escalation_climbs_the_levels_at_the_set_overruns_each_once(mailoutbox, django_capture_on_commit_callbacks):
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import TOP_MANAGEMENT
+
+    quality_manager(email="qm@example.com")
+    director = staff_user(email="director@example.com")
+    director.groups.add(Group.objects.get(name=TOP_MANAGEMENT))
+    owner = staff_user(email="owner@example.com")
+    with time_machine.travel("2026-05-04 09:00 +0700", tick=False):
+        case = new_case(severity="critical", assignee=owner)  # acknowledge by Mon 11:00 (2 working hours)
+
+    def sweep(when):
+        mailoutbox.clear()
+        with time_machine.travel(when, tick=False), django_capture_on_commit_callbacks(execute=True):
+            count = workflow.case_escalate_overdue()
+        case.refresh_from_db()
+        return count, [sorted(m.to) for m in mailoutbox]
+
+    assert sweep("2026-05-04 10:59 +0700") == (0, [])
+    assert sweep("2026-05-04 11:30 +0700") == (1, [["owner@example.com"]])
+    assert sweep("2026-05-04 12:00 +0700") == (0, [])
+    # Defaults: quality managers 4 working hours past the limit, top management 16.
+    assert sweep("2026-05-04 15:00 +0700") == (1, [["owner@example.com", "qm@example.com"]])
+    assert case.escalation_level == 2
+    # Tue 10:00 is only 6 + 2 = 8 working hours late: nothing new.
+    assert sweep("2026-05-05 10:00 +0700") == (0, [])
+    # Wed 12:00: 6 + 9 + 4 = 19 working hours late.
+    assert sweep("2026-05-06 12:00 +0700") == (1, [["director@example.com"]])
+    assert sweep("2026-05-07 12:00 +0700") == (0, [])
+    assert case.escalation_level == 3
+    texts = list(case.events.filter(kind=CaseEvent.Kind.ESCALATED).values_list("text", flat=True))
+    assert texts == ["acknowledge:1", "acknowledge:2", "acknowledge:3"]
+
+
+def test_a_case_found_late_climbs_every_level_in_order(mailoutbox, django_capture_on_commit_callbacks):
+    quality_manager(email="qm@example.com")
+    admin = staff_user(email="admin@example.com", is_superuser=True)  # stands in when nobody is top management
+    with time_machine.travel("2026-05-04 09:00 +0700", tick=False):
+        case = new_case(severity="critical")  # nobody assigned: the quality managers hear first
+    with time_machine.travel("2026-05-08 09:00 +0700", tick=False), django_capture_on_commit_callbacks(execute=True):
+        assert workflow.case_escalate_overdue() == 3
+    case.refresh_from_db()
+    assert case.escalation_level == 3
+    assert [m.to for m in mailoutbox][-1] == [admin.email]
+    assert len(mailoutbox) == 3
