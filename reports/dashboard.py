@@ -334,7 +334,8 @@ def complaint_figures(start: date, end: date) -> dict[str, Any]:
         "received": summary.received,
         "pareto": [(name or _("(no category)"), n) for name, n in summary.category_names(_language())],
         "closed": summary.closed,
-        "on_time": stats.share_estimate(summary.on_time, summary.closed, min_n=1),
+        "on_time": stats.share_estimate(summary.on_time, summary.due, min_n=1),
+        "overdue_open": summary.overdue_open,
         "actions": [(label, actions.get(value, 0)) for value, label in ActionStatus.choices if actions.get(value)],
     }
 

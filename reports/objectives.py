@@ -100,7 +100,7 @@ def measure(metric: str, survey: Any, segment: str, start: date, end: date) -> s
 
     if metric == Metric.COMPLAINTS_ON_TIME:
         complaints = complaint_summary(start, end)
-        return stats.share_estimate(complaints.on_time, complaints.closed, min_n=min_n())
+        return stats.share_estimate(complaints.on_time, complaints.due, min_n=min_n())
     if metric == Metric.RESPONSE_RATE:
         funnel = InvitationRollup.objects.filter(survey=survey, day__gte=start, day__lte=end).aggregate(
             sent=Sum("sent"), answered=Sum("answered")

@@ -88,7 +88,9 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
         "complaints": {
             "received": complaints["received"],
             "closed": complaints["closed"],
-            "on_time": _estimate(complaints["on_time"], "%") if complaints["closed"] else "—",
+            "on_time": _estimate(complaints["on_time"], "%")
+            if complaints["closed"] or complaints.get("overdue_open")
+            else "—",
             "accepted": complaints["accepted"],
             "categories": [(c[language] or c[other] or _("(no category)"), c["n"]) for c in complaints["categories"]],
         },

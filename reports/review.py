@@ -193,7 +193,8 @@ def _complaints(start: date, end: date) -> dict[str, Any]:
     return {
         "received": summary.received,
         "closed": summary.closed,
-        "on_time": _estimate(stats.share_estimate(summary.on_time, summary.closed)),
+        "on_time": _estimate(stats.share_estimate(summary.on_time, summary.due)),
+        "overdue_open": summary.overdue_open,
         "accepted": summary.accepted,
         "categories": [{"vi": vi, "en": en, "n": n} for vi, en, n in summary.categories],
     }
