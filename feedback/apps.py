@@ -24,7 +24,8 @@ class FeedbackConfig(AppConfig):
                 "product", "description", "remedy_sought", "category", "severity", "impact", "priority", "status",
                 "assignee", "created_by", "response", "received_at", "acknowledge_due", "respond_due", "close_due",
                 "acknowledged_at", "responded_at", "closed_at", "escalated_at", "escalation_level", "resolution",
-                "customer_accepted",
+                "customer_accepted", "complexity", "immediate_action_needed", "immediate_action", "assessed_by",
+                "assessed_at",
             ],
             # Free text that can quote the customer (a detractor's comment is copied into the description) goes in
             # as a digest too: the trail cannot be rewritten, so it must not keep what an erasure removes.

@@ -17,6 +17,7 @@ from feedback.models import (
     Category,
     Channel,
     ComplaintCase,
+    Complexity,
     CorrectiveAction,
     EffectivenessReview,
     Impact,
@@ -136,6 +137,21 @@ class TransitionForm(forms.Form):
         coerce=lambda v: v == "yes",
         empty_value=None,
         choices=[("", "—"), ("yes", _("Yes")), ("no", _("No"))],
+    )
+
+
+class AssessmentForm(forms.Form):
+    severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
+    impact = forms.ChoiceField(label=_("Impact"), choices=Impact.choices)
+    complexity = forms.ChoiceField(label=_("Complexity"), choices=Complexity.choices)
+    immediate_action_needed = forms.TypedChoiceField(
+        label=_("Is immediate action needed?"),
+        coerce=lambda v: v == "yes",
+        choices=[("no", _("No")), ("yes", _("Yes"))],
+        widget=forms.RadioSelect,
+    )
+    immediate_action = forms.CharField(
+        label=_("Immediate action"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 

@@ -29,6 +29,12 @@ class Impact(models.TextChoices):
     MANY = "many", _("Many customers or a whole service")
 
 
+class Complexity(models.TextChoices):
+    SIMPLE = "simple", _("Simple: the handler can resolve it")
+    MODERATE = "moderate", _("Moderate: needs another team")
+    COMPLEX = "complex", _("Complex: needs an investigation")
+
+
 class Priority(models.TextChoices):
     P1 = "p1", _("P1 — urgent")
     P2 = "p2", _("P2 — high")
@@ -139,6 +145,15 @@ class ComplaintCase(models.Model):
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
     impact = models.CharField(_("impact"), max_length=10, choices=Impact.choices, default=Impact.ONE)
     priority = models.CharField(_("priority"), max_length=2, choices=Priority.choices, default=Priority.P3)
+    # The initial assessment (ISO 10002 8.4): how severe, complex and wide the complaint is, and whether something
+    # must be done at once; who judged it and when.
+    complexity = models.CharField(_("complexity"), max_length=10, choices=Complexity.choices, blank=True)
+    immediate_action_needed = models.BooleanField(_("immediate action needed"), null=True, blank=True)
+    immediate_action = models.TextField(_("immediate action"), blank=True, max_length=5000)
+    assessed_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("assessed by")
+    )
+    assessed_at = models.DateTimeField(_("assessed"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=14, choices=CaseStatus.choices, default=CaseStatus.RECEIVED)
     assignee = models.ForeignKey(
         USER, on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("assignee")
@@ -195,6 +210,7 @@ class CaseEvent(models.Model):
         MESSAGE = "message", _("Message to the customer")
         ESCALATED = "escalated", _("Escalated: time limit passed")
         EMAIL = "email", _("Email sent")
+        ASSESSED = "assessed", _("Initial assessment")
 
     case = models.ForeignKey(ComplaintCase, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(default=timezone.now)

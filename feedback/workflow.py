@@ -315,6 +315,45 @@ def case_assign(*, case: ComplaintCase, assignee: AbstractBaseUser | None, actor
     audit_record(case, action="assign", before=before, actor=actor)
 
 
+@transaction.atomic
+def case_assess(
+    *,
+    case: ComplaintCase,
+    actor: AbstractBaseUser,
+    severity: str,
+    impact: str,
+    complexity: str,
+    immediate_action_needed: bool,
+    immediate_action: str = "",
+) -> ComplaintCase:
+    """Record the initial assessment (ISO 10002 8.4). A new severity re-prioritises the case and moves its limits."""
+    _ensure_open(case)
+    case = ComplaintCase.objects.select_for_update().get(pk=case.pk)
+    immediate_action = immediate_action.strip()
+    if immediate_action_needed and not immediate_action:
+        raise ValidationError({"immediate_action": _("Say what is done at once: it is kept on the case.")})
+    before = audit_stored(case)
+    limits_move = severity != case.severity
+    case.severity, case.impact, case.complexity = severity, impact, complexity
+    case.immediate_action_needed = immediate_action_needed
+    case.immediate_action = immediate_action if immediate_action_needed else ""
+    case.priority = priority_for(severity, impact)
+    if limits_move:
+        _set_due_dates(case)
+    case.assessed_by, case.assessed_at = actor, timezone.now()
+    case.full_clean(exclude=["response", "customer", "assignee", "created_by", "category", "assessed_by"])
+    case.save()
+    lines = [
+        f"{_('Severity')}: {case.get_severity_display()}",
+        f"{_('Impact')}: {case.get_impact_display()}",
+        f"{_('Complexity')}: {case.get_complexity_display()}",
+        f"{_('Immediate action')}: {case.immediate_action or _('none needed')}",
+    ]
+    _event(case, CaseEvent.Kind.ASSESSED, actor, text="\n".join(lines))
+    audit_record(case, action="assess", before=before, actor=actor)
+    return case
+
+
 EDITABLE = (
     "product",
     "description",

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.roles import staff_required, staff_users
 from config.validators import parse_id
 from feedback import policy, workflow
-from feedback.forms import AssignForm, CaseEditForm, CaseForm, TextForm, TransitionForm
+from feedback.forms import AssessmentForm, AssignForm, CaseEditForm, CaseForm, TextForm, TransitionForm
 from feedback.history import field_changes
 from feedback.models import ActionItem, CaseStatus, Category, ComplaintCase, Severity
 
@@ -139,6 +139,15 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "transitions": [(s, CaseStatus(s).label) for s in workflow.allowed_transitions(case)],
         "overdue_step": workflow.overdue_step(case),
         "assign_form": AssignForm(initial={"assignee": case.assignee}),
+        "assess_form": AssessmentForm(
+            initial={
+                "severity": case.severity,
+                "impact": case.impact,
+                "complexity": case.complexity or "simple",
+                "immediate_action_needed": "yes" if case.immediate_action_needed else "no",
+                "immediate_action": case.immediate_action,
+            }
+        ),
         "changes": changes,
         "actions": case.corrective_actions.all(),
         "can_change": policy.can_change_case(request.user, case),
@@ -186,6 +195,23 @@ def case_transition(request: HttpRequest, reference: str) -> HttpResponse:
         messages.success(
             request, _("Status changed to “%(status)s”.") % {"status": CaseStatus(form.cleaned_data["to_status"]).label}
         )
+    return redirect("case_detail", reference=case.reference)
+
+
+@require_POST
+@staff_required
+def case_assess(request: HttpRequest, reference: str) -> HttpResponse:
+    case = _get_case_for_change(request, reference)
+    form = AssessmentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The assessment was not understood. Nothing was changed."))
+        return redirect("case_detail", reference=case.reference)
+    try:
+        workflow.case_assess(case=case, actor=request.user, **form.cleaned_data)
+    except ValidationError as error:
+        _flash_errors(request, error)
+    else:
+        messages.success(request, _("Initial assessment recorded."))
     return redirect("case_detail", reference=case.reference)
 
 

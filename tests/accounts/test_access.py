@@ -39,6 +39,7 @@ STAFF_PAGES = {
     "case_edit",
     "case_transition",
     "case_assign",
+    "case_assess",
     "case_note",
     "case_message",
     "action_list",

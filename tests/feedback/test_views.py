@@ -220,3 +220,42 @@ def test_the_timeline_shows_each_escalation_level_in_the_readers_language(staff_
         assert workflow.case_escalate_overdue() == 2
     html = staff_client.get(reverse("case_detail", args=[case.reference]), HTTP_ACCEPT_LANGUAGE=language).content
     assert line in html.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("vi", ["Đánh giá ban đầu", "Phức tạp", "Đổi hàng ngay"]),
+        ("en", ["Initial assessment", "Complex", "Đổi hàng ngay"]),
+    ],
+)
+def test_the_initial_assessment_is_recorded_with_who_and_when(staff_client, staff, language, words):
+    import time_machine
+    from django.utils import timezone
+
+    from audit.models import AuditEntry
+
+    with time_machine.travel("2026-05-04 09:00 +0700", tick=False):
+        case = workflow.case_create(channel="phone", description="x", contact_name="k", severity="low")
+        page = staff_client.get(reverse("case_detail", args=[case.reference]), HTTP_ACCEPT_LANGUAGE=language)
+        assert 'data-testid="assessment"' in page.content.decode()
+        url = reverse("case_assess", args=[case.reference])
+        # Immediate action needed but not said: refused, nothing recorded.
+        staff_client.post(url, {"severity": "high", "impact": "several", "complexity": "complex",
+                                "immediate_action_needed": "yes"})  # fmt: skip
+        case.refresh_from_db()
+        assert case.assessed_at is None and case.severity == "low"
+    with time_machine.travel("2026-05-04 10:00 +0700", tick=False):
+        staff_client.post(url, {"severity": "high", "impact": "several", "complexity": "complex",
+                                "immediate_action_needed": "yes", "immediate_action": "Đổi hàng ngay"})  # fmt: skip
+    case.refresh_from_db()
+    assert (case.severity, case.impact, case.complexity, case.priority) == ("high", "several", "complex", "p1")
+    assert case.immediate_action_needed is True and case.immediate_action == "Đổi hàng ngay"
+    assert case.assessed_by == staff
+    assert timezone.localtime(case.assessed_at).isoformat() == "2026-05-04T10:00:00+07:00"
+    # The new severity moved the limits: 8 working hours from receipt (Mon 09:00) for a high one.
+    assert timezone.localtime(case.acknowledge_due).isoformat() == "2026-05-04T17:00:00+07:00"
+    assert case.events.filter(kind="assessed", actor=staff).exists()
+    assert AuditEntry.objects.filter(record_id=str(case.pk), action="assess", actor_id=staff.pk).exists()
+    html = staff_client.get(reverse("case_detail", args=[case.reference]), HTTP_ACCEPT_LANGUAGE=language).content
+    assert all(word in html.decode() for word in words)
