@@ -25,7 +25,7 @@ class FeedbackConfig(AppConfig):
                 "assignee", "created_by", "response", "received_at", "acknowledge_due", "respond_due", "close_due",
                 "acknowledged_at", "responded_at", "closed_at", "escalated_at", "escalation_level", "resolution",
                 "customer_accepted", "complexity", "immediate_action_needed", "immediate_action", "assessed_by",
-                "assessed_at",
+                "assessed_at", "non_acceptance_reason", "recourse_offered_at",
             ],
             # Free text that can quote the customer (a detractor's comment is copied into the description) goes in
             # as a digest too: the trail cannot be rewritten, so it must not keep what an erasure removes.

@@ -176,6 +176,10 @@ class ComplaintCase(models.Model):
     )
     resolution = models.TextField(_("resolution"), blank=True, max_length=5000)
     customer_accepted = models.BooleanField(_("customer accepted the resolution"), null=True, blank=True)
+    # ISO 10002 8.6 / ISO 10003: a customer who does not accept the decision is offered recourse, and the case
+    # stays open for the internal review.
+    non_acceptance_reason = models.TextField(_("why the customer does not accept"), blank=True, max_length=5000)
+    recourse_offered_at = models.DateTimeField(_("recourse offered"), null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -211,6 +215,7 @@ class CaseEvent(models.Model):
         ESCALATED = "escalated", _("Escalated: time limit passed")
         EMAIL = "email", _("Email sent")
         ASSESSED = "assessed", _("Initial assessment")
+        NOT_ACCEPTED = "declined", _("Customer does not accept the decision")
 
     case = models.ForeignKey(ComplaintCase, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(default=timezone.now)

@@ -85,6 +85,18 @@ def send_customer_message(case_id: int, text: str) -> str:
     return "sent"
 
 
+def send_recourse(case_id: int) -> str:
+    """The recourse open to a customer who does not accept the decision, in their language; sent once."""
+    case = ComplaintCase.objects.select_related("customer").get(pk=case_id)
+    if not case.email:
+        return "no-address"
+    if case.events.filter(kind=CaseEvent.Kind.EMAIL, text__startswith="recourse").exists():
+        return "already-sent"
+    _send("recourse", _customer_context(case), case.language, [case.email])
+    _record(case, f"recourse → {case.email}")
+    return "sent"
+
+
 def escalation_addresses(case: ComplaintCase, level: int) -> list[str]:
     """Level 1 the assignee (the quality managers when nobody is assigned), 2 the quality managers, 3 top management."""
     if level >= 3:

@@ -20,6 +20,11 @@ def send_customer_message(self, case_id: int, text: str) -> str:  # type: ignore
 
 
 @shared_task(**RETRY)
+def send_recourse(self, case_id: int) -> str:  # type: ignore[no-untyped-def]
+    return notify.send_recourse(case_id)
+
+
+@shared_task(**RETRY)
 def send_escalation(self, case_id: int, level: int = 2) -> str:  # type: ignore[no-untyped-def]
     return notify.send_escalation(case_id, level)
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("cases/<str:reference>/status/", cases.case_transition, name="case_transition"),
     path("cases/<str:reference>/assign/", cases.case_assign, name="case_assign"),
     path("cases/<str:reference>/assess/", cases.case_assess, name="case_assess"),
+    path("cases/<str:reference>/not-accepted/", cases.case_not_accepted, name="case_not_accepted"),
     path("cases/<str:reference>/note/", cases.case_note, name="case_note"),
     path("cases/<str:reference>/message/", cases.case_message, name="case_message"),
     path("actions/", actions.action_list, name="action_list"),

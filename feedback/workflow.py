@@ -354,6 +354,28 @@ def case_assess(
     return case
 
 
+@transaction.atomic
+def case_record_non_acceptance(*, case: ComplaintCase, actor: AbstractBaseUser, reason: str) -> ComplaintCase:
+    """The customer does not accept the decision (ISO 10002 8.6): record why, keep the case open for an internal
+    review, and tell the customer, in their language, of the recourse: internal review, then external dispute
+    resolution (ISO 10003)."""
+    case = ComplaintCase.objects.select_for_update().get(pk=case.pk)
+    if case.status != S.RESPONDED:
+        raise ValidationError(_("Only a decision sent to the customer can be refused by them."))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Write what the customer said: it is kept on the case.")})
+    before = audit_stored(case)
+    case.customer_accepted = False
+    case.non_acceptance_reason = reason.strip()
+    case.recourse_offered_at = timezone.now()
+    case.save(update_fields=["customer_accepted", "non_acceptance_reason", "recourse_offered_at"])
+    _event(case, CaseEvent.Kind.NOT_ACCEPTED, actor, text=reason.strip())
+    audit_record(case, action="not_accepted", before=before, actor=actor)
+    if case.email:
+        _after_commit("send_recourse", case.pk)
+    return case
+
+
 EDITABLE = (
     "product",
     "description",

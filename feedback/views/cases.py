@@ -217,6 +217,19 @@ def case_assess(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @staff_required
+def case_not_accepted(request: HttpRequest, reference: str) -> HttpResponse:
+    case = _get_case_for_change(request, reference)
+    try:
+        workflow.case_record_non_acceptance(case=case, actor=request.user, reason=request.POST.get("reason", "")[:5000])
+    except ValidationError as error:
+        _flash_errors(request, error)
+    else:
+        messages.success(request, _("Recorded; the customer is offered recourse."))
+    return redirect("case_detail", reference=case.reference)
+
+
+@require_POST
+@staff_required
 def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
     case = _get_case_for_user(request, reference)
     form = AssignForm(request.POST)

@@ -40,6 +40,7 @@ STAFF_PAGES = {
     "case_transition",
     "case_assign",
     "case_assess",
+    "case_not_accepted",
     "case_note",
     "case_message",
     "action_list",
