@@ -7,6 +7,7 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -76,6 +77,28 @@ OVERDUE_STEP_LABELS = {
 }
 
 
+EMAIL_LABELS = {
+    "acknowledgement": _("acknowledgement"),
+    "message": _("message"),
+    "recourse": _("recourse offered"),
+    "handling survey": _("complaint-handling survey"),
+    "escalation": _("escalation"),
+}
+
+
+def _channel_label(text: str) -> str:
+    if text in Channel.values:
+        return str(Channel(text).label)
+    # Events written before channels were stored as codes hold the label in the language of the day.
+    for value, label in Channel.choices:
+        for language in ("vi", "en"):
+            with override(language):
+                matches = str(label) == text
+            if matches:
+                return str(Channel(value).label)
+    return text
+
+
 class Category(models.Model):
     """A configurable complaint category (e.g. delivery, billing), named in both languages."""
 
@@ -89,7 +112,8 @@ class Category(models.Model):
         ordering = ["name_vi", "id"]
 
     def __str__(self) -> str:
-        return self.name_vi or self.name_en
+        # In the reader's language: str() runs when a page is drawn, under that page's language.
+        return self.name((get_language() or "vi")[:2])
 
     def name(self, language: str) -> str:
         return (self.name_en or self.name_vi) if language == "en" else (self.name_vi or self.name_en)
@@ -232,6 +256,28 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def display_text(self) -> str:
+        """The event's text in the reader's language: what the system wrote is stored as a code and drawn here."""
+        if self.kind == self.Kind.ESCALATED:
+            return self.escalation_text
+        if self.kind == self.Kind.CREATED:
+            return _channel_label(self.text)
+        if self.kind == self.Kind.EMAIL:
+            what, arrow, to = self.text.partition(" → ")
+            if not arrow:
+                what, arrow, to = self.text.partition("→ ")
+            what = what.strip()
+            level = ""
+            if what.startswith("escalation"):
+                number = what.removeprefix("escalation").strip()
+                what = "escalation"
+                if number.isdigit() and int(number) in EscalationLevel.values:
+                    level = f" ({EscalationLevel(int(number)).label})"
+            label = EMAIL_LABELS.get(what)
+            return f"{label}{level} → {to.strip()}" if label and arrow else self.text
+        return self.text
 
     @property
     def escalation_text(self) -> str:

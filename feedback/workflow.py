@@ -163,7 +163,8 @@ def case_create(
     case.reference = next_reference("CMP", now)
     case.save()
     audit_record(case, action="create", actor=case.created_by)
-    _event(case, CaseEvent.Kind.CREATED, case.created_by, text=Channel(channel).label, to_status=S.RECEIVED)
+    # The channel's code, not its label: the timeline draws it in the reader's language.
+    _event(case, CaseEvent.Kind.CREATED, case.created_by, text=Channel(channel).value, to_status=S.RECEIVED)
     if assignee is not None:
         _event(case, CaseEvent.Kind.ASSIGNED, case.created_by, text=_display_user(assignee))
     if case.email:

@@ -259,3 +259,28 @@ def test_the_initial_assessment_is_recorded_with_who_and_when(staff_client, staf
     assert AuditEntry.objects.filter(record_id=str(case.pk), action="assess", actor_id=staff.pk).exists()
     html = staff_client.get(reverse("case_detail", args=[case.reference]), HTTP_ACCEPT_LANGUAGE=language).content
     assert all(word in html.decode() for word in words)
+
+
+@pytest.mark.parametrize(
+    ("language", "channel", "email", "category"),
+    [
+        ("vi", "Điện thoại", "thư xác nhận → an@example.com", "Giao hàng"),
+        ("en", "Phone", "acknowledgement → an@example.com", "Delivery"),
+    ],
+)
+def test_texts_the_system_writes_into_a_case_are_in_the_readers_language(
+    staff_client, django_capture_on_commit_callbacks, language, channel, email, category
+):
+    from feedback.models import CaseEvent
+
+    delivery = Category.objects.create(name_vi="Giao hàng", name_en="Delivery")
+    with django_capture_on_commit_callbacks(execute=True):
+        case = workflow.case_create(channel="phone", description="x", contact_email="an@example.com", category=delivery)
+    # An event written before channels were stored as codes still reads in the reader's language.
+    CaseEvent.objects.create(case=case, kind="created", text="Điện thoại")
+    page = staff_client.get(reverse("case_detail", args=[case.reference]), HTTP_ACCEPT_LANGUAGE=language)
+    html = page.content.decode()
+    timeline = html[html.index('data-testid="timeline"') :]
+    assert timeline.count(f'<div class="mt-1">{channel}</div>') == 2
+    assert email in timeline
+    assert f'<dd class="col-sm-8">{category}</dd>' in html
