@@ -15,7 +15,6 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.dispatch import receiver
@@ -100,6 +99,25 @@ def watermark_to_now() -> None:
     config.save(update_fields=["loop_watermark"])
 
 
+def response_summary(response: Response, language: str) -> str:
+    """What the survey answer that opened a case said, in `language`: the measure, the score and the survey."""
+    answers = response.answers.select_related("question").order_by("question__position")
+    scores = [
+        (a.question.kind, a.number)
+        for a in answers
+        if a.number is not None and a.question.kind in (QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.CES)
+    ]
+    bad = detractor_scores(response.survey, scores) or scores
+    if not bad:
+        return response.survey.title(language)
+    with translation.override(language):
+        return _("%(measure)s score %(score)s in the survey “%(survey)s”.") % {
+            "measure": bad[0][0].upper(),
+            "score": bad[0][1],
+            "survey": response.survey.title(language),
+        }
+
+
 def case_from_response(response_id: int) -> str:
     """Open the case for a detractor response; running it again, or for a satisfied answer, does nothing."""
     from feedback import workflow
@@ -118,15 +136,10 @@ def case_from_response(response_id: int) -> str:
     bad = detractor_scores(response.survey, scores)
     if not bad:
         return "not-a-detractor"
+    # Only the customer's own words go into the record; the summary ("NPS score 6 in the survey …") is drawn when
+    # the case is read, in the reader's language (response_summary).
     comments = [a.text for a in answers if a.text]
-    with translation.override(settings.LANGUAGE_CODE):
-        summary = _("%(measure)s score %(score)s in the survey “%(survey)s”.") % {
-            "measure": bad[0][0].upper(),
-            "score": bad[0][1],
-            "survey": response.survey.title(settings.LANGUAGE_CODE),
-        }
-        customer_said = _("The customer wrote:") if comments else _("The customer left no comment.")
-    description = "\n\n".join([summary, customer_said, *comments])
+    description = "\n\n".join(comments) or "—"
     customer = response.customer
     try:
         with transaction.atomic():

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import staff_required, staff_users
 from config.validators import parse_id
-from feedback import policy, workflow
+from feedback import loop, policy, workflow
 from feedback.forms import AssessmentForm, AssignForm, CaseEditForm, CaseForm, TextForm, TransitionForm
 from feedback.history import field_changes
 from feedback.models import ActionItem, CaseStatus, Category, ComplaintCase, Severity
@@ -152,6 +152,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "actions": case.corrective_actions.all(),
         "can_change": policy.can_change_case(request.user, case),
         "can_take": policy.can_take_case(request.user, case),
+        "survey_summary": loop.response_summary(case.response, request.LANGUAGE_CODE[:2]) if case.response else "",
         # What was typed in a form that was refused, shown again instead of lost.
         "kept": request.session.pop(f"transition-{case.pk}", {}),
         "kept_text": request.session.pop(f"text-{case.pk}", ""),

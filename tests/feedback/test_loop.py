@@ -128,3 +128,21 @@ def test_sweep_requests_are_debounced_when_a_broker_is_used(monkeypatch, django_
     assert sent == [{"countdown": loop.DEBOUNCE_SECONDS}]
     assert ComplaintCase.objects.count() == 0  # the one sweep, when it runs, opens all five
     assert loop.sweep() == 5
+
+
+@pytest.mark.parametrize(
+    ("language", "summary"),
+    [("vi", "Điểm NPS 6 trong khảo sát “Khảo sát NPS”."), ("en", "NPS score 6 in the survey “NPS survey”.")],
+)
+def test_the_closed_loop_summary_is_drawn_in_the_readers_language(
+    staff_client, django_capture_on_commit_callbacks, language, summary
+):
+    from django.urls import reverse
+
+    survey = make_survey(kind="nps")
+    answer(survey, 6, "Chờ quá lâu", capture=django_capture_on_commit_callbacks)
+    case = ComplaintCase.objects.get()
+    # The record holds the customer's words only, in no language of ours.
+    assert case.description == "Chờ quá lâu"
+    html = staff_client.get(reverse("case_detail", args=[case.reference]), HTTP_ACCEPT_LANGUAGE=language).content
+    assert summary in html.decode()
