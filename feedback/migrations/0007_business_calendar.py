@@ -19,7 +19,7 @@ def seed_holidays(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0005_verbose_names'),
+        ('feedback', '0006_one_line_contact_fields'),
     ]
 
     operations = [
