@@ -15,7 +15,7 @@ S = CaseStatus
 
 
 def _answered(customer, actor):
-    case = workflow.case_create(channel="phone", description="Giao trễ", customer=customer)
+    case = workflow.case_create(channel="phone", description="Giao trễ", customer=customer, assignee=actor)
     for status, extra in [(S.ACKNOWLEDGED, {}), (S.INVESTIGATING, {}), (S.RESPONDED, {"message": "Tặng phiếu"})]:
         workflow.case_transition(case=case, to_status=status, actor=actor, **extra)
     return case

@@ -191,8 +191,8 @@ def test_an_incomplete_action_item_is_refused_with_a_message(staff_client, staff
 
 
 @pytest.mark.parametrize(("language", "label"), [("vi", "Cách giải quyết"), ("en", "Resolution")])
-def test_a_resolution_typed_when_the_case_is_answered_is_saved_and_shown(staff_client, language, label):
-    case = workflow.case_create(channel="phone", description="x", contact_name="k")
+def test_a_resolution_typed_when_the_case_is_answered_is_saved_and_shown(staff_client, staff, language, label):
+    case = workflow.case_create(channel="phone", description="x", contact_name="k", assignee=staff)
     url = reverse("case_transition", args=[case.reference])
     staff_client.post(url, {"to_status": "acknowledged"})
     staff_client.post(url, {"to_status": "investigating"})
@@ -236,7 +236,7 @@ def test_the_initial_assessment_is_recorded_with_who_and_when(staff_client, staf
     from audit.models import AuditEntry
 
     with time_machine.travel("2026-05-04 09:00 +0700", tick=False):
-        case = workflow.case_create(channel="phone", description="x", contact_name="k", severity="low")
+        case = workflow.case_create(channel="phone", description="x", contact_name="k", severity="low", assignee=staff)
         page = staff_client.get(reverse("case_detail", args=[case.reference]), HTTP_ACCEPT_LANGUAGE=language)
         assert 'data-testid="assessment"' in page.content.decode()
         url = reverse("case_assess", args=[case.reference])

@@ -24,6 +24,8 @@ POSTS = {
     "case_transition": {"to_status": "acknowledged"},
     "case_note": {"text": "Ghi chú"},
     "case_message": {"text": "Xin chào"},
+    "case_assess": {"severity": "high", "impact": "one", "complexity": "simple", "immediate_action_needed": "no"},
+    "case_not_accepted": {"reason": "Không đồng ý"},
     "item_status": {"status": "done"},
 }
 
