@@ -250,24 +250,25 @@ def export_create(*, user: Any, survey: Survey, start: date, end: date, segment:
     from django.db import transaction
     from django.db.models import Sum
 
+    from outbox.dispatch import outbox_add
     from reports.models import DailyRollup, ExportJob
-    from reports.tasks import export_run
 
     # The rollups say, without reading the responses, about how many rows to expect: the progress bar's scale.
     expected = DailyRollup.objects.filter(survey=survey, kind=survey.kind, day__gte=start, day__lte=end)
     if segment:
         expected = expected.filter(segment=segment)
-    job = ExportJob.objects.create(
-        created_by=user,
-        survey=survey,
-        start=start,
-        end=end,
-        segment=segment,
-        format=fmt,
-        language=language,
-        expected_rows=expected.aggregate(n=Sum("count"))["n"] or 0,
-    )
-    transaction.on_commit(lambda: export_run.delay(job.pk))
+    with transaction.atomic():  # the job and the outbox row that runs it, together
+        job = ExportJob.objects.create(
+            created_by=user,
+            survey=survey,
+            start=start,
+            end=end,
+            segment=segment,
+            format=fmt,
+            language=language,
+            expected_rows=expected.aggregate(n=Sum("count"))["n"] or 0,
+        )
+        outbox_add(task="reports.tasks.export_run", args=[job.pk])
     return job
 
 

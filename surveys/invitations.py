@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -98,9 +97,10 @@ def invitation_renew_link(*, invitation: Invitation) -> str:
 
 
 def invitation_email_now(*, invitation: Invitation) -> None:
-    """Email the link to the customer, from a worker, once the transaction that asked for it commits."""
-    from surveys.tasks import invitation_email
+    """Email the link to the customer, from a worker: an outbox row in the caller's transaction, so the email is
+    sent once that commits, whatever happens to Redis or a worker meanwhile (outbox/dispatch.py)."""
+    from outbox.dispatch import outbox_add
 
     if not invitation.customer.email:
         raise ValidationError(_("This customer has no email address."))
-    transaction.on_commit(lambda: invitation_email.delay(invitation.pk))
+    outbox_add(task="surveys.tasks.invitation_email", args=[invitation.pk])

@@ -209,6 +209,7 @@ class Invitation(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
         SENDING = "sending", _("Sending")
+        DEFERRED = "deferred", _("Deferred")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
         OPENED = "opened", _("Opened")
@@ -235,8 +236,12 @@ class Invitation(models.Model):
     opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
     reminders_sent = models.PositiveSmallIntegerField(_("reminders sent"), default=0)
     last_sent_at = models.DateTimeField(null=True, blank=True)
-    # When a sending worker claimed it (queued → sending); see campaigns.reconcile_stopped_sends.
+    # Delivery (surveys/campaigns.py): when a worker claimed it (queued → sending), until when the claim (or the
+    # message that carries it to a worker) holds, when a deferred one is tried next, and how many tries were made.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, db_default=0)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

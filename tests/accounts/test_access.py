@@ -22,6 +22,7 @@ PUBLIC = {
     "password_reset_complete",
     "set_language",
     "healthz",
+    "readyz",
     "complaint_form",
     "case_track",
     "unsubscribe",
