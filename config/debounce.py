@@ -39,13 +39,14 @@ class Debounced:
 class _Publisher:
     """One daemon thread per process that publishes what requests asked for."""
 
-    def __init__(self) -> None:
+    def __init__(self, start: bool = True) -> None:
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.wanted: dict[str, tuple[Any, float]] = {}
+        self.last: dict[str, float] = {}
         self.pid = os.getpid()
-        self.thread = threading.Thread(target=self._run, name="langnghe-publisher", daemon=True)
-        self.thread.start()
+        if start:
+            threading.Thread(target=self._run, name="langnghe-publisher", daemon=True).start()
 
     def ask(self, task: Any, seconds: float) -> None:
         with self.lock:
@@ -53,25 +54,31 @@ class _Publisher:
         self.wake.set()
 
     def _run(self) -> None:
-        last: dict[str, float] = {}
         while True:
             self.wake.wait()
             self.wake.clear()
             # Gather the requests of the next moment into one message (the trailing edge of the window).
-            time.sleep(min((seconds for _task, seconds in self.wanted.values()), default=1.0))
             with self.lock:
-                wanted, self.wanted = self.wanted, {}
-            for name, (task, seconds) in wanted.items():
-                if time.monotonic() - last.get(name, -1e9) < seconds:
-                    with self.lock:  # too soon after the last one: keep it for the next round
-                        self.wanted.setdefault(name, (task, seconds))
-                    self.wake.set()
-                    continue
-                last[name] = time.monotonic()
-                try:
-                    task.apply_async(retry=False)
-                except Exception as error:  # noqa: BLE001 - the broker is away; beat catches up later
-                    logger.warning("could not ask for %s: %s", name, error)
+                pause = min((seconds for _task, seconds in self.wanted.values()), default=1.0)
+            time.sleep(pause)
+            if self.flush(time.monotonic()):
+                self.wake.set()  # some were too soon after their last message: try again after a pause
+
+    def flush(self, now: float) -> int:
+        """Publish each wanted task whose window has passed; returns how many must wait for a later flush."""
+        with self.lock:
+            wanted, self.wanted = self.wanted, {}
+        for name, (task, seconds) in wanted.items():
+            if now - self.last.get(name, -1e9) < seconds:
+                with self.lock:  # too soon after the last one: keep it for the next round
+                    self.wanted.setdefault(name, (task, seconds))
+                continue
+            self.last[name] = now
+            try:
+                task.apply_async(retry=False)
+            except Exception as error:  # noqa: BLE001 - the broker is away; beat catches up later
+                logger.warning("could not ask for %s: %s", name, error)
+        return len(self.wanted)
 
 
 _instance: _Publisher | None = None

@@ -13,6 +13,7 @@ Apps above write rows naming their own tasks; this module imports none of them (
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -117,7 +118,7 @@ def outbox_run(message_id: int) -> str:
         message.attempts += 1
         message.running_until = now + timedelta(seconds=settings.OUTBOX_RUN_LEASE_SECONDS)
         message.save(update_fields=["attempts", "running_until"])
-    task = app.tasks.get(message.task)
+    task = _task(app, message.task)
     error: str
     if task is None:
         return _settle(message, state=P.FAILED, error=f"unknown task {message.task}")
@@ -134,6 +135,16 @@ def outbox_run(message_id: int) -> str:
         logger.warning("outbox %s: %s failed (attempt %s): %s", message.pk, message.task, message.attempts, error)
         return _settle(message, available_at=timezone.now() + backoff(message.attempts), error=error)
     return _settle(message, state=P.DONE)
+
+
+def _task(app: Any, name: str) -> Any:
+    """The registered task of that name; its module is imported first (outside a worker, tasks load lazily)."""
+    module = name.rpartition(".")[0]
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return None
+    return app.tasks.get(name)
 
 
 def _settle(

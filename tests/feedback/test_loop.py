@@ -7,6 +7,7 @@ from django.urls import reverse
 from feedback.loop import case_from_response
 from feedback.models import ComplaintCase
 from tests.factories import CustomerFactory, make_invitation, make_survey, quality_manager
+from tests.helpers import set_eager
 
 pytestmark = pytest.mark.django_db
 
@@ -110,21 +111,27 @@ def test_a_lost_message_is_caught_by_the_next_sweep(django_capture_on_commit_cal
 
 
 def test_sweep_requests_are_debounced_when_a_broker_is_used(monkeypatch, django_capture_on_commit_callbacks):
-    from config.celery import app
+    from config import debounce
     from feedback import loop
     from feedback.tasks import sweep_detractors
 
     sent = []
     monkeypatch.setattr(sweep_detractors, "apply_async", lambda **kw: sent.append(kw))
-    monkeypatch.setattr(loop._sweep_requests(), "last", 0.0)
+    publisher = debounce._Publisher(start=False)  # flushed by hand below, instead of by its thread
+    monkeypatch.setattr(debounce, "_publisher", lambda: publisher)
     survey = make_survey(kind="csat")
-    app.conf.task_always_eager = False
+    set_eager(False)
     try:
         for _ in range(5):
             answer(survey, 1, capture=django_capture_on_commit_callbacks)
         answer(survey, 5, capture=django_capture_on_commit_callbacks)
     finally:
-        app.conf.task_always_eager = True
-    assert sent == [{"countdown": loop.DEBOUNCE_SECONDS}]
+        set_eager(True)
+    assert sent == []  # nothing published inside the requests
+    assert publisher.flush(now=100.0) == 0
+    assert sent == [{"retry": False}]  # one message for six answers, without a countdown
+    publisher.ask(sweep_detractors, loop.DEBOUNCE_SECONDS)
+    assert publisher.flush(now=101.0) == 1 and len(sent) == 1  # too soon: kept for later
+    assert publisher.flush(now=100.0 + loop.DEBOUNCE_SECONDS) == 0 and len(sent) == 2
     assert ComplaintCase.objects.count() == 0  # the one sweep, when it runs, opens all five
     assert loop.sweep() == 5
