@@ -103,9 +103,15 @@ class Inbox:
         self.received: list[tuple[str, email.message.EmailMessage]] = []
         self.reply: str | None = None
         self.refusals: dict[str, str] = {}  # a recipient → the reply it always gets
+        self.greylist: set[str] = set()  # recipients refused once with a 451, then accepted
+        self.greylisted: list[str] = []
         self.delay = 0.0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's name
+        if address in self.greylist:
+            self.greylist.discard(address)
+            self.greylisted.append(address)
+            return "451 4.7.1 Greylisted, try again later"
         refusal = self.refusals.get(address) or self.reply
         if refusal:
             return refusal
@@ -173,11 +179,11 @@ class Worker:
 
     def start(self) -> None:
         self.runs += 1
-        self.log = open(self.logdir / f"worker-{self.runs}.log", "w")  # noqa: SIM115 - closed in stop()
+        self.log = open(self.logdir / f"worker-{id(self)}-{self.runs}.log", "w")  # noqa: SIM115 - closed in stop()
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=1"]
         command += ["--loglevel=INFO", "--without-gossip", "--without-mingle"]
         if self.beat:
-            command += ["--beat", "--schedule", str(self.logdir / f"beat-{self.runs}")]
+            command += ["--beat", "--schedule", str(self.logdir / f"beat-{id(self)}-{self.runs}")]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)  # noqa: S603
 
     def alive(self) -> bool:
@@ -205,3 +211,19 @@ class Worker:
 
     def output(self) -> str:
         return "\n".join(path.read_text()[-4000:] for path in sorted(self.logdir.glob("worker-*.log")))
+
+
+def use_broker(url: str) -> Callable[[], None]:
+    """Point this process's Celery app at `url` (the test's own Redis); returns the undo."""
+    from config.celery import app
+
+    before = app.conf.broker_url
+
+    def point(target: str) -> None:
+        app.conf.broker_url = target
+        app.conf["CELERY_BROKER_URL"] = target  # Celery 5.6 reads the Django-namespaced key first
+        app._pool = None  # connections are pooled per URL: drop the old pool
+        app.amqp._producer_pool = None
+
+    point(url)
+    return lambda: point(before)
