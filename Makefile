@@ -60,10 +60,10 @@ format: install
 	$(BIN)/ruff format .
 
 worker: install
-	$(BIN)/celery -A config worker --loglevel=INFO
+	PROCESS_ROLE=worker $(BIN)/celery -A config worker --loglevel=INFO --max-tasks-per-child=1000 --max-memory-per-child=400000
 
 beat: install
-	$(BIN)/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
+	PROCESS_ROLE=worker $(BIN)/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -1,5 +1,6 @@
 """The Celery app. Configuration comes from Django settings under the CELERY_ namespace."""
 
+import contextlib
 import os
 import threading
 import time
@@ -40,10 +41,8 @@ def _start_heartbeat(**kwargs: object) -> None:
 
     def beat() -> None:
         while True:
-            try:
+            with contextlib.suppress(redis.RedisError):  # the broker is away; the heartbeat resumes with it
                 client.set(WORKER_HEARTBEAT_KEY, str(time.time()), ex=WORKER_HEARTBEAT_SECONDS * 6)
-            except redis.RedisError:
-                pass  # the broker is away; the heartbeat resumes with it
             time.sleep(WORKER_HEARTBEAT_SECONDS)
 
     threading.Thread(target=beat, name="langnghe-heartbeat", daemon=True).start()

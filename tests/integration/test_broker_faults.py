@@ -51,16 +51,16 @@ def test_redis_killed_while_customers_answer(own_redis, workers):
     for _n in range(3):
         outbox_dispatch.apply_async(countdown=120)
     pages = []
-    for invitation, token in links[:8]:
+    for _invitation, token in links[:8]:
         pages.append(_answer(token, question.pk, 2))
     broker = redis.Redis.from_url(own_redis.url)
     assert wait_for(lambda: broker.hlen("unacked") >= 3, timeout=15), worker.output()  # kombu's unacked messages
     own_redis.kill()  # customers keep answering while Redis is gone
-    for invitation, token in links[8:16]:
+    for _invitation, token in links[8:16]:
         pages.append(_answer(token, question.pk, 3))
     assert worker.alive()
     own_redis.start()  # back, and empty: every message it held is lost
-    for invitation, token in links[16:]:
+    for _invitation, token in links[16:]:
         pages.append(_answer(token, question.pk, 1))
 
     # Every customer whose answer is stored saw the thank-you page.

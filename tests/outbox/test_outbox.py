@@ -29,10 +29,14 @@ P = OutboxMessage.State
 
 
 def _complaint(email: str = "hoa@example.com"):
-    return workflow.case_create(channel=Channel.PHONE, description="Hóa đơn sai", contact_name="Hoa", contact_email=email)
+    return workflow.case_create(
+        channel=Channel.PHONE, description="Hóa đơn sai", contact_name="Hoa", contact_email=email
+    )
 
 
-def test_the_acknowledgement_is_stored_with_the_case_and_sent_after_commit(mailoutbox, django_capture_on_commit_callbacks):
+def test_the_acknowledgement_is_stored_with_the_case_and_sent_after_commit(
+    mailoutbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         case = _complaint()
         row = OutboxMessage.objects.get()
@@ -45,10 +49,9 @@ def test_the_acknowledgement_is_stored_with_the_case_and_sent_after_commit(mailo
 
 
 def test_a_rolled_back_change_leaves_no_work(mailoutbox, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            _complaint()
-            raise RuntimeError("the request failed after the case was written")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        _complaint()
+        raise RuntimeError("the request failed after the case was written")
     assert OutboxMessage.objects.count() == 0 and mailoutbox == []
 
 
