@@ -135,3 +135,23 @@ def test_sweep_requests_are_debounced_when_a_broker_is_used(monkeypatch, django_
     assert publisher.flush(now=100.0 + loop.DEBOUNCE_SECONDS) == 0 and len(sent) == 2
     assert ComplaintCase.objects.count() == 0  # the one sweep, when it runs, opens all five
     assert loop.sweep() == 5
+
+
+def test_a_backlog_larger_than_a_batch_is_swept_in_one_run(monkeypatch, django_capture_on_commit_callbacks):
+    # After an outage, or under load, the last minutes (which the watermark stays behind) can hold more responses
+    # than one batch: one sweep pages through all of them, so no case waits for the next beat period.
+    from config import debounce
+    from feedback import loop
+
+    survey = make_survey(kind="csat")
+    set_eager(False)  # the answers only ask for a sweep; nobody runs it yet
+    monkeypatch.setattr(debounce, "_publisher", lambda: debounce._Publisher(start=False))
+    try:
+        for _ in range(7):
+            answer(survey, 1, capture=django_capture_on_commit_callbacks)
+    finally:
+        set_eager(True)
+    assert ComplaintCase.objects.count() == 0
+    monkeypatch.setattr(loop, "SWEEP_BATCH", 2)
+    assert loop.sweep() == 7
+    assert ComplaintCase.objects.count() == 7
