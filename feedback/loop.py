@@ -73,25 +73,27 @@ def sweep(now: datetime | None = None) -> int:
     """Open the cases of every detractor response past the watermark; returns how many were opened."""
     now = now or timezone.now()
     opened = 0
-    with transaction.atomic():
-        config = ComplaintSettings.objects.select_for_update().get_or_create(pk=1)[0]
-        cursor = config.loop_watermark
-        for _batch in range(SWEEP_MAX_BATCHES):
+    cursor: int | None = None
+    for _batch in range(SWEEP_MAX_BATCHES):
+        # One transaction per batch: cases (and their acknowledgements, through the outbox) leave as they are made,
+        # not after the whole backlog. Two sweeps at once are harmless: a response gets one case at most.
+        with transaction.atomic():
+            config = ComplaintSettings.objects.select_for_update().get_or_create(pk=1)[0]
+            start = config.loop_watermark if cursor is None else max(cursor, config.loop_watermark)
             candidates = list(
-                Response.objects.filter(pk__gt=cursor)
+                Response.objects.filter(pk__gt=start)
                 .order_by("pk")
                 .values_list("pk", "submitted_at", "survey_id")[:SWEEP_BATCH]
             )
-            if not candidates:
-                break
-            opened += _open_cases(candidates)
-            cursor = candidates[-1][0]
-            settled = [pk for pk, at, _survey in candidates if at < now - SETTLE]
-            if settled:
-                config.loop_watermark = max(config.loop_watermark, max(settled))
-            if len(candidates) < SWEEP_BATCH:
-                break
-        config.save(update_fields=["loop_watermark"])
+            if candidates:
+                opened += _open_cases(candidates)
+                cursor = candidates[-1][0]
+                settled = [pk for pk, at, _survey in candidates if at < now - SETTLE]
+                if settled:
+                    config.loop_watermark = max(config.loop_watermark, max(settled))
+            config.save(update_fields=["loop_watermark"])
+        if len(candidates) < SWEEP_BATCH:
+            break
     return opened
 
 
