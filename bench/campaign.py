@@ -243,6 +243,7 @@ def main() -> int:
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "VAR_DIR": tempfile.mkdtemp(prefix="langnghe-bench-"),
         "LOG_LEVEL": "WARNING",
+        "CELERY_LOG_LEVEL": "WARNING",
         "PROCESS_ROLE": "worker",
         "INVITATION_RETRY_BASE_SECONDS": str(args.retry_base),
     }

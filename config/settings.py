@@ -334,6 +334,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # Task received, started, retried, succeeded and failed, at INFO (celery.app.trace and config/logs.py).
-        "celery": {"level": "INFO"},
+        "celery": {"level": env_str("CELERY_LOG_LEVEL", "INFO")},
     },
 }

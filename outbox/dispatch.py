@@ -85,18 +85,20 @@ def outbox_dispatch(now: datetime | None = None) -> int:
                 .order_by("available_at", "id")
                 .values_list("pk", flat=True)[:BATCH]
             )
-            if not rows:
-                break
             # If no worker starts it within the lease (the message was lost with Redis), it is handed out again.
             OutboxMessage.objects.filter(pk__in=rows).update(
                 available_at=now + timedelta(seconds=settings.OUTBOX_DISPATCH_LEASE_SECONDS), dispatched_at=now
             )
-            if not eager:  # a failed publish rolls the batch back: it stays due
-                for pk in rows:
-                    outbox_run.apply_async(args=[pk])
-        if eager:  # in-process, after the claim committed (each run takes its own lease)
-            for pk in rows:
-                outbox_run.delay(pk)
+        # Published after the claim commits: a worker that starts a row at once must not find it still locked.
+        for number, pk in enumerate(rows):
+            try:
+                outbox_run.delay(pk) if eager else outbox_run.apply_async(args=[pk])
+            except Exception:
+                if eager:
+                    raise
+                # The broker is away: what was not handed out is due again at the next run.
+                OutboxMessage.objects.filter(pk__in=rows[number:], state=P.PENDING).update(available_at=now)
+                raise
         handed += len(rows)
         if len(rows) < BATCH:
             break

@@ -244,7 +244,6 @@ def invitations_dispatch(now: datetime | None = None) -> int:
     )
     ended.update(status=S.QUEUED, lease_until=None)
     ours.filter(status=S.DEFERRED, next_attempt_at__lte=now).update(status=S.QUEUED, lease_until=None)
-    handed = 0
     with transaction.atomic():
         due = list(
             ours.filter(status=S.QUEUED)
@@ -253,12 +252,19 @@ def invitations_dispatch(now: datetime | None = None) -> int:
             .order_by("pk")
             .values_list("pk", flat=True)[:DISPATCH_LIMIT]
         )
-        if due:
-            Invitation.objects.filter(pk__in=due).update(lease_until=now + _lease())
-            # A failed publish rolls the leases back: the next run hands them out.
-            for i in range(0, len(due), CHUNK):
-                campaign_send_chunk.apply_async(args=[due[i : i + CHUNK]])
-            handed = len(due)
+        Invitation.objects.filter(pk__in=due).update(lease_until=now + _lease())
+    # Published after the leases commit: a worker that starts a chunk at once must not find its rows still locked
+    # (it would skip them as handled by someone else, and they would wait for the lease to end).
+    chunks = [due[i : i + CHUNK] for i in range(0, len(due), CHUNK)]
+    for number, chunk in enumerate(chunks):
+        try:
+            campaign_send_chunk.apply_async(args=[chunk])
+        except Exception:
+            # The broker is away: what was not handed out is due again at the next run.
+            rest = [pk for later in chunks[number:] for pk in later]
+            Invitation.objects.filter(pk__in=rest, status=S.QUEUED).update(lease_until=None)
+            raise
+    handed = len(due)
     _finish_campaigns_by_id(sending)
     return handed
 
