@@ -101,7 +101,12 @@ def main() -> int:
     from feedback.loop import watermark_to_now
 
     watermark_to_now()  # the demo's 100,000 responses are history, as after seed_demo: no cases for them
-    worker_env = env | {"PROCESS_ROLE": "worker", "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING", "CELERY_LOG_LEVEL": "WARNING"}
+    worker_env = env | {
+        "PROCESS_ROLE": "worker",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "LOG_LEVEL": "WARNING",
+        "CELERY_LOG_LEVEL": "WARNING",
+    }
     celery = [sys.executable, "-m", "celery", "-A", "config"]
     worker = subprocess.Popen(
         [*celery, "worker", "--concurrency=2", "--without-gossip", "--without-mingle", "--max-tasks-per-child=1000"],
