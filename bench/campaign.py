@@ -351,7 +351,8 @@ def main() -> int:
             time.sleep(2)
             campaigns.invitations_dispatch()
         del campaign_left
-        send_s = time.perf_counter() - started
+        finished = time.perf_counter()
+        send_s = finished - started
         cpu_after = cpu_by_program()
         received = sink.received
     finally:
@@ -364,7 +365,7 @@ def main() -> int:
     if outage["at"] is not None:
         print(
             f"SMTP server stopped for {args.smtp_outage:.0f} s half-way; after it returned everything was handed over "
-            f"in {send_s - (outage['back'] or send_s):.0f} s (retry backoff from {args.retry_base} s)"
+            f"in {finished - (outage['back'] or finished):.0f} s (retry backoff from {args.retry_base} s)"
         )
     baseline = max(baselines)
     sent = Invitation.objects.filter(campaign=campaign, status="sent").count()
