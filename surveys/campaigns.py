@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import smtplib
 import time
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('surveys', '0012_survey_plan'),
+        ('surveys', '0014_branding'),
     ]
 
     operations = [
