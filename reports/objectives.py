@@ -103,9 +103,9 @@ def measure(metric: str, survey: Any, segment: str, start: date, end: date) -> s
         return stats.share_estimate(complaints.on_time, complaints.closed, min_n=min_n())
     if metric == Metric.RESPONSE_RATE:
         funnel = InvitationRollup.objects.filter(survey=survey, day__gte=start, day__lte=end).aggregate(
-            sent=Sum("sent"), answered=Sum("answered")
+            delivered=Sum("delivered"), answered=Sum("answered")
         )
-        return stats.share_estimate(funnel["answered"] or 0, funnel["sent"] or 0, min_n=min_n())
+        return stats.share_estimate(funnel["answered"] or 0, funnel["delivered"] or 0, min_n=min_n())
     rows = DailyRollup.objects.filter(survey=survey, kind=survey.kind, day__gte=start, day__lte=end)
     if segment:
         rows = rows.filter(segment=segment)

@@ -24,6 +24,7 @@ from reports.forms import (
     ReviewForm,
     default_survey,
     filter_values,
+    shown_form,
 )
 from reports.models import ExportJob, ManagementReview, QualityObjective, ReviewAction
 from reports.pack import pack_pdf, pack_view
@@ -35,23 +36,24 @@ def _surveys():  # type: ignore[no-untyped-def]
     return Survey.objects.exclude(status=Survey.Status.DRAFT).order_by("status", "-id")  # active first
 
 
+def _survey_id(raw: str) -> int | None:
+    """A survey id from the URL, or None for anything that is not a plausible one (words, 30-digit numbers)."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
 @quality_manager_required
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     surveys = _surveys()
     if not surveys.exists():
         return render(request, "reports/dashboard.html", {"empty": True})
-    chosen = surveys.filter(pk=request.GET.get("survey")).first() if request.GET.get("survey", "").isdigit() else None
+    survey_id = _survey_id(request.GET.get("survey", ""))
+    chosen = surveys.filter(pk=survey_id).first() if survey_id is not None else None
     fallback = default_survey(surveys)
     segments = dashboard.segments_of(chosen or fallback)
-    form = DashboardFilterForm(request.GET or None, surveys=surveys, segments=segments)
-    values = filter_values(form, fallback)
+    asked = DashboardFilterForm(request.GET or None, surveys=surveys, segments=segments)
+    values = filter_values(asked, fallback)
     filters = dashboard.Filters(**values)
-    if not request.GET:
-        form = DashboardFilterForm(
-            {**{k: v for k, v in values.items() if k != "survey"}, "survey": filters.survey.pk},
-            surveys=surveys,
-            segments=segments,
-        )
+    form = shown_form(asked, values, surveys=surveys, segments=segments)
     target = objectives.headline_target(filters.survey, filters.segment)
     board = dashboard.dashboard_build(filters, target=float(target) if target is not None else None)
     goals = [
@@ -59,7 +61,9 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         for objective in QualityObjective.objects.filter(active=True, survey=filters.survey)[:5]
     ]
     search = request.GET.get("q", "").strip()[:200]
-    comments = dashboard.comments_page(filters, search=search, page=request.GET.get("page", 1))
+    comments = dashboard.comments_page(
+        filters, search=search, page=request.GET.get("page", 1), headlines=board.headlines
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -67,12 +71,14 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "reports/dashboard.html",
         {
             "form": form,
+            "filter_errors": asked.is_bound and bool(asked.errors),
             "board": board,
             "comments": comments,
             "search": search,
             "extra": query.urlencode(),
             "min_n": dashboard.min_n(),
             "goals": goals,
+            "survey_title": filters.survey.title(get_language()[:2]),
         },
     )
 

@@ -70,6 +70,8 @@ def response_submit_public(
         answers=answers,
         language=language,
         customer_id=customer.pk if customer else None,
+        segment=customer.segment if customer else "",
+        channel=Response.Channel.PUBLIC,
     )
     assert response is not None
     return response

@@ -284,6 +284,8 @@ def invitation_new(request: HttpRequest, pk: int) -> HttpResponse:
                 customer=form.cleaned_data["customer"],
                 created_by=request.user,
                 expires_in_days=form.cleaned_data["expires_in_days"],
+                # Emailed links are delivered when sent; otherwise the link is shown here once, handed out.
+                channel=Invitation.Channel.EMAIL if form.cleaned_data["send_email"] else Invitation.Channel.LINK,
             )
         except ValidationError as error:
             form.add_error(None, error.messages)
