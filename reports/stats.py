@@ -82,7 +82,7 @@ def nps_wald(promoters: int, detractors: int, n: int) -> Estimate:
 def share_estimate(k: int, n: int, *, min_n: int = 1) -> Estimate:
     """A share (CSAT's top-2-box, the detractor share) in percent, with the Wilson score interval."""
     if n <= 0:
-        return _none(n, method=WILSON)
+        return _none(n, INCONSISTENT if k > 0 else NO_DATA, WILSON)
     if not 0 <= k <= n:
         # Old data can say more answered than sent: that is not a share, and no interval is shown for it.
         return _none(n, INCONSISTENT, WILSON)

@@ -111,6 +111,7 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "version": version,
         "questions": questions,
         "locked": locked,
+        "headline": building.headline_of(questions, survey.kind),
         "response_count": survey.responses.count(),
         "invitation_count": survey.invitations.count(),
         "invitations": invitations,
@@ -205,6 +206,19 @@ def question_delete(request: HttpRequest, pk: int, question_id: int) -> HttpResp
     survey = _get_survey_for_user(request, pk)
     question = _get_question_for_user(request, survey, question_id)
     _run(request, lambda: building.question_delete(question=question), _("Question removed."))
+    return redirect("survey_detail", pk=survey.pk)
+
+
+@require_POST
+@quality_manager_required
+def question_headline(request: HttpRequest, pk: int, question_id: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    question = _get_question_for_user(request, survey, question_id)
+    _run(
+        request,
+        lambda: building.question_set_headline(question=question),
+        _("This question is now the survey's headline figure."),
+    )
     return redirect("survey_detail", pk=survey.pk)
 
 
