@@ -14,7 +14,7 @@ from reports import dashboard
 from reports.models import DailyRollup, InvitationRollup
 from reports.rollup import rollup_rebuild, rollup_refresh
 from surveys import building, public
-from surveys.models import Answer, Customer, Invitation, Response
+from surveys.models import Answer, Customer, Response
 from tests.factories import CustomerFactory, make_invitation, make_response, make_survey
 
 pytestmark = pytest.mark.django_db
