@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import is_quality_manager, quality_manager_required
 from feedback.history import field_changes
-from reports import dashboard, exports, objectives
+from reports import alerts, dashboard, exports, objectives, stats
 from reports import review as review_service
 from reports.forms import (
     DashboardFilterForm,
@@ -26,7 +26,7 @@ from reports.forms import (
     filter_values,
     shown_form,
 )
-from reports.models import ExportJob, ManagementReview, QualityObjective, ReviewAction
+from reports.models import AlertSettings, ExportJob, ManagementReview, QualityObjective, ReviewAction
 from reports.pack import pack_pdf, pack_view
 from surveys.models import Survey
 
@@ -81,6 +81,37 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "survey_title": filters.survey.title(get_language()[:2]),
         },
     )
+
+
+@quality_manager_required
+def alert_settings(request: HttpRequest) -> HttpResponse:
+    """Which Western Electric rules send an email, with the false alarms each choice costs on a stable process."""
+    current = AlertSettings.load()
+    if request.method == "POST":
+        chosen = [int(r) for r in request.POST.getlist("rules") if r in {"1", "2", "3", "4"}]
+        try:
+            alerts.alert_settings_save(email_rules=chosen)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Alert settings saved."))
+            return redirect("alert_settings")
+    rules = [
+        {
+            "number": number,
+            "every": round(1 / stats.false_alarm_rate({number})),
+            "email": number in current.email_rules,
+        }
+        for number in stats.RULES
+    ]
+    emailed = stats.false_alarm_rate(set(current.email_rules))
+    context = {
+        "rules": rules,
+        # Weekly checks; only rises of the detractor share are emailed, about half of the flagged weeks.
+        "emailed_weeks": round(2 / emailed) if emailed else None,
+        "page_every": round(1 / stats.false_alarm_rate(set(stats.RULES))),
+    }
+    return render(request, "reports/alert_settings.html", context)
 
 
 def _get_objective_for_user(request: HttpRequest, pk: int) -> QualityObjective:
