@@ -56,8 +56,8 @@ def test_progress_comes_from_the_data_with_its_interval(qm):
     assert objective_progress(easy).estimate.value == pytest.approx(40.0)
     # NPS 40 (n = 100). Adjusted Wald: n' = 103, p' = 60.75/103 = .58981, d' = 20.75/103 = .20146, centre .38835,
     # Var = (.58981 + .20146 − .38835²)/103 = .0062181, half-width 1.96·.078855 = .15455 → 23.4 – 54.3.
-    # A target of 20 lies below the whole interval: met. 35 and 45 lie inside it: the data cannot say yet, whichever side the figure is on. 60 lies above it:
-    # not met.
+    # A target of 20 lies below the whole interval: met. 35 and 45 lie inside it: the data cannot say yet,
+    # whichever side the figure is on. 60 lies above it: not met.
     never = objective(survey=survey, owner=qm, target=60)
     verdict = {
         name: objective_progress(o).verdict
