@@ -16,6 +16,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from reports.dashboard import measure_name
+from reports.formatting import p_value
 from reports.models import ManagementReview, Metric
 
 FONTS = Path(__file__).resolve().parent / "fonts"
@@ -66,7 +67,7 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
         else:
             verdict = _("significant") if change["significant"] else _("not significant")
             sign = "+" if change["difference"] > 0 else ""
-            change_text = f"{sign}{_number(change['difference'])} ({verdict}, p = {change['p_value']:.3f})"
+            change_text = f"{sign}{_number(change['difference'])} ({verdict}, {p_value(change['p_value'])})"
         satisfaction.append(
             {
                 "survey": row["survey"][language] or row["survey"][other],

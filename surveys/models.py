@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from surveys.scoring import QuestionKind, SurveyKind, scale_for
@@ -101,7 +102,8 @@ class Survey(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return self.title_en or self.title_vi
+        # In the reader's language wherever a survey is named without one (breadcrumbs, selects, the admin).
+        return self.title("en" if (get_language() or "")[:2] == "en" else "vi")
 
     def title(self, language: str) -> str:
         return pick(self, "title", language)
