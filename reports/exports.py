@@ -15,8 +15,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -205,7 +204,7 @@ def _rows(query: ExportQuery) -> Iterator[list[Any]]:
                     # SQLite hands back UTC, as text or (with its type converters) a naive datetime.
                     parsed = datetime.fromisoformat(submitted) if isinstance(submitted, str) else submitted
                     if timezone.is_naive(parsed):
-                        parsed = parsed.replace(tzinfo=dt_timezone.utc)
+                        parsed = parsed.replace(tzinfo=UTC)
                     values[1] = timezone.localtime(parsed, tz).strftime("%Y-%m-%d %H:%M:%S")
                 yield values
 
