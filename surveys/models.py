@@ -239,7 +239,10 @@ class Invitation(models.Model):
         "Campaign", on_delete=models.CASCADE, null=True, blank=True, related_name="invitations"
     )
     token_hash = models.CharField(max_length=64, unique=True)
-    channel = models.CharField(_("channel"), max_length=5, choices=Channel.choices, default=Channel.EMAIL)
+    # A database default too: campaigns and benchmarks insert invitations with their own SQL.
+    channel = models.CharField(
+        _("channel"), max_length=5, choices=Channel.choices, default=Channel.EMAIL, db_default=Channel.EMAIL
+    )
     token_salt = models.CharField(max_length=64, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     # Why it was skipped (a Skip value) or why sending failed (the server's words).
@@ -329,8 +332,10 @@ class Response(models.Model):
     submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
     # What the analysis groups by, as it was when the answer was given: a later change of the customer's segment
     # (an edit, a re-import, an erasure) must not move history (ISO 10004: comparable over time).
-    segment = models.CharField(_("segment"), max_length=100, blank=True, default="")
-    channel = models.CharField(_("channel"), max_length=6, choices=Channel.choices, default=Channel.EMAIL)
+    segment = models.CharField(_("segment"), max_length=100, blank=True, default="", db_default="")
+    channel = models.CharField(
+        _("channel"), max_length=6, choices=Channel.choices, default=Channel.EMAIL, db_default=Channel.EMAIL
+    )
 
     class Meta:
         verbose_name = _("response")

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='invitation',
             name='channel',
-            field=models.CharField(choices=[('email', 'Email'), ('link', 'Link handed out')], default='email', max_length=5, verbose_name='channel'),
+            field=models.CharField(choices=[('email', 'Email'), ('link', 'Link handed out')], db_default='email', default='email', max_length=5, verbose_name='channel'),
         ),
         migrations.AddField(
             model_name='question',
@@ -41,12 +41,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='response',
             name='channel',
-            field=models.CharField(choices=[('email', 'Email'), ('link', 'Link handed out'), ('public', 'Public link or QR code')], default='email', max_length=6, verbose_name='channel'),
+            field=models.CharField(choices=[('email', 'Email'), ('link', 'Link handed out'), ('public', 'Public link or QR code')], db_default='email', default='email', max_length=6, verbose_name='channel'),
         ),
         migrations.AddField(
             model_name='response',
             name='segment',
-            field=models.CharField(blank=True, default='', max_length=100, verbose_name='segment'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=100, verbose_name='segment'),
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop),
     ]
