@@ -32,15 +32,16 @@ def complaints(category, days: int, count: int) -> None:
 
 
 def ready_action(**fields):
-    """An action whose items are done, so its effectiveness can be reviewed."""
-    action = corrective.action_create(title="Giao hàng trễ", nonconformity="Đơn trễ", owner=quality_manager())
-    corrective.action_record_containment(action=action, containment="Giao bù")
-    corrective.action_decide(action=action, needed=True, reason="Lặp lại")
-    corrective.action_record_root_cause(
-        action=action, root_cause="Thiếu tài xế", method="5why", similar="", update_risks=False, qms_change=False
-    )
-    item = corrective.item_add(action=action, description="Tuyển tài xế", owner=staff_user(), due_date=PIVOT)
-    corrective.item_set_status(item=item, status="done")
+    """An action raised before the windows, whose items are done, so its effectiveness can be reviewed."""
+    with time_machine.travel(at(-100), tick=False):
+        action = corrective.action_create(title="Giao hàng trễ", nonconformity="Đơn trễ", owner=quality_manager())
+        corrective.action_record_containment(action=action, containment="Giao bù")
+        corrective.action_decide(action=action, needed=True, reason="Lặp lại")
+        corrective.action_record_root_cause(
+            action=action, root_cause="Thiếu tài xế", method="5why", similar="", update_risks=False, qms_change=False
+        )
+        item = corrective.item_add(action=action, description="Tuyển tài xế", owner=staff_user(), due_date=PIVOT)
+        corrective.item_set_status(item=item, status="done")
     for name, value in fields.items():
         setattr(action, name, value)
     action.effective_from = PIVOT
