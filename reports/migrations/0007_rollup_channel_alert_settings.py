@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('reports', '0006_management_review'),
-        ('surveys', '0013_response_segment_channel_headline'),
+        ('surveys', '0015_response_segment_channel_headline'),
     ]
 
     operations = [

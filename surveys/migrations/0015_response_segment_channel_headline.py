@@ -24,7 +24,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('surveys', '0012_survey_plan'),
+        ('surveys', '0014_branding'),
     ]
 
     operations = [
