@@ -296,6 +296,12 @@ class ReviewForm(forms.Form):
         label=_("Review date"), initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
     )
     result = forms.ChoiceField(label=_("Result"), choices=EffectivenessReview.Result.choices, widget=forms.RadioSelect)
+    justification = forms.CharField(
+        label=_("Justification (when the data do not show it effective)"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class ReopenForm(forms.Form):

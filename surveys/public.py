@@ -76,6 +76,8 @@ def response_submit_public(
         answers=answers,
         language=language,
         customer_id=None,  # an email typed here is a claim: see contact_claim_create
+        segment="",  # anonymous until the address is confirmed; the rollup never moves it
+        channel=Response.Channel.PUBLIC,
     )
     assert response is not None
     if email:
