@@ -15,7 +15,7 @@ help:
 	@echo "make demo    install, migrate, load demo data and serve on http://$(HOST):$(PORT) (make demo PORT=8120)"
 	@echo "make demo-reset  remove the demo's data, so that the next make demo starts afresh"
 	@echo "make test    install and run the whole test suite"
-	@echo "make lint    ruff check, ruff format --check, djlint"
+	@echo "make lint    ruff, djlint, bandit, makemigrations --check, check --deploy (production settings)"
 	@echo "make worker  run a Celery worker (needs REDIS_URL)"
 	@echo "make beat    run Celery beat (needs REDIS_URL)"
 	@echo "make bench   run the benchmarks in bench/ (needs PostgreSQL; see bench/README.md)"
@@ -50,10 +50,18 @@ serve: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# A throwaway key for `check --deploy` only: production settings refuse to start without a real one.
+CHECK_ENV := DJANGO_ENV=production ALLOWED_HOSTS=survey.example.org SITE_URL=https://survey.example.org \
+	REDIS_URL=redis://127.0.0.1:6379/15 DATABASE_URL= VAR_DIR=$(CURDIR)/var/check-deploy
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/djlint templates surveys/templates feedback/templates reports/templates audit/templates --lint
+	$(BIN)/bandit -q -c pyproject.toml -r accounts audit config surveys feedback reports --severity-level medium
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(CHECK_ENV) SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -91,6 +91,12 @@ def _digest(value: Any) -> str:
     return "hmac:" + hmac.new(key, str(value).encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def audit_digest(value: Any) -> Any:
+    """A value kept as its keyed digest, for free text that can quote a customer (notes, messages): the trail cannot
+    be rewritten, so it must not hold what an erasure (Decree 13/2023) removes; the digest still proves the text."""
+    return _digest(value)
+
+
 def to_json(value: Any) -> Any:
     """A stored value as the trail keeps it: JSON that reads back identically from any database."""
     if isinstance(value, datetime):

@@ -50,7 +50,8 @@ def environment(var_dir: str) -> dict[str, str]:
         "DJANGO_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": HOST,
-        "SITE_URL": f"http://{HOST}:{PORT}",
+        # Production refuses an http:// site URL; links are built from it but never fetched here.
+        "SITE_URL": f"https://{HOST}:{PORT}",
         "SECURE_SSL_REDIRECT": "0",
         "VAR_DIR": var_dir,
         # As in production, follow-up work (the closed loop's case for a detractor) is handed to the broker;

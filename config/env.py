@@ -50,3 +50,24 @@ def env_required(name: str) -> str:
     if not value:
         raise ImproperlyConfigured(f"{name} must be set when DJANGO_ENV=production (or DEBUG is off).")
     return value
+
+
+def refuse_unsafe_production(
+    *, secret_key: str, development_key: str, allowed_hosts: list[str], site_url: str, redis_url: str
+) -> None:
+    """Production settings that would start, but unsafely: each is refused with what to do instead."""
+    if secret_key == development_key or len(secret_key) < 32:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is the published development key or shorter than 32 characters: set a long random one "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
+    if any(host in ("*", ".") or host.startswith("*") for host in allowed_hosts):
+        raise ImproperlyConfigured("ALLOWED_HOSTS must name the site's hosts; a wildcard (*) is refused.")
+    if not site_url.startswith("https://"):
+        raise ImproperlyConfigured(f"SITE_URL must start with https:// in production; got {site_url!r}.")
+    if not redis_url:
+        # Rate limits count in the cache: a per-process cache multiplies every limit by the number of workers.
+        raise ImproperlyConfigured(
+            "REDIS_URL must be set when DJANGO_ENV=production (or DEBUG is off): rate limits need a cache shared by "
+            "every process."
+        )

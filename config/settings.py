@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_required, env_str
+from config.env import env_bool, env_int, env_list, env_required, env_str, refuse_unsafe_production
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -22,15 +22,24 @@ DJANGO_ENV = env_str("DJANGO_ENV", "development")
 DEBUG = env_bool("DEBUG", DJANGO_ENV != "production")
 PRODUCTION = DJANGO_ENV == "production" or not DEBUG
 
+# Development only: a fixed key so sessions survive restarts of `make demo`. Published, so never used in production.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105  # nosec B105
+
 if PRODUCTION:
     SECRET_KEY = env_required("SECRET_KEY")
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
     if not ALLOWED_HOSTS:
         env_required("ALLOWED_HOSTS")
     SITE_URL = env_required("SITE_URL").rstrip("/")
+    refuse_unsafe_production(
+        secret_key=SECRET_KEY,
+        development_key=DEVELOPMENT_SECRET_KEY,
+        allowed_hosts=ALLOWED_HOSTS,
+        site_url=SITE_URL,
+        redis_url=env_str("REDIS_URL"),
+    )
 else:
-    # Development only: a fixed key so sessions survive restarts of `make demo`. Never used in production.
-    SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-do-not-use-in-production")  # noqa: S105
+    SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
     SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -47,6 +56,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "simple_history",
+    "axes",
     "accounts",
     "audit",
     "outbox",
@@ -70,6 +80,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "audit.middleware.AuditActorMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # The admin's history pages may be read; their "Revert" would save an old version over a quality record outside
@@ -248,6 +260,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out account or address before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Password guessing (ISO 27001 A.8.5): after LOGIN_FAILURE_LIMIT wrong passwords an account is locked, and so is
+# the client address, each on its own (a list of separate parameters), for LOGIN_COOLOFF_MINUTES. Quality managers
+# can unlock earlier (/accounts/lockouts/). Attempts are kept in the database, so every process sees them.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 30) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.ratelimit.client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# Password-reset mail: at most this many per account and per client address per hour.
+PASSWORD_RESET_RATE_PER_HOUR = env_int("PASSWORD_RESET_RATE_PER_HOUR", 3)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -297,6 +323,12 @@ EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7)
 COMPLAINT_FORM_RATE_PER_HOUR = env_int("COMPLAINT_FORM_RATE_PER_HOUR", 5)
 
 # --- Security ---
+# How many proxies in front of the app append to X-Forwarded-For (0: none, REMOTE_ADDR is the client). Rate limits
+# and login lockouts count per client address (config/ratelimit.py); a wrong count lets a client choose its own.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Unknown, expired or used survey links (and tracking or unsubscribe links) per client address per hour; past it
+# the answer is 429. Only failures are counted, so a good link never meets this limit.
+BAD_TOKEN_RATE_PER_HOUR = env_int("BAD_TOKEN_RATE_PER_HOUR", 60)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
@@ -335,5 +367,6 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # Task received, started, retried, succeeded and failed, at INFO (celery.app.trace and config/logs.py).
         "celery": {"level": env_str("CELERY_LOG_LEVEL", "INFO")},
+        "axes": {"level": "WARNING"},
     },
 }

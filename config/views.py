@@ -35,7 +35,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "errors/403.html", status=403)
+    # A refusal that says why (PermissionDenied(message), e.g. the object policy) shows its message.
+    reason = str(exception.args[0]) if exception is not None and exception.args else ""
+    return render(request, "errors/403.html", {"reason": reason}, status=403)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -18,7 +18,9 @@ class FeedbackConfig(AppConfig):
                 "assignee", "created_by", "response", "received_at", "acknowledge_due", "respond_due", "close_due",
                 "acknowledged_at", "responded_at", "closed_at", "escalated_at", "resolution", "customer_accepted",
             ],
-            personal=["contact_name", "contact_email", "contact_phone"],
+            # Free text that can quote the customer (a detractor's comment is copied into the description) goes in
+            # as a digest too: the trail cannot be rewritten, so it must not keep what an erasure removes.
+            personal=["contact_name", "contact_email", "contact_phone", "description", "remedy_sought", "resolution"],
         )  # fmt: skip
         register(
             CorrectiveAction,

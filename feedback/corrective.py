@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.trail import audit_record, audit_snapshot, audit_stored
+from feedback import effectiveness
 from feedback.models import (
     ActionItem,
     ActionStatus,
@@ -83,7 +84,8 @@ def action_update(
     before = audit_stored(action)
     for name, value in fields.items():
         if name not in ACTION_EDITABLE:
-            raise ValueError(f"action_update cannot set {name}")
+            # Bandit B608 reads "update ... set" in this message as SQL; it is an exception text.
+            raise ValueError(f"action_update cannot set {name}")  # nosec B608
         setattr(action, name, value.strip() if isinstance(value, str) else value)
     action.full_clean(exclude=["owner", "category", "survey"])
     action.save()
@@ -210,8 +212,12 @@ def action_record_review(
     reviewer: AbstractBaseUser,
     reviewed_on: date,
     result: str,
+    justification: str = "",
 ) -> EffectivenessReview:
-    """Review effectiveness (10.2.1 d). Effective closes the action; not effective reopens it for new actions."""
+    """Review effectiveness (10.2.1 d). Effective closes the action; not effective reopens it for new actions.
+
+    What the data say is kept with the review. Recording "effective" when they say otherwise (worse, not yet clear,
+    too early) needs a written justification, kept with it: an auditor must see why the data were overruled."""
     _open(action)
     items = action.items.exclude(status=ActionItem.Status.CANCELLED)
     _require(items.exists(), _("Plan at least one action before reviewing effectiveness."))
@@ -229,7 +235,18 @@ def action_record_review(
     )
     _require(result in EffectivenessReview.Result.values, _("Choose the result of the review."))
     before = audit_stored(action)
+    data = effectiveness.action_verdict(action, today=reviewed_on)
+    overruled = result == EffectivenessReview.Result.EFFECTIVE and data.state not in (
+        effectiveness.EFFECTIVE,
+        effectiveness.NO_MEASURE,
+    )
+    _require(
+        not overruled or bool(justification.strip()),
+        _("The data do not show the action to be effective: explain in writing why you record it as effective."),
+    )
     review = EffectivenessReview.objects.create(
+        data_verdict=data.state,
+        justification=justification.strip(),
         action=action,
         method=method.strip(),
         evidence=evidence.strip(),

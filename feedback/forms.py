@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import staff_users
+from config.validators import validate_one_line
 from feedback.models import (
     ActionItem,
     CaseStatus,
@@ -53,15 +54,17 @@ class CaseForm(_Crispy, forms.Form):
         max_length=254,
         help_text=_("Their email address or external ID, if they are a known customer."),
     )
-    contact_name = forms.CharField(label=_("Name"), required=False, max_length=200)
-    contact_phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
+    contact_name = forms.CharField(label=_("Name"), required=False, max_length=200, validators=[validate_one_line])
+    contact_phone = forms.CharField(label=_("Phone"), required=False, max_length=40, validators=[validate_one_line])
     contact_email = forms.EmailField(label=_("Email"), required=False)
     language = forms.ChoiceField(label=_("Customer's language"), choices=Language.choices, initial=Language.VI)
     description = forms.CharField(label=_("What happened"), widget=forms.Textarea(attrs={"rows": 4}), max_length=10000)
     remedy_sought = forms.CharField(
         label=_("What the customer asks for"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
     )
-    product = forms.CharField(label=_("Product or service"), required=False, max_length=200)
+    product = forms.CharField(
+        label=_("Product or service"), required=False, max_length=200, validators=[validate_one_line]
+    )
     category = forms.ModelChoiceField(label=_("Category"), queryset=Category.objects.none(), required=False)
     severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices, initial=Severity.MEDIUM)
     impact = forms.ChoiceField(label=_("Impact"), choices=Impact.choices, initial=Impact.ONE)
@@ -149,12 +152,14 @@ class AssignForm(forms.Form):
 
 
 class PublicComplaintForm(forms.Form):
-    name = forms.CharField(label=_("Your name"), max_length=200)
+    name = forms.CharField(label=_("Your name"), max_length=200, validators=[validate_one_line])
     email = forms.EmailField(
         label=_("Your email"), required=False, help_text=_("We use it to confirm receipt and tell you what we decide.")
     )
-    phone = forms.CharField(label=_("Your phone"), required=False, max_length=40)
-    product = forms.CharField(label=_("Product or service concerned"), required=False, max_length=200)
+    phone = forms.CharField(label=_("Your phone"), required=False, max_length=40, validators=[validate_one_line])
+    product = forms.CharField(
+        label=_("Product or service concerned"), required=False, max_length=200, validators=[validate_one_line]
+    )
     category = forms.ModelChoiceField(label=_("Topic"), queryset=Category.objects.none(), required=False)
     description = forms.CharField(label=_("What happened?"), widget=forms.Textarea(attrs={"rows": 5}), max_length=10000)
     remedy_sought = forms.CharField(
@@ -291,6 +296,12 @@ class ReviewForm(forms.Form):
         label=_("Review date"), initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
     )
     result = forms.ChoiceField(label=_("Result"), choices=EffectivenessReview.Result.choices, widget=forms.RadioSelect)
+    justification = forms.CharField(
+        label=_("Justification (when the data do not show it effective)"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class ReopenForm(forms.Form):

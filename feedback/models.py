@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from config.validators import validate_one_line
 from surveys.models import Customer, Language, Response, Survey
 
 USER = settings.AUTH_USER_MODEL
@@ -106,11 +107,12 @@ class ComplaintCase(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("customer")
     )
-    contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
+    # Names and phones reach email headers and bodies: one line (config/validators.py).
+    contact_name = models.CharField(_("contact name"), max_length=200, blank=True, validators=[validate_one_line])
     contact_email = models.EmailField(_("contact email"), blank=True)
-    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True, validators=[validate_one_line])
     language = models.CharField(_("customer's language"), max_length=2, choices=Language.choices, default=Language.VI)
-    product = models.CharField(_("product or service"), max_length=200, blank=True)
+    product = models.CharField(_("product or service"), max_length=200, blank=True, validators=[validate_one_line])
     description = models.TextField(_("description"), max_length=10000)
     remedy_sought = models.TextField(_("remedy sought"), blank=True, max_length=5000)
     category = models.ForeignKey(
@@ -290,6 +292,10 @@ class EffectivenessReview(models.Model):
     reviewer = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("reviewer"))
     reviewed_on = models.DateField(_("review date"))
     result = models.CharField(_("result"), max_length=12, choices=Result.choices)
+    # What the data said when the review was recorded (effectiveness.Verdict), and, when the result goes against
+    # it, the reviewer's written reason: an auditor reads both together (ISO 9001 10.2.2 retains the evidence).
+    data_verdict = models.CharField(_("verdict of the data"), max_length=12, blank=True)
+    justification = models.TextField(_("justification"), blank=True, max_length=5000)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -22,3 +22,13 @@ class ReportsConfig(AppConfig):
                     "signed_at", "previous"],
         )  # fmt: skip
         register(ReviewAction, fields=["review", "description", "owner", "due", "done_at", "carried_from"])
+        from surveys.customers import customer_erased
+
+        customer_erased.connect(_erase_exports, dispatch_uid="reports.erase_exports")
+
+
+def _erase_exports(sender, customer, data=None, **kwargs):  # type: ignore[no-untyped-def]
+    from reports.exports import exports_remove_for_erasure
+
+    if data is not None and data.survey_ids:
+        exports_remove_for_erasure(survey_ids=data.survey_ids)

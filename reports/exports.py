@@ -15,7 +15,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
+from config.validators import one_line
 from reports.rollup import local_range
 from surveys.models import Question, Survey
 
@@ -79,7 +80,7 @@ class ExportQuery:
             columns.append(f"MAX(CASE WHEN a.question_id = %s THEN {_escaped(value, vendor)} END)")
             params += [question.pk, *value_params, *value_params, *value_params]
         submitted = (
-            "to_char(r.submitted_at AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI')"
+            "to_char(r.submitted_at AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI:SS')"
             if vendor == "postgresql"
             else "r.submitted_at"
         )
@@ -89,7 +90,8 @@ class ExportQuery:
                 submitted,
                 "v.number",
                 "r.language",
-                _escaped("COALESCE(c.segment, '')", vendor),
+                # The segment the answer was given in, as the dashboard counts it (not the customer's today).
+                _escaped("r.segment", vendor),
                 _escaped("COALESCE(c.name, '')", vendor),
                 _escaped("COALESCE(c.email, '')", vendor),
                 *columns,
@@ -99,15 +101,16 @@ class ExportQuery:
         where = ["r.survey_id = %s", "r.submitted_at >= %s", "r.submitted_at < %s"]
         where_params: list[Any] = [self.survey.pk, _db_datetime(first), _db_datetime(after)]
         if self.segment:
-            where.append("c.segment = %s")
+            where.append("r.segment = %s")
             where_params.append(self.segment)
         sql = (
-            f"SELECT {select} FROM surveys_response r "  # noqa: S608 - column expressions are built here, values are parameters
+            # Reviewed (bandit B608): the column expressions are built here from question ids; values are parameters.
+            f"SELECT {select} FROM surveys_response r "  # noqa: S608  # nosec B608
             "JOIN surveys_surveyversion v ON v.id = r.version_id "
             "LEFT JOIN surveys_customer c ON c.id = r.customer_id "
             "LEFT JOIN surveys_answer a ON a.response_id = r.id "
             f"WHERE {' AND '.join(where)} "
-            "GROUP BY r.id, r.submitted_at, v.number, r.language, c.segment, c.name, c.email "
+            "GROUP BY r.id, r.submitted_at, v.number, r.language, r.segment, c.name, c.email "
             "ORDER BY r.submitted_at, r.id"
         )
         return sql, head_params + params + where_params
@@ -199,12 +202,20 @@ def _rows(query: ExportQuery) -> Iterator[list[Any]]:
             for row in batch:
                 values = list(row)
                 submitted = values[1]
-                if isinstance(submitted, str) and connection.vendor != "postgresql":
-                    parsed = datetime.fromisoformat(submitted)
+                if connection.vendor != "postgresql" and isinstance(submitted, str | datetime):
+                    # SQLite hands back UTC, as text or (with its type converters) a naive datetime.
+                    parsed = datetime.fromisoformat(submitted) if isinstance(submitted, str) else submitted
                     if timezone.is_naive(parsed):
-                        parsed = timezone.make_aware(parsed, timezone.utc)
-                    values[1] = timezone.localtime(parsed, tz).strftime("%Y-%m-%d %H:%M")
+                        parsed = parsed.replace(tzinfo=UTC)
+                    values[1] = timezone.localtime(parsed, tz).strftime("%Y-%m-%d %H:%M:%S")
                 yield values
+
+
+def sheet_name(title: str) -> str:
+    """A title Excel accepts as a sheet name: at most 31 characters, none of []:*?/\\ or control characters, not
+    starting or ending with an apostrophe (XlsxWriter refuses those), and never empty."""
+    cleaned = one_line(title.translate(str.maketrans("[]:*?/\\", "       ")))[:31].strip(" '")
+    return cleaned or "Responses"
 
 
 def write_xlsx(query: ExportQuery, path: Path, *, progress: Callable[[int], None]) -> int:
@@ -213,10 +224,7 @@ def write_xlsx(query: ExportQuery, path: Path, *, progress: Callable[[int], None
 
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
                                                "strings_to_urls": False, "strings_to_numbers": False})  # fmt: skip
-    # Sheet names: at most 31 characters, none of []:*?/\
-    sheet = workbook.add_worksheet(
-        query.survey.title(query.language)[:31].translate(str.maketrans("[]:*?/\\", "       "))
-    )
+    sheet = workbook.add_worksheet(sheet_name(query.survey.title(query.language)))
     bold = workbook.add_format({"bold": True})
     sheet.write_row(0, 0, query.header(), bold)
     numeric = query.numeric_columns()
@@ -319,3 +327,15 @@ def exports_remove_old(now: datetime | None = None) -> int:
         if job.file_name:
             (export_dir() / job.file_name).unlink(missing_ok=True)
     return old.delete()[0]
+
+
+def exports_remove_for_erasure(*, survey_ids: frozenset[int]) -> int:
+    """Delete kept export files (and their jobs) that may hold an erased customer's rows: every export of a survey
+    they answered. Exports are made again in a minute; personal data must not outlive the erasure."""
+    from reports.models import ExportJob
+
+    jobs = ExportJob.objects.filter(survey_id__in=survey_ids)
+    for job in jobs:
+        if job.file_name:
+            (export_dir() / job.file_name).unlink(missing_ok=True)
+    return jobs.delete()[0]

@@ -16,9 +16,26 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from reports.dashboard import measure_name
+from reports.formatting import p_value
 from reports.models import ManagementReview, Metric
 
 FONTS = Path(__file__).resolve().parent / "fonts"
+
+
+def _objective_status(o: dict[str, Any]) -> str:
+    """The verdict of an objective's row; packs signed before verdicts existed keep their own words."""
+    verdict = o.get("verdict")
+    if verdict is not None:
+        return {
+            "met": _("met"),
+            "not_met": _("not met"),
+            "unclear": _("not yet clear"),
+        }.get(verdict, _("not enough data"))
+    if o["met"] is None:
+        return _("not enough data")
+    if o["met"]:
+        return _("met beyond doubt") if o["beyond_doubt"] else _("met")
+    return _("not met")
 
 
 def _number(value: float | None) -> str:
@@ -50,7 +67,7 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
         else:
             verdict = _("significant") if change["significant"] else _("not significant")
             sign = "+" if change["difference"] > 0 else ""
-            change_text = f"{sign}{_number(change['difference'])} ({verdict}, p = {change['p_value']:.3f})"
+            change_text = f"{sign}{_number(change['difference'])} ({verdict}, {p_value(change['p_value'])})"
         satisfaction.append(
             {
                 "survey": row["survey"][language] or row["survey"][other],
@@ -70,11 +87,7 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
             "measure": str(metric_labels.get(o["metric"], o["metric"])),
             "target": f"{'≤' if o['lower_is_better'] else '≥'} {_number(o['target'])}",
             "value": _estimate(o["estimate"]),
-            "status": _("not enough data")
-            if o["met"] is None
-            else (_("met beyond doubt") if o["beyond_doubt"] else _("met"))
-            if o["met"]
-            else _("not met"),
+            "status": _objective_status(o),
             "due": _date(o["due"]),
         }
         for o in inputs["objectives"]

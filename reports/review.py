@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +26,7 @@ from reports.dashboard import STATS, change, headline
 from reports.models import DailyRollup, ManagementReview, QualityObjective, ReviewAction
 from reports.objectives import objective_progress
 from reports.rollup import local_range
+from surveys.building import headline_question_ids
 from surveys.models import Survey
 
 
@@ -147,8 +148,15 @@ def _estimate(e: stats.Estimate) -> dict[str, Any]:
 
 
 def _satisfaction(start: date, end: date, before: tuple[date, date]) -> list[dict[str, Any]]:
+    in_range = DailyRollup.objects.filter(day__gte=before[0], day__lte=end)
+    # Each survey's headline question (one per version), never every question of its kind pooled together.
+    headlines = [
+        question
+        for survey in Survey.objects.filter(pk__in=in_range.values("survey_id").distinct())
+        for question in headline_question_ids(survey)
+    ]
     rows = (
-        DailyRollup.objects.filter(day__gte=before[0], day__lte=end, kind=F("survey__kind"))
+        in_range.filter(question_id__in=headlines)
         .values("survey", "day")
         .annotate(**{s: Sum(s) for s in STATS})
         .order_by("survey", "day")
@@ -213,6 +221,7 @@ def _objectives(end: date) -> list[dict[str, Any]]:
                 "estimate": _estimate(progress.estimate),
                 "met": progress.met,
                 "beyond_doubt": progress.beyond_doubt,
+                "verdict": progress.verdict,
             }
         )
     return rows

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -14,10 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.trail import audit_record, audit_stored
-from surveys.models import Answer, Customer, ErasureRecord
+from surveys.models import Answer, ContactClaim, Customer, ErasureRecord, Invitation, Response
 
 UNSUBSCRIBE_SALT = "surveys.unsubscribe"
-# Sent inside the erasure's transaction: listeners remove what they hold about the customer (arguments: customer).
+# Sent inside the erasure's transaction: listeners remove what they hold about the customer (arguments: customer,
+# data: ErasedData, what the data was, to find its copies).
 customer_erased = Signal()
 # Other apps add sections to the customer page: each provider returns {"template": ..., **context} or None.
 CustomerPanel = Callable[[Customer], dict[str, Any] | None]
@@ -66,7 +69,8 @@ def customer_update(*, customer: Customer, **fields: Any) -> Customer:
     before = audit_stored(customer)
     for name, value in fields.items():
         if name not in CUSTOMER_FIELDS:
-            raise ValueError(f"customer_update cannot set {name}")
+            # Bandit B608 reads "update ... set" in this message as SQL; it is an exception text.
+            raise ValueError(f"customer_update cannot set {name}")  # nosec B608
         setattr(customer, name, value)
     customer.email = customer.email.strip().lower()
     customer.full_clean()
@@ -100,21 +104,68 @@ def customer_opt_out(*, customer: Customer) -> Customer:
 ERASED_NAME = "—"
 
 
+@dataclass(frozen=True)
+class ErasedData:
+    """What a customer's data was, handed to the apps that copied it so they can find and remove the copies."""
+
+    name: str
+    email: str
+    phone: str
+    texts: tuple[str, ...]  # their free-text answers
+    survey_ids: frozenset[int]  # surveys they answered: exports of these may hold their rows
+
+    def redact(self, text: str, marker: str) -> str:
+        """`text` with every copy of the customer's answers, name, address and phone replaced by `marker`."""
+        if not text:
+            return text
+        for answer in sorted(self.texts, key=len, reverse=True):
+            text = text.replace(answer, marker)
+        for value in (self.email, self.phone, self.name):
+            if value and value != ERASED_NAME:
+                text = re.sub(r"(?<!\w)" + re.escape(value) + r"(?!\w)", marker, text, flags=re.IGNORECASE)
+        return text
+
+
 @transaction.atomic
 def customer_erase(*, customer: Customer, actor: AbstractBaseUser, reason: str) -> ErasureRecord:
-    """Remove a customer's personal data; their scores stay, anonymous, in every statistic. Recorded."""
+    """Remove a customer's personal data from everywhere it was copied; their scores stay, anonymous. Recorded.
+
+    Decree 13/2023 art. 16: the data goes from the customer row, their free-text answers, unconfirmed contact
+    claims and send errors here, and through `customer_erased` from complaint cases, timelines, their history
+    tables and kept export files in the other apps. The row lock makes concurrent requests erase once: the others
+    wait, then find the customer erased (and the unique erasure record is the backstop).
+    """
     if not reason.strip():
         raise ValidationError({"reason": _("Say who asked and how (e.g. “email of 3 May from the customer”).")})
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
     if customer.erased_at is not None:
         raise ValidationError(_("This customer's data has already been erased."))
     before = audit_stored(customer)
+    answers = Answer.objects.filter(response__customer=customer)
+    data = ErasedData(
+        name=customer.name,
+        email=customer.email,
+        phone=customer.phone,
+        texts=tuple(t for t in answers.exclude(text="").values_list("text", flat=True).distinct() if t.strip()),
+        survey_ids=frozenset(Response.objects.filter(customer=customer).values_list("survey_id", flat=True)),
+    )
     customer.name, customer.email, customer.phone, customer.external_id = ERASED_NAME, "", "", ""
     customer.erased_at = timezone.now()
     customer.opted_out_at = customer.opted_out_at or customer.erased_at
     customer.save()
     # Free-text answers can name people; the scores are kept.
-    cleared = Answer.objects.filter(response__customer=customer).exclude(text="").update(text="")
-    customer_erased.send(sender=Customer, customer=customer)
+    cleared = answers.exclude(text="").update(text="")
+    claims = ContactClaim.objects.filter(customer=customer)
+    if data.email:
+        claims = claims | ContactClaim.objects.filter(email__iexact=data.email)
+    claims.delete()
+    if data.email:
+        # An SMTP refusal often quotes the address.
+        for invitation in Invitation.objects.filter(customer=customer).exclude(status_reason=""):
+            redacted = data.redact(invitation.status_reason, ERASED_NAME)
+            if redacted != invitation.status_reason:
+                Invitation.objects.filter(pk=invitation.pk).update(status_reason=redacted)
+    customer_erased.send(sender=Customer, customer=customer, data=data)
     record = ErasureRecord.objects.create(customer=customer, erased_by=actor, reason=reason.strip())
     # The reason is the request's description, not personal data; the trail keeps that and what was removed.
     audit_record(

@@ -381,6 +381,8 @@ def generate_responses(
                             customer=c,
                             language=c.language,
                             submitted_at=when,
+                            segment=c.segment,
+                            channel=Response.Channel.EMAIL,
                         )
                         for inv, (c, when, _bad) in zip(invitations, rows, strict=True)
                     ]

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from config.validators import validate_one_line
 from surveys.models import Campaign, Customer, Question, Survey
 from surveys.scoring import CHOICE_KINDS, QuestionKind, SurveyKind
 
@@ -22,8 +23,8 @@ class _Crispy:
 
 class SurveyCreateForm(_Crispy, forms.Form):
     kind = forms.ChoiceField(label=_("What does this survey measure?"), choices=SurveyKind.choices)
-    title_vi = forms.CharField(label=_("Title (Vietnamese)"), max_length=200)
-    title_en = forms.CharField(label=_("Title (English)"), max_length=200)
+    title_vi = forms.CharField(label=_("Title (Vietnamese)"), max_length=200, validators=[validate_one_line])
+    title_en = forms.CharField(label=_("Title (English)"), max_length=200, validators=[validate_one_line])
     intro_vi = forms.CharField(
         label=_("Introduction (Vietnamese)"),
         widget=forms.Textarea(attrs={"rows": 2}),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -17,6 +18,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from audit.trail import audit_append, audit_entry_for, audit_record_many, audit_snapshot
+from config.validators import has_control_characters
 from surveys.models import Customer
 
 MAX_ROWS = 100_000
@@ -87,11 +89,29 @@ def parse(data: bytes) -> Parsed:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return Parsed([], _("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again."))
+    if "\x00" in text:
+        # PostgreSQL cannot store a NUL character: refuse the file before it previews as valid.
+        return Parsed(
+            [], _("The file contains NUL characters, so it is not a plain text CSV. Save it again as “CSV UTF-8”.")
+        )
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        return _parse_rows(reader)
+    except csv.Error:
+        # A cell over the csv module's limit (128 KiB), or a malformed quote: nothing is imported.
+        line = reader.line_num
+        return Parsed(
+            [],
+            _("The file cannot be read near line %(line)s: a cell is too long or a quote is malformed.")
+            % {"line": line},
+        )
+
+
+def _parse_rows(reader: Any) -> Parsed:
     header = next(reader, None)
     if not header:
         return Parsed([], _("The file is empty."))
@@ -117,6 +137,16 @@ def _check(row: Row, seen_email: dict[str, int], seen_external: dict[str, int]) 
     v = row.values
     if not v.get("name"):
         row.problems.append(_("The name is missing."))
+    for key, value in v.items():
+        if "\n" in value or "\r" in value:
+            # Most often a quote (") opened and never closed, which swallows the lines after it into one cell.
+            row.problems.append(
+                _('The %(column)s spans several lines: check for a quote (") that is not closed.') % {"column": key}
+            )
+        elif has_control_characters(value):
+            row.problems.append(
+                _("The %(column)s contains tabs or other control characters: write it on one line.") % {"column": key}
+            )
     for key, limit in LIMITS.items():
         if len(v.get(key, "")) > limit:
             row.problems.append(

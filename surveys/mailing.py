@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.html import escape
 
+from config.validators import one_line
 from surveys.branding import brand_current
 from surveys.customers import unsubscribe_token
 from surveys.invitations import invitation_link, invitation_token
@@ -26,8 +27,9 @@ from surveys.scoring import FIXED_SCALES
 
 
 def _one_line(text: str) -> str:
-    # Names and titles end up in headers: no CR/LF may reach them (header injection).
-    return " ".join(text.split())
+    # Names and titles end up in headers and the SMTP stream: no CR/LF or other control character may reach them
+    # (header injection, SMTP smuggling). Input refuses them (config/validators.py); this folds older values.
+    return one_line(text)
 
 
 def invitation_email_send(*, invitation_id: int, reminder: bool = False, connection=None) -> str:  # type: ignore[no-untyped-def]
@@ -190,9 +192,8 @@ class MessageTemplates:
         def fill(part: str, name: str) -> str:
             return part.replace(NAME, name).replace(TOKEN, token).replace(UNSUB, unsubscribe).replace(EXPIRES, expires)
 
-        return _assemble(
-            customer, fill(subject, ""), fill(text, customer.name), fill(html, escape(customer.name)), unsubscribe
-        )
+        name = _one_line(customer.name)
+        return _assemble(customer, fill(subject, ""), fill(text, name), fill(html, escape(name)), unsubscribe)
 
     def wire(self, invitation: Invitation, token: str, reminder: bool = False) -> tuple[str, bytes] | None:
         """The same email as `message`, as (envelope sender, bytes) ready for SMTP, or None when only the
@@ -209,7 +210,8 @@ class MessageTemplates:
         wire, address = self._wires[key], customer.email
         if wire is None or not address.isascii() or any(c in address for c in ' ,<>"\\\r\n\t') or "@" not in address:
             return None
-        name, html_name = customer.name.encode(), escape(customer.name).encode()
+        folded = _one_line(customer.name)
+        name, html_name = folded.encode(), escape(folded).encode()
         if max(len(name), len(html_name)) > wire.name_room or wire.boundary in name or wire.boundary in html_name:
             return None
         values = {
@@ -299,8 +301,7 @@ class Courier:
         if refusal is not None:
             self.outcomes.append((key, refusal))
             return
-        quoted = _DOT_AT_LINE_START.sub(b"\r\n..", data if not data.startswith(b".") else b"." + data)
-        self.smtp.send(quoted + (b"" if quoted.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+        self.smtp.send(smtp_data(data))
         self.pending = key
         if not self.pipelining:
             self.finish()
@@ -346,7 +347,19 @@ def courier_for(connection) -> Courier | None:  # type: ignore[no-untyped-def]
     return None
 
 
-_DOT_AT_LINE_START = re.compile(rb"\r\n\.")
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_DOT_AT_LINE_START = re.compile(rb"^\.", re.MULTILINE)
+
+
+def smtp_data(data: bytes) -> bytes:
+    """A message as the DATA of an SMTP transaction, ended: RFC 5321 2.3.8 and 4.5.2.
+
+    Every line end becomes CRLF (a bare CR or LF is how "end of data" is smuggled past one server and not another),
+    every line that starts with a dot gets a second one, and the message ends with CRLF "." CRLF. After the first
+    pass every line ends in CRLF, so the multiline ^ of the second marks exactly the starts of lines."""
+    data = _LINE_END.sub(b"\r\n", data)
+    data = _DOT_AT_LINE_START.sub(b"..", data)
+    return data + (b"" if data.endswith(b"\r\n") else b"\r\n") + b".\r\n"
 
 
 def _unsubscribe_url(customer) -> str:  # type: ignore[no-untyped-def]

@@ -8,8 +8,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from config.validators import validate_one_line
 from surveys.scoring import QuestionKind, SurveyKind, scale_for
 
 
@@ -29,9 +31,9 @@ class Customer(models.Model):
         DIRECT = "direct", _("Direct customer")
         INDIRECT = "indirect", _("Indirect customer")
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[validate_one_line])
     email = models.EmailField(_("email"), blank=True, db_index=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True, validators=[validate_one_line])
     language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.VI)
     segment = models.CharField(_("segment"), max_length=100, blank=True, db_index=True)
     customer_type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.DIRECT)
@@ -66,8 +68,9 @@ class Survey(models.Model):
         CLOSED = "closed", _("Closed")
 
     kind = models.CharField(_("kind"), max_length=10, choices=SurveyKind.choices)
-    title_en = models.CharField(_("title (English)"), max_length=200)
-    title_vi = models.CharField(_("title (Vietnamese)"), max_length=200)
+    # Titles are the subject of invitation emails: one line (config/validators.py).
+    title_en = models.CharField(_("title (English)"), max_length=200, validators=[validate_one_line])
+    title_vi = models.CharField(_("title (Vietnamese)"), max_length=200, validators=[validate_one_line])
     intro_en = models.TextField(_("introduction (English)"), blank=True, max_length=2000)
     intro_vi = models.TextField(_("introduction (Vietnamese)"), blank=True, max_length=2000)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -101,7 +104,8 @@ class Survey(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return self.title_en or self.title_vi
+        # In the reader's language wherever a survey is named without one (breadcrumbs, selects, the admin).
+        return self.title("en" if (get_language() or "")[:2] == "en" else "vi")
 
     def title(self, language: str) -> str:
         return pick(self, "title", language)
@@ -150,6 +154,9 @@ class Question(models.Model):
     # show_if_max] (e.g. "What should we improve?" for NPS 0–6). Both empty: always shown.
     show_if_min = models.SmallIntegerField(_("show only after a score from"), null=True, blank=True)
     show_if_max = models.SmallIntegerField(_("to"), null=True, blank=True)
+    # The version's headline question: the one figure the dashboard, objectives and alerts report. At most one
+    # per version; when none is marked, the first question of the survey's kind is (see building.headline_of).
+    headline = models.BooleanField(_("headline question"), default=False)
 
     class Meta:
         verbose_name = _("question")
@@ -217,6 +224,12 @@ class Invitation(models.Model):
         EXPIRED = "expired", _("Expired")
         SKIPPED = "skipped", _("Skipped")
 
+    class Channel(models.TextChoices):
+        # How the link was meant to reach the customer. A link handed out by hand (shown once, printed) is
+        # delivered when it is made; an email link only once it was sent (sent_at).
+        EMAIL = "email", _("Email")
+        LINK = "link", _("Link handed out")
+
     class Skip(models.TextChoices):
         OPTED_OUT = "opted_out", _("Opted out")
         THROTTLED = "throttled", _("Asked recently")
@@ -229,6 +242,10 @@ class Invitation(models.Model):
         "Campaign", on_delete=models.CASCADE, null=True, blank=True, related_name="invitations"
     )
     token_hash = models.CharField(max_length=64, unique=True)
+    # A database default too: campaigns and benchmarks insert invitations with their own SQL.
+    channel = models.CharField(
+        _("channel"), max_length=5, choices=Channel.choices, default=Channel.EMAIL, db_default=Channel.EMAIL
+    )
     token_salt = models.CharField(max_length=64, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     # Why it was skipped (a Skip value) or why sending failed (the server's words).
@@ -305,6 +322,11 @@ class Campaign(models.Model):
 
 
 class Response(models.Model):
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        LINK = "link", _("Link handed out")
+        PUBLIC = "public", _("Public link or QR code")
+
     # Indexes are few on purpose: every one is paid on each submit. (survey, submitted_at) covers survey lookups.
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses", db_index=False)
     version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="responses")
@@ -315,6 +337,12 @@ class Response(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="responses")
     language = models.CharField(max_length=2, choices=Language.choices)
     submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
+    # What the analysis groups by, as it was when the answer was given: a later change of the customer's segment
+    # (an edit, a re-import, an erasure) must not move history (ISO 10004: comparable over time).
+    segment = models.CharField(_("segment"), max_length=100, blank=True, default="", db_default="")
+    channel = models.CharField(
+        _("channel"), max_length=6, choices=Channel.choices, default=Channel.EMAIL, db_default=Channel.EMAIL
+    )
 
     class Meta:
         verbose_name = _("response")
@@ -359,6 +387,34 @@ class ErasureRecord(models.Model):
         verbose_name = _("erasure record")
         verbose_name_plural = _("erasure records")
         ordering = ["-erased_at"]
+        # A customer is erased once, however many requests arrive together.
+        constraints = [models.UniqueConstraint(fields=["customer"], name="erasure_record_once_per_customer")]
 
     def __str__(self) -> str:
         return f"#{self.customer_id} {self.erased_at:%Y-%m-%d}"
+
+
+class ContactClaim(models.Model):
+    """An email address typed on a public page: a claim, not an identity (anyone can type anyone's address).
+
+    The answer stays anonymous until the address's owner opens the link mailed to it and confirms; only then does
+    the answer join the customer with that address (or a new one). Its link is derived from a salt and the server key;
+    only the link's SHA-256 hash is stored."""
+
+    response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="contact_claim")
+    email = models.EmailField(_("email"))
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.VI)
+    token_salt = models.CharField(max_length=32)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    mailed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    customer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("unconfirmed contact")
+        verbose_name_plural = _("unconfirmed contacts")
+        indexes = [models.Index(fields=["email"])]
+
+    def __str__(self) -> str:
+        return f"#{self.response_id} {'confirmed' if self.confirmed_at else 'unconfirmed'}"

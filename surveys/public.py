@@ -1,25 +1,39 @@
 """Public links: one link per survey, for receipts, counters and kiosks, printable as a QR code made here.
 
-Answers through it are anonymous unless the customer leaves an email address. Each client address may answer a
-survey a limited number of times per hour, so a kiosk works and a script cannot flood the statistics.
+Answers through it are anonymous. An email address left on the page is a claim, not an identity: it is kept beside
+the answer as a `ContactClaim` and a confirmation link is mailed to it; only when the address's owner confirms does
+the answer join the customer with that address. Until then nothing attaches to, or is mailed about, an existing
+customer. Each client address may answer a survey a limited number of times per hour, so a kiosk works and a
+script cannot flood the statistics.
 """
 
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 import segno
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.dispatch import Signal
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from config import ratelimit
+from config.validators import one_line
+from outbox.dispatch import outbox_add
 from surveys import building
 from surveys.customers import customer_for_email
-from surveys.models import Question, Response, Survey
+from surveys.invitations import new_salt, token_for_salt
+from surveys.models import ContactClaim, Question, Response, Survey, hash_token
 from surveys.responding import ParsedAnswers, response_store
+
+# Sent after a confirmed claim commits (arguments: response, customer): feedback links the answer's case to them.
+contact_confirmed = Signal()
 
 
 def public_link_enable(*, survey: Survey) -> Survey:
@@ -42,34 +56,106 @@ def qr_svg_data_uri(url: str) -> str:
 
 
 def over_rate(survey: Survey, client: str) -> bool:
-    key = f"public-rate:{survey.pk}:{client}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=3600)
-        count = 1
-    return count > settings.PUBLIC_LINK_RATE_PER_HOUR
+    # The project's one limiter (config/ratelimit.py): shared by every process, degrades open without its cache.
+    return not ratelimit.hit("public-link", f"{survey.pk}:{client}", limit=settings.PUBLIC_LINK_RATE_PER_HOUR)
 
 
 @transaction.atomic
 def response_submit_public(
     *, survey: Survey, questions: list[Question], answers: ParsedAnswers, language: str, email: str = ""
 ) -> Response:
-    """Store an answer given through the public link; linked to a customer only if they gave their email."""
+    """Store an answer given through the public link, anonymous; an email given is a claim to confirm (above)."""
     if not answers.is_valid:
         raise ValueError("response_submit_public needs valid answers")
     if survey.status != Survey.Status.ACTIVE or survey.current_version_id is None:
         raise ValidationError(_("This survey is not open."))
     email = email.strip().lower()
-    customer = customer_for_email(email=email, language=language) if email else None
     response = response_store(
         survey=survey,
         version_id=survey.current_version_id,
         questions=questions,
         answers=answers,
         language=language,
-        customer_id=customer.pk if customer else None,
+        customer_id=None,  # an email typed here is a claim: see contact_claim_create
+        segment="",  # anonymous until the address is confirmed; the rollup never moves it
+        channel=Response.Channel.PUBLIC,
     )
     assert response is not None
+    if email:
+        contact_claim_create(response=response, email=email, language=language)
     return response
+
+
+CLAIM_SALT_TTL_DAYS = 7  # a confirmation link works this long
+# Confirmation mails per address per day: a visitor typing someone's address again and again mails them a few
+# times at most (each mail only asks; ignoring it changes nothing).
+CLAIM_MAILS_PER_DAY = 3
+
+
+def contact_claim_create(*, response: Response, email: str, language: str) -> ContactClaim:
+    # Like an invitation's: derived from a stored salt and the server key, so that neither the database nor the
+    # task message holds a working link.
+    salt = new_salt()
+    claim = ContactClaim.objects.create(
+        response=response, email=email, language=language, token_salt=salt, token_hash=hash_token(_token(salt))
+    )
+    if ratelimit.hit("claim-mail", email, limit=CLAIM_MAILS_PER_DAY, window=86400):
+        # Recorded in this transaction and handed to a worker by the dispatcher: no broker call in the request.
+        outbox_add(task="surveys.tasks.contact_claim_email", args=[claim.pk])
+    return claim
+
+
+def _token(salt: str) -> str:
+    return token_for_salt("claim:" + salt)
+
+
+def contact_claim_link(token: str) -> str:
+    return settings.SITE_URL + reverse("contact_confirm", args=[token])
+
+
+def contact_claim_email_send(*, claim_id: int) -> str:
+    """Mail the confirmation link to the claimed address. Idempotent: a claim is mailed once."""
+    with transaction.atomic():
+        claim = ContactClaim.objects.select_for_update().filter(pk=claim_id).select_related("response__survey").first()
+        if claim is None or claim.mailed_at is not None or claim.confirmed_at is not None:
+            return "skipped"
+        token = _token(claim.token_salt)
+        survey = claim.response.survey
+        context = {
+            "organisation": settings.ORGANISATION_NAME,
+            "survey_title": survey.title(claim.language),
+            "link": contact_claim_link(token),
+            "days": CLAIM_SALT_TTL_DAYS,
+        }
+        with translation.override(claim.language):
+            subject = one_line(render_to_string("surveys/email/contact_confirm_subject.txt", context))
+            body = render_to_string("surveys/email/contact_confirm.txt", context)
+        send_mail(subject, body, None, [claim.email])
+        claim.mailed_at = timezone.now()
+        claim.save(update_fields=["mailed_at"])
+    return "sent"
+
+
+def contact_claim_for_token(token: str) -> ContactClaim | None:
+    if not token or len(token) > 128:
+        return None
+    claim = ContactClaim.objects.filter(token_hash=hash_token(token)).select_related("response__survey").first()
+    if claim is None or claim.created_at < timezone.now() - timedelta(days=CLAIM_SALT_TTL_DAYS):
+        return None
+    return claim
+
+
+@transaction.atomic
+def contact_claim_confirm(*, claim: ContactClaim) -> ContactClaim:
+    """The address's owner confirmed: the answer joins the customer with that address (made if none). Once."""
+    claim = ContactClaim.objects.select_for_update().select_related("response").get(pk=claim.pk)
+    if claim.confirmed_at is not None:
+        return claim
+    customer = customer_for_email(email=claim.email, language=claim.language)
+    claim.confirmed_at, claim.customer = timezone.now(), customer
+    claim.save(update_fields=["confirmed_at", "customer"])
+    response = claim.response
+    response.customer = customer
+    response.save(update_fields=["customer"])
+    transaction.on_commit(lambda: contact_confirmed.send(sender=ContactClaim, response=response, customer=customer))
+    return claim

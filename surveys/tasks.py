@@ -56,3 +56,12 @@ def expire_invitations() -> int:
     from surveys.campaigns import expire_invitations as run
 
     return run()
+
+
+# Run through the outbox (public.contact_claim_create), which retries a failure with backoff. Idempotent: a claim
+# is mailed once (mailed_at, under a row lock).
+@shared_task
+def contact_claim_email(claim_id: int) -> str:
+    from surveys.public import contact_claim_email_send
+
+    return contact_claim_email_send(claim_id=claim_id)

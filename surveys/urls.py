@@ -8,6 +8,7 @@ urlpatterns = [
     path("s/<str:token>/thanks/", respond.respond_thanks, name="respond_thanks"),
     path("p/<str:key>/", respond.respond_public, name="respond_public"),
     path("p/<str:key>/thanks/", respond.respond_public_thanks, name="respond_public_thanks"),
+    path("confirm/<str:token>/", respond.contact_confirm, name="contact_confirm"),
     path("surveys/<int:pk>/public-link/", manage.survey_public_link, name="survey_public_link"),
     path("surveys/<int:pk>/qr/", manage.survey_qr, name="survey_qr"),
     # Quality managers.
@@ -25,6 +26,7 @@ urlpatterns = [
     path("surveys/<int:pk>/questions/<int:question_id>/edit/", manage.question_edit, name="question_edit"),
     path("surveys/<int:pk>/questions/<int:question_id>/delete/", manage.question_delete, name="question_delete"),
     path("surveys/<int:pk>/questions/<int:question_id>/move/", manage.question_move, name="question_move"),
+    path("surveys/<int:pk>/questions/<int:question_id>/headline/", manage.question_headline, name="question_headline"),
     path("surveys/<int:pk>/invite/", manage.invitation_new, name="invitation_new"),
     path(
         "surveys/<int:pk>/invitations/<int:invitation_id>/renew/",

@@ -12,7 +12,16 @@ def run(env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL", "DEBUG", "DJANGO_ENV", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        if k
+        not in {
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "SITE_URL",
+            "DEBUG",
+            "DJANGO_ENV",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+            "REDIS_URL",
+        }
     }
     env.update(env_extra)
     return subprocess.run(
@@ -26,6 +35,7 @@ def test_production_refuses_to_start_without_each_secret():
         "SECRET_KEY": "x" * 60,
         "ALLOWED_HOSTS": "survey.example.org",
         "SITE_URL": "https://survey.example.org",
+        "REDIS_URL": "redis://127.0.0.1:6379/11",
     }
     for missing in ("SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL"):
         env = {k: v for k, v in full.items() if k != missing}
@@ -51,6 +61,7 @@ def test_check_deploy_reports_nothing_with_production_settings():
             "SECRET_KEY": "k" * 64 + "-Zq9!",
             "ALLOWED_HOSTS": "survey.example.org",
             "SITE_URL": "https://survey.example.org",
+            "REDIS_URL": "redis://127.0.0.1:6379/11",
         },
         "check",
         "--deploy",

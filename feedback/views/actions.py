@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import is_quality_manager, quality_manager_required, staff_required
 from audit import selectors as audit_selectors
-from feedback import corrective, effectiveness
+from feedback import corrective, effectiveness, policy
 from feedback.forms import (
     ActionForm,
     ContainmentForm,
@@ -140,7 +140,8 @@ def action_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "review_form": ReviewForm(),
         "reopen_form": ReopenForm(),
         "trail": audit_selectors.entries_for(action),
-        "comparisons": effectiveness.action_comparisons(action),
+        "verdict": (verdict := effectiveness.action_verdict(action)),
+        "comparisons": verdict.comparisons,
         "window_days": effectiveness.WINDOW_DAYS,
         "follow_ups": effectiveness.resurveyed_scores(action, language),
         "changes": field_changes(action),
@@ -187,10 +188,13 @@ def action_step(request: HttpRequest, reference: str, step: str) -> HttpResponse
 @staff_required
 def item_add(request: HttpRequest, reference: str) -> HttpResponse:
     action = _get_action_for_user(request, reference)
+    form = ItemForm(request.POST)
+    if form.is_valid():
+        policy.action_check_add_item(request.user, action, form.cleaned_data["owner"])
     return _apply(
         request,
         action,
-        ItemForm(request.POST),
+        form,
         lambda data: corrective.item_add(action=action, **data),
         _("Action added."),
     )
@@ -201,6 +205,7 @@ def item_add(request: HttpRequest, reference: str) -> HttpResponse:
 def item_status(request: HttpRequest, reference: str, item_id: int) -> HttpResponse:
     action = _get_action_for_user(request, reference)
     item = get_object_or_404(ActionItem, pk=item_id, action=action)
+    policy.item_check_change(request.user, item)
     return _apply(
         request,
         action,

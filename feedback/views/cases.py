@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import staff_required, staff_users
-from feedback import workflow
+from config.validators import parse_id
+from feedback import policy, workflow
 from feedback.forms import AssignForm, CaseEditForm, CaseForm, TextForm, TransitionForm
 from feedback.history import field_changes
 from feedback.models import ActionItem, CaseStatus, Category, ComplaintCase, Severity
@@ -28,6 +29,13 @@ def _get_case_for_user(request: HttpRequest, reference: str) -> ComplaintCase:
         ComplaintCase.objects.select_related("customer", "category", "assignee", "response__survey"),
         reference=reference.upper(),
     )
+
+
+def _get_case_for_change(request: HttpRequest, reference: str) -> ComplaintCase:
+    """The case, if the signed-in user may change it (feedback/policy.py); otherwise a 403 that says why."""
+    case = _get_case_for_user(request, reference)
+    policy.case_check_change(request.user, case)
+    return case
 
 
 def _flash_errors(request: HttpRequest, error: ValidationError) -> None:
@@ -66,8 +74,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
         cases = cases.filter(status__in=workflow.OPEN_STATUSES)
     elif status in CaseStatus.values:
         cases = cases.filter(status=status)
-    if params.get("category", "").isdigit():
-        cases = cases.filter(category_id=int(params["category"]))
+    category_id = parse_id(params.get("category"))
+    if category_id is not None:
+        cases = cases.filter(category_id=category_id)
     if params.get("severity") in Severity.values:
         cases = cases.filter(severity=params["severity"])
     assignee = params.get("assignee", "")
@@ -75,8 +84,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
         cases = cases.filter(assignee=request.user)
     elif assignee == "none":
         cases = cases.filter(assignee__isnull=True)
-    elif assignee.isdigit():
-        cases = cases.filter(assignee_id=int(assignee))
+    elif parse_id(assignee) is not None:
+        cases = cases.filter(assignee_id=parse_id(assignee))
     if params.get("overdue") == "1":
         cases = cases.filter(workflow.overdue_q())
     query = params.get("q", "").strip()
@@ -132,6 +141,8 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "assign_form": AssignForm(initial={"assignee": case.assignee}),
         "changes": changes,
         "actions": case.corrective_actions.all(),
+        "can_change": policy.can_change_case(request.user, case),
+        "can_take": policy.can_take_case(request.user, case),
         # What was typed in a form that was refused, shown again instead of lost.
         "kept": request.session.pop(f"transition-{case.pk}", {}),
         "kept_text": request.session.pop(f"text-{case.pk}", ""),
@@ -141,7 +152,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 @staff_required
 def case_edit(request: HttpRequest, reference: str) -> HttpResponse:
-    case = _get_case_for_user(request, reference)
+    case = _get_case_for_change(request, reference)
     form = CaseEditForm(request.POST or None, instance=ComplaintCase.objects.get(pk=case.pk))
     if request.method == "POST" and form.is_valid():
         try:
@@ -157,7 +168,7 @@ def case_edit(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 @staff_required
 def case_transition(request: HttpRequest, reference: str) -> HttpResponse:
-    case = _get_case_for_user(request, reference)
+    case = _get_case_for_change(request, reference)
     form = TransitionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("The status change was not understood. Nothing was changed."))
@@ -184,6 +195,7 @@ def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
     case = _get_case_for_user(request, reference)
     form = AssignForm(request.POST)
     if form.is_valid():
+        policy.case_check_assign(request.user, case, form.cleaned_data["assignee"])
         try:
             workflow.case_assign(case=case, assignee=form.cleaned_data["assignee"], actor=request.user)
         except ValidationError as error:
@@ -196,7 +208,7 @@ def case_assign(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def _text_action(request: HttpRequest, reference: str, action, success: str) -> HttpResponse:  # type: ignore[no-untyped-def]
-    case = _get_case_for_user(request, reference)
+    case = _get_case_for_change(request, reference)
     form = TextForm(request.POST)
     text = request.POST.get("text", "")
     try:

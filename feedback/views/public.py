@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.views.decorators.http import require_http_methods
 
+from config import ratelimit
 from feedback import workflow
 from feedback.forms import PublicComplaintForm
 from feedback.models import CaseEvent, Channel
 from feedback.notify import case_for_tracking_token, tracking_token
+from surveys.views.respond import unavailable_page
 
 LANGUAGES = ("vi", "en")
 
@@ -32,20 +33,9 @@ def _render(request: HttpRequest, template: str, context: dict, language: str, s
     return response
 
 
-def _client_key(request: HttpRequest) -> str:
-    # REMOTE_ADDR is the client as the server saw it; behind a proxy, configure the proxy to set it.
-    return f"complaint-rate:{request.META.get('REMOTE_ADDR', 'unknown')}"
-
-
 def _over_rate(request: HttpRequest) -> bool:
-    key = _client_key(request)
-    cache.add(key, 0, timeout=3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=3600)
-        count = 1
-    return count > settings.COMPLAINT_FORM_RATE_PER_HOUR
+    client = ratelimit.client_address(request)
+    return not ratelimit.hit("complaint-form", client, limit=settings.COMPLAINT_FORM_RATE_PER_HOUR)
 
 
 @require_http_methods(["GET", "POST"])
@@ -82,7 +72,7 @@ def complaint_form(request: HttpRequest) -> HttpResponse:
 def case_track(request: HttpRequest, token: str) -> HttpResponse:
     case = case_for_tracking_token(token)
     if case is None:
-        return _render(request, "respond/unavailable.html", {}, _language(request), status=404)
+        return unavailable_page(request, _language(request))
     language = request.GET.get("lang") if request.GET.get("lang") in LANGUAGES else case.language
     messages_sent = case.events.filter(kind=CaseEvent.Kind.MESSAGE).order_by("at")
     context = {

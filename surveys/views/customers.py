@@ -212,8 +212,9 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     customer = customer_for_unsubscribe_token(token)
     language = request.GET.get("lang") if request.GET.get("lang") in ("vi", "en") else None
     if customer is None:
-        with translation.override(language or translation.get_language_from_request(request)):
-            return render(request, "respond/unavailable.html", {"lang": translation.get_language()}, status=404)
+        from surveys.views.respond import unavailable_page
+
+        return unavailable_page(request, language or translation.get_language_from_request(request))
     language = language or customer.language
     done = False
     if request.method == "POST":

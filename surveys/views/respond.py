@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_http_methods
 
+from config import ratelimit
 from surveys import public
 from surveys.branding import DEFAULT as DEFAULT_BRAND
 from surveys.branding import Brand
@@ -67,7 +69,20 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any], langua
 def _unavailable(request: HttpRequest) -> HttpResponse:
     # One page and one status for every reason (unknown, expired, closed): nothing tells a guesser which it was.
     # Its language comes from the request alone, for the same reason.
-    return _render(request, "respond/unavailable.html", {}, _language(request), status=404)
+    return unavailable_page(request, _language(request))
+
+
+def unavailable_page(request: HttpRequest, language: str) -> HttpResponse:
+    """The page for a link that leads nowhere; past BAD_TOKEN_RATE_PER_HOUR failures from one client, a 429.
+
+    Only failures are counted, after the lookup: a good link costs nothing here and always works, whatever the
+    client did before, and a flood of guesses neither blocks customers nor staff logins (separate scopes)."""
+    client = ratelimit.client_address(request)
+    if not ratelimit.hit("bad-token", client, limit=settings.BAD_TOKEN_RATE_PER_HOUR):
+        response = _render(request, "respond/unavailable.html", {"flood": True}, language, status=429)
+        response.headers["Retry-After"] = "3600"
+        return response
+    return _render(request, "respond/unavailable.html", {}, language, status=404)
 
 
 def question_rows(
@@ -238,7 +253,7 @@ def respond_public(request: HttpRequest, key: str) -> HttpResponse:
                     email_error = str(_("This is not an email address. Correct it, or leave it empty."))
     status, notice = (200 if request.method == "GET" or (answers.is_valid and not email_error) else 400), ""
     if request.method == "POST" and answers.is_valid and not answers.pending and not email_error:
-        if not public.over_rate(survey, request.META.get("REMOTE_ADDR", "")):
+        if not public.over_rate(survey, ratelimit.client_address(request)):
             public.response_submit_public(
                 survey=survey, questions=questions, answers=answers, language=language, email=email
             )
@@ -268,3 +283,18 @@ def respond_public_thanks(request: HttpRequest, key: str) -> HttpResponse:
     if _public_survey(key) is None:
         return _unavailable(request)
     return _render(request, "respond/thanks.html", {"already": False}, _language(request))
+
+
+@csrf_exempt  # The unguessable token in the URL is the credential, as for survey links.
+@require_http_methods(["GET", "POST"])
+def contact_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link mailed to an address typed on a public page. GET only asks (mail scanners open every link)."""
+    claim = public.contact_claim_for_token(token)
+    if claim is None:
+        return _unavailable(request)
+    language = _language(request) if (request.POST.get("lang") or request.GET.get("lang")) else claim.language
+    done = claim.confirmed_at is not None
+    if request.method == "POST" and not done:
+        public.contact_claim_confirm(claim=claim)
+        done = True
+    return _render(request, "respond/contact_confirm.html", {"done": done, "email": claim.email}, language)

@@ -47,8 +47,8 @@ def test_bad_case_form_keeps_what_was_typed(staff_client):
     assert ComplaintCase.objects.count() == 0
 
 
-def test_case_page_offers_only_allowed_transitions_and_keeps_refused_text(staff_client):
-    case = workflow.case_create(channel="phone", description="x", contact_name="k")
+def test_case_page_offers_only_allowed_transitions_and_keeps_refused_text(staff_client, staff):
+    case = workflow.case_create(channel="phone", description="x", contact_name="k", assignee=staff)
     html = staff_client.get(reverse("case_detail", args=[case.reference])).content.decode()
     assert 'value="acknowledged"' in html and 'value="rejected"' in html and 'value="closed"' not in html
     staff_client.post(reverse("case_transition", args=[case.reference]), {"to_status": "acknowledged"})
@@ -154,8 +154,8 @@ def test_categories_are_managed_by_quality_managers(qm_client):
     assert category.active is False
 
 
-def test_field_history_is_visible_on_the_case_page(staff_client):
-    case = workflow.case_create(channel="phone", description="Mô tả cũ", contact_name="k")
+def test_field_history_is_visible_on_the_case_page(staff_client, staff):
+    case = workflow.case_create(channel="phone", description="Mô tả cũ", contact_name="k", assignee=staff)
     data = {"description": "Mô tả mới", "severity": "high", "impact": "one", "language": "vi", "contact_name": "k"}
     assert staff_client.post(reverse("case_edit", args=[case.reference]), data).status_code == 302
     html = staff_client.get(reverse("case_detail", args=[case.reference])).content.decode()

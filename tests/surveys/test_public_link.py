@@ -48,15 +48,30 @@ def test_anonymous_answer_through_the_public_link(survey):
     assert Answer.objects.get(response=response, question__kind="csat").number == 4
 
 
-def test_an_email_links_the_answer_to_a_customer_and_a_detractor_gets_a_case(
-    survey, django_capture_on_commit_callbacks
+def test_an_email_is_confirmed_before_the_answer_joins_the_customer_and_their_case(
+    survey, django_capture_on_commit_callbacks, mailoutbox
 ):
+    import re
+
     with django_capture_on_commit_callbacks(execute=True):
         post(Client(), survey, score="1", comment="Quầy thu ngân quá chậm", email="Hoa@Example.com")
+    # Stored anonymous; the case is opened without a contact; the only mail is the confirmation request.
+    assert Response.objects.get().customer is None and not Customer.objects.exists()
+    case = ComplaintCase.objects.get()
+    assert case.customer is None and "Quầy thu ngân quá chậm" in case.description
+    assert [m.to for m in mailoutbox] == [["hoa@example.com"]]
+    link = re.search(r"https?://\S+/confirm/(\S+)/", mailoutbox[0].body)
+    confirm = reverse("contact_confirm", args=[link.group(1)])
+    # Opening the link (a mail scanner does) changes nothing; pressing the button confirms.
+    assert "Có, xác nhận" in Client().get(confirm).content.decode()
+    assert Response.objects.get().customer is None
+    with django_capture_on_commit_callbacks(execute=True):
+        assert Client().post(confirm).status_code == 200
     customer = Customer.objects.get(email="hoa@example.com")
     assert Response.objects.get().customer == customer
-    case = ComplaintCase.objects.get()
-    assert case.customer == customer and "Quầy thu ngân quá chậm" in case.description
+    case.refresh_from_db()
+    assert case.customer == customer
+    assert any(case.reference in m.subject for m in mailoutbox[1:])  # the acknowledgement, now that it is theirs
 
 
 def test_bad_email_is_explained_and_answers_kept(survey):

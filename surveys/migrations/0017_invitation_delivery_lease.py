@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('surveys', '0014_branding'),
+        ('surveys', '0016_response_segment_channel_headline'),
     ]
 
     operations = [

@@ -1,0 +1,40 @@
+"""Validators shared by every app."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+# C0 and C1 control characters (CR, LF, NUL, TAB, ...), and Unicode's own line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def has_control_characters(value: str) -> bool:
+    return bool(_CONTROL.search(value or ""))
+
+
+def validate_one_line(value: str) -> None:
+    """Names, phones, titles and anything else that can reach an email header or the SMTP stream are one line.
+
+    A line break in a name is how a message is smuggled into someone else's SMTP session (a "\\r\\n.\\r\\n" ends
+    the DATA and what follows is read as commands), so such values are refused where they enter: forms, imports
+    and the API. Sending also folds them (surveys/mailing.py), for values stored before this rule."""
+    if has_control_characters(value):
+        raise ValidationError(
+            _("Write this on one line, without line breaks, tabs or other control characters."), code="one_line"
+        )
+
+
+def one_line(value: str) -> str:
+    """The value with every run of control characters and whitespace folded into one space."""
+    return " ".join(_CONTROL.sub(" ", value or "").split())
+
+
+def parse_id(value: str | None) -> int | None:
+    """A database id from a query string, or None: ASCII digits only (str.isdigit() accepts "²", which int() does
+    not) and small enough for a 64-bit column (SQLite raises OverflowError on larger numbers)."""
+    if not value or len(value) > 18 or not value.isascii() or not value.isdigit():
+        return None
+    return int(value)

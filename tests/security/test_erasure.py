@@ -1,0 +1,122 @@
+"""Item 4: after erasure, nothing of the customer is left in any copy; scores stay; concurrent erasures make one."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from audit.models import AuditEntry
+from feedback import corrective, workflow
+from feedback.models import CaseEvent, ComplaintCase, CorrectiveAction
+from reports.exports import export_create, export_dir, export_run
+from reports.models import ExportJob
+from surveys.customers import customer_erase
+from surveys.models import Answer, Customer, ErasureRecord
+from tests.factories import CustomerFactory, make_invitation, make_survey, quality_manager, staff_user
+from tests.helpers import require
+
+COMMENT = "Nhân viên Bảo ở quầy 3 nói tôi nợ 2 triệu"
+EMAIL = "hoa.tran@example.com"
+NAME = "Trần Thị Hoa"
+
+
+def _everything_about_a_customer(django_capture_on_commit_callbacks):
+    customer = CustomerFactory(name=NAME, email=EMAIL, phone="0912345678")
+    survey = make_survey(kind="nps")
+    invitation, token = make_invitation(survey=survey, customer=customer)
+    score, comment = survey.current_version.questions.order_by("position")
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post(reverse("respond", args=[token]), {f"q{score.pk}": "1", f"q{comment.pk}": COMMENT})
+    case = ComplaintCase.objects.get(customer=customer)
+    staff = staff_user()
+    workflow.case_assign(case=case, assignee=staff, actor=survey.owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.case_add_note(case=case, actor=staff, text=f"Đã gọi {NAME}: “{COMMENT}”")
+        workflow.case_update(case=case, actor=staff, contact_phone="0912345678")
+    corrective.action_create(title=COMMENT[:80], nonconformity=f"{NAME}: {COMMENT}", owner=survey.owner,
+                             cases=[case])  # fmt: skip
+    job = export_create(user=survey.owner, survey=survey, start=date(2000, 1, 1), end=date(2100, 1, 1), segment="",
+                        fmt="csv", language="vi")  # fmt: skip
+    export_run(job.pk)
+    return customer, case, ExportJob.objects.get(pk=job.pk)
+
+
+@pytest.mark.django_db
+def test_erasure_leaves_no_copy_in_cases_timelines_email_logs_history_or_exports(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    customer, case, job = _everything_about_a_customer(django_capture_on_commit_callbacks)
+    path = export_dir() / job.file_name
+    assert COMMENT in case.description and path.exists()
+    assert CaseEvent.objects.filter(case=case, text__contains=EMAIL).exists()  # "acknowledgement → address"
+
+    customer_erase(customer=customer, actor=quality_manager(), reason="Email của khách ngày 3/5")
+
+    needles = (COMMENT, EMAIL, NAME, "0912345678")
+    case.refresh_from_db()
+    rows = [
+        (case.description, case.contact_name, case.contact_email, case.contact_phone, case.remedy_sought),
+        *CaseEvent.objects.filter(case=case).values_list("text"),
+        *ComplaintCase.history.filter(id=case.pk).values_list(
+            "description", "contact_name", "contact_email", "contact_phone"
+        ),
+        *Answer.objects.filter(response__customer=customer).values_list("text"),
+        *CorrectiveAction.objects.values_list("title", "nonconformity"),
+        *CorrectiveAction.history.values_list("title", "nonconformity"),
+        # The audit trail (append-only) keeps personal fields and free text that can quote a customer as digests.
+        *(
+            (json.dumps(changes, ensure_ascii=False),)
+            for changes in AuditEntry.objects.exclude(record_type="feedback.correctiveaction").values_list(
+                "changes", flat=True
+            )
+        ),
+    ]
+    for row in rows:
+        for value in row:
+            assert not any(needle.lower() in (value or "").lower() for needle in needles), value
+    assert not path.exists() and not ExportJob.objects.filter(pk=job.pk).exists()
+    # The scores stay, anonymous, and the case stays a quality record.
+    assert Answer.objects.get(response__customer=customer, number__isnull=False).number == 1
+    assert ComplaintCase.objects.filter(pk=case.pk).exists()
+    # Staff see it erased on the case page too.
+    client = Client()
+    client.force_login(case.assignee)
+    page = client.get(reverse("case_detail", args=[case.reference])).content.decode()
+    assert COMMENT not in page and EMAIL not in page
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_ten_parallel_erasures_of_one_customer_make_one_record():
+    require(connection.vendor == "postgresql", "needs PostgreSQL (row locks between connections)")
+    customer = CustomerFactory(name=NAME, email=EMAIL)
+    actor = quality_manager()
+    barrier = threading.Barrier(10)
+    outcomes: list[str] = []
+
+    def erase() -> None:
+        from django.core.exceptions import ValidationError
+        from django.db import IntegrityError, connections
+
+        barrier.wait()
+        try:
+            customer_erase(customer=Customer.objects.get(pk=customer.pk), actor=actor, reason="Yêu cầu qua email")
+            outcomes.append("erased")
+        except (ValidationError, IntegrityError):
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=erase) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["erased"] + ["refused"] * 9
+    assert ErasureRecord.objects.filter(customer=customer).count() == 1

@@ -1,0 +1,98 @@
+"""Item 5: rate limits that held per process only, trusted the wrong client address, and failed with the cache.
+
+One limiter (config/ratelimit.py) counts in the shared cache, keyed on the client as the trusted proxy saw it; a
+cache that is down lets public pages work (and logs it) instead of answering 500."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from feedback.models import ComplaintCase
+from surveys.models import Response
+from surveys.public import public_link_enable
+from tests.factories import make_survey
+from tests.helpers import require
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counts():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _complain(client: Client, **extra: str) -> int:
+    data = {"lang": "vi", "name": "Lan", "email": "lan@example.com", "description": "Giao trễ"}
+    return client.post(reverse("complaint_form"), data, **extra).status_code
+
+
+@pytest.mark.integration
+def test_four_processes_share_one_count():
+    redis_url = os.environ.get("REDIS_URL", "")
+    require(bool(redis_url), "needs Redis (REDIS_URL)")
+    scope = f"test-{uuid.uuid4().hex}"
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; django.setup()\n"
+        "from config import ratelimit\n"
+        f"print(sum(ratelimit.hit({scope!r}, '198.51.100.7', limit=5) for _ in range(10)))\n"
+    )
+    env = {**os.environ, "REDIS_URL": redis_url}
+    workers = [
+        subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)  # noqa: S603
+        for _ in range(4)
+    ]
+    accepted = [int(worker.communicate(timeout=120)[0].strip()) for worker in workers]
+    assert sum(accepted) == 5, accepted  # 40 attempts, limit 5, whichever process took them
+
+
+@pytest.mark.django_db
+def test_a_spoofed_forwarded_for_does_not_reset_the_count(settings):
+    settings.TRUSTED_PROXY_COUNT, settings.COMPLAINT_FORM_RATE_PER_HOUR = 1, 3
+    client = Client(REMOTE_ADDR="10.0.0.2")  # the proxy
+    # The client writes whatever it likes on the left; the proxy appends the address it saw.
+    statuses = [_complain(client, HTTP_X_FORWARDED_FOR=f"192.0.2.{i}, 198.51.100.7") for i in range(5)]
+    assert statuses == [302, 302, 302, 429, 429]
+    # Another real client behind the same proxy has its own count.
+    assert _complain(client, HTTP_X_FORWARDED_FOR="198.51.100.8") == 302
+    assert ComplaintCase.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_without_a_trusted_proxy_the_header_is_ignored(settings):
+    settings.TRUSTED_PROXY_COUNT, settings.COMPLAINT_FORM_RATE_PER_HOUR = 0, 2
+    client = Client(REMOTE_ADDR="198.51.100.7")
+    assert [_complain(client, HTTP_X_FORWARDED_FOR=f"192.0.2.{i}") for i in range(3)] == [302, 302, 429]
+
+
+@pytest.mark.django_db
+def test_public_pages_work_and_log_when_the_cache_is_down(caplog):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    down = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/11",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    survey = public_link_enable(survey=make_survey(kind="csat"))
+    score = survey.current_version.questions.order_by("position").first()
+    with override_settings(CACHES=down):
+        page = Client().post(reverse("respond_public", args=[survey.public_key]), {"lang": "vi", f"q{score.pk}": "5"})
+        assert page.status_code == 302 and Response.objects.count() == 1
+        assert _complain(Client()) == 302 and ComplaintCase.objects.count() == 1
+        assert Client().get(f"/s/{'x' * 43}/").status_code == 404
+    assert "the cache is unreachable" in caplog.text
