@@ -53,7 +53,7 @@ SUBMIT_TYPES = "bigint, bigint, bigint, bigint, text, timestamptz, bigint[], sma
 # unanswered, unexpired, its survey active and still at the version and stamp the form was built from.
 QUICK = (
     # The segment and channel are read here, in the same statement, so the response keeps them as they were.
-    "WITH l AS (SELECT i.id, i.customer_id, i.survey_id, c.segment, "
+    "WITH l AS (SELECT i.id, i.customer_id, i.survey_id, c.segment, "  # nosec B608
     "CASE WHEN i.sent_at IS NULL THEN 'link' ELSE 'email' END AS channel "
     f"FROM {Invitation._meta.db_table} i JOIN {Survey._meta.db_table} s ON s.id = i.survey_id "
     f"JOIN {Customer._meta.db_table} c ON c.id = i.customer_id "
