@@ -32,6 +32,12 @@ class Rows:
     def n(self) -> int:
         return len(self.indptr) - 1
 
+    def row_of_entry(self) -> np.ndarray:
+        cached = getattr(self, "_rows", None)
+        if cached is None:
+            cached = self._rows = np.repeat(np.arange(self.n), np.diff(self.indptr))
+        return cached
+
     def dot(self, weights: np.ndarray) -> np.ndarray:
         """Rows × weights (columns × K) → n × K."""
         out = np.zeros((self.n, weights.shape[1]), dtype=np.float64)
@@ -45,7 +51,7 @@ class Rows:
 
     def transpose_dot(self, grad: np.ndarray, n_columns: int) -> np.ndarray:
         """Rowsᵀ × grad (n × K) → columns × K."""
-        rows = np.repeat(np.arange(self.n), np.diff(self.indptr))
+        rows = self.row_of_entry()
         # One bincount per class: much faster than np.add.at on the scattered columns.
         return np.stack(
             [
@@ -98,7 +104,7 @@ class SoftmaxRegression:
     """Multinomial logistic regression with soft targets (a comment about two themes gives each half),
     per-example weights (weak labels count less) and L2 regularisation, fitted by Adam. Deterministic."""
 
-    def __init__(self, *, l2: float = 1e-4, steps: int = 300, rate: float = 0.2) -> None:
+    def __init__(self, *, l2: float = 1e-4, steps: int = 150, rate: float = 0.3) -> None:
         self.l2, self.steps, self.rate = l2, steps, rate
         self.weights = np.zeros((0, 0))
         self.bias = np.zeros(0)
