@@ -49,6 +49,11 @@ class Rows:
         out[nonempty] = np.add.reduceat(contributions, starts[nonempty], axis=0)
         return out
 
+    def dense(self, n_columns: int) -> np.ndarray:
+        out = np.zeros((self.n, n_columns), dtype=np.float32)
+        out[self.row_of_entry(), self.indices] = self.data
+        return out
+
     def transpose_dot(self, grad: np.ndarray, n_columns: int) -> np.ndarray:
         """Rowsᵀ × grad (n × K) → columns × K."""
         rows = self.row_of_entry()

@@ -23,6 +23,8 @@ SENTIMENTS = ("negative", "neutral", "positive")
 # A theme is given to a comment from this probability on; "no theme" wins only when it is this sure.
 ASSIGN_AT = 0.25
 NONE_WINS_AT = 0.5
+# ...and the most likely theme must reach this (chosen on the training rows' cross-validation, bench/insight.py).
+MIN_TOP = 0.35
 # Weak labels (a score, not a person, said what the comment felt like) count this much against a written label.
 WEAK_WEIGHT = 0.3
 # A clause of a longer comment gives its theme to the comment when this sure (see Engine._clause_themes).
@@ -158,6 +160,8 @@ class Engine:
                     ((k, p) for k, p in merged.items() if k != NONE and (p >= ASSIGN_AT or k == top)),
                     key=lambda kp: (kp[0] != top, -kp[1]),
                 )
+                if given and given[0][1] < MIN_TOP:
+                    given = []  # the best guess is too weak to count: no theme (the comment may suggest a new one)
                 top = given[0][0] if given else NONE
             s = int(np.argmax(s_proba[i]))
             out.append(Analysis(given, top, SENTIMENTS[s], float(s_proba[i, s]), scores))
