@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
-from django.db.models import Count
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
