@@ -12,8 +12,10 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from feedback.models import ComplaintCase, CorrectiveAction
+from insight.models import CommentInsight, CommentTheme, Theme
 from surveys.models import Answer, Response
 from surveys.scoring import QuestionKind
 
@@ -29,6 +31,7 @@ class Comparison:
     after_n: int
     z: float | None
     p: float | None
+    theme: str = ""  # for label "theme": the theme's name
 
     @property
     def before_rate(self) -> float | None:
@@ -97,7 +100,23 @@ def action_comparisons(action: CorrectiveAction, days: int = WINDOW_DAYS) -> lis
     if action.survey_id:
         (bk, bn), (ak, an) = _detractors(action, before), _detractors(action, after)
         found.append(Comparison("detractors", bk, bn, ak, an, *two_proportion_test(bk, bn, ak, an)))
+    for theme in action.themes.all():
+        (bk, bn), (ak, an) = _theme_share(action, theme, before), _theme_share(action, theme, after)
+        name = theme.name("en" if (get_language() or "").startswith("en") else "vi")
+        found.append(Comparison("theme", bk, bn, ak, an, *two_proportion_test(bk, bn, ak, an), theme=name))
     return found
+
+
+def _theme_share(action: CorrectiveAction, theme: Theme, window: tuple[datetime, datetime]) -> tuple[int, int]:
+    """Comments mentioning the theme, of all comments read (the action's survey and segment, if it names them)."""
+    comments = CommentInsight.objects.filter(submitted_at__range=window)
+    mentions = CommentTheme.objects.filter(theme=theme, submitted_at__range=window)
+    if action.survey_id:
+        comments, mentions = comments.filter(survey_id=action.survey_id), mentions.filter(survey_id=action.survey_id)
+    if action.segment:
+        comments = comments.filter(response__customer__segment=action.segment)
+        mentions = mentions.filter(comment__response__customer__segment=action.segment)
+    return mentions.count(), comments.count()
 
 
 @dataclass(frozen=True)

@@ -74,3 +74,23 @@ def test_the_driver_page_says_not_enough_responses_or_nothing_to_analyse(qm_clie
     assert 'data-testid="drivers-not-enough"' in html
     html = qm_client.get(reverse("drivers"), {"survey": surveys[1].pk}).content.decode()
     assert 'data-testid="drivers-none"' in html
+
+
+def test_the_review_pack_lists_the_top_themes_and_their_change(qm_client, qm):
+    from reports.review import review_create
+
+    services.themes_seed_starter()
+    survey = make_survey(owner=qm)
+    today = timezone.localdate()
+    for i in range(30):
+        _comment(survey, 3, "Giao hàng chậm quá, đợi cả tuần" if i % 3 else "Giá quá đắt", days_ago=40 + i)
+        _comment(survey, 3, "Giao hàng chậm quá, đợi cả tuần" if i % 10 == 0 else "Giá quá đắt", days_ago=1 + i)
+    pipeline.comments_sweep()
+    review = review_create(title="Xem xét", period_start=today - timedelta(days=35), period_end=today, prepared_by=qm)
+    html = qm_client.get(reverse("review_detail", args=[review.pk])).content.decode()
+    table = html[html.index('data-testid="review-themes"') :].split("</table>")[0]
+    rows = [r for r in table.split("</tr>") if "<td>" in r]
+    assert "Giá cả" in rows[0] and "Giao hàng" in rows[1]
+    assert "+56,6" in rows[0] and "p = 0.000" in rows[0]  # price rose from 1 in 3 to 9 in 10 comments
+    pdf = qm_client.get(reverse("review_pdf", args=[review.pk]))
+    assert pdf.status_code == 200
