@@ -114,14 +114,14 @@ class Engine:
         sentiment_model = SoftmaxRegression(l2=l2).fit(s_rows, columns, s_targets, s_weights)
         return cls(vectoriser, labels, theme_model, sentiment_model)
 
-    def _clause_themes(self, texts: Sequence[str]) -> dict[int, dict[str, float]]:
+    def _clause_themes(self, normalised: Sequence[str]) -> dict[int, dict[str, float]]:
         """A softmax over the whole comment lets one theme win; "giá đắt mà nhân viên thô lỗ" is about two. Each
         clause is read too, and a theme that clearly wins a clause (CLAUSE_WINS_AT) is given to the comment."""
         if self.theme_model is None:
             return {}
         owners: list[int] = []
         clauses: list[str] = []
-        for i, text in enumerate(texts):
+        for i, text in enumerate(normalised):
             parts = [p.strip() for p in _CLAUSE.split(text) if len(p.split()) >= 2]
             if len(parts) > 1:
                 owners.extend([i] * len(parts))
@@ -129,7 +129,7 @@ class Engine:
         best: dict[int, dict[str, float]] = {}
         if not clauses:
             return best
-        proba = self.theme_model.predict_proba(self.rows(clauses))
+        proba = self.theme_model.predict_proba(self.vectoriser.transform([features(c) for c in clauses]))
         for owner, row in zip(owners, proba, strict=True):
             j = int(np.argmax(row))
             if self.labels[j] != NONE and row[j] >= CLAUSE_WINS_AT:
@@ -143,10 +143,12 @@ class Engine:
     def analyse(self, texts: Sequence[str]) -> list[Analysis]:
         if not texts:
             return []
-        rows = self.rows(texts)
+        # The preprocessor is the costliest step: run it once, and split the clauses from its output.
+        normalised = normalise_many(list(texts))
+        rows = self.vectoriser.transform([features(t) for t in normalised])
         s_proba = self.sentiment_model.predict_proba(rows)
         t_proba = self.theme_model.predict_proba(rows) if self.theme_model else np.zeros((len(texts), 1))
-        clause_best = self._clause_themes(texts)
+        clause_best = self._clause_themes(normalised)
         out = []
         for i in range(len(texts)):
             scores = {self.labels[j]: float(t_proba[i, j]) for j in range(len(self.labels))} if self.theme_model else {}
