@@ -163,7 +163,8 @@ def throughput(n: int, processes: int, batch: int = 2000) -> None:
         f"{done / busy:,.0f} comments/s once trained; peak memory per process {max(r[2] for r in results):.0f} MB"
     )
     print(
-        f"  baseline (lower-case and split only): {n / bare:,.0f} comments/s; model {weights / 1e6:.1f} MB in memory "
+        f"  baseline (lower-case and split only, {baseline:,} words): {n / bare:,.0f} comments/s; "
+        f"model {weights / 1e6:.1f} MB in memory "
         f"(trained at start, nothing on disk), underthesea-core {package:.1f} MB on disk, "
         f"training data {os.path.getsize(corpus.PATH) / 1e3:.0f} kB"
     )
