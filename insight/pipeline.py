@@ -160,10 +160,10 @@ def comments_sweep(now: datetime | None = None) -> int:
     """Read every free-text answer past the watermark that has no analysis yet; returns how many were read."""
     now = now or timezone.now()
     state = InsightState.load()
-    total = 0
+    position, revision, total = state.watermark, state.revision, 0
     while True:
         candidates = list(
-            Answer.objects.filter(pk__gt=state.watermark)
+            Answer.objects.filter(pk__gt=position)
             .exclude(text="")
             .filter(insight__isnull=True)
             .order_by("pk")
@@ -171,14 +171,13 @@ def comments_sweep(now: datetime | None = None) -> int:
         )
         if not candidates:
             break
-        total += _store_new(candidates, state.revision)
+        total += _store_new(candidates, revision)
+        position = candidates[-1][0]
         settled = [pk for pk, _t, _r, _s, at in candidates if at < now - SETTLE]
-        if not settled or len(candidates) < BATCH:
-            if settled:
-                InsightState.objects.filter(pk=1, watermark__lt=max(settled)).update(watermark=max(settled))
+        if settled:
+            InsightState.objects.filter(pk=1, watermark__lt=max(settled)).update(watermark=max(settled))
+        if len(candidates) < BATCH:
             break
-        InsightState.objects.filter(pk=1, watermark__lt=max(settled)).update(watermark=max(settled))
-        state.refresh_from_db()
     return total
 
 

@@ -123,3 +123,12 @@ def test_a_correction_trains_the_next_model(survey, qm):
     engine = pipeline.engine_current()
     (reading,) = engine.analyse(["quầy bar hết đá lạnh"])
     assert reading.top == "product"
+
+
+def test_one_sweep_reads_every_batch_of_fresh_comments(survey, monkeypatch):
+    monkeypatch.setattr(pipeline, "BATCH", 2)
+    for text in ["giá đắt", "ship chậm", "app lỗi", "nhân viên kém", "chờ lâu"]:
+        _respond(survey, 3, text)
+    assert pipeline.comments_sweep() == 5  # fresh (not yet settled) comments past the first batch too
+    assert pipeline.comments_sweep() == 0
+    assert InsightState.load().watermark == 0  # none settled: a late commit with a smaller id is still seen
