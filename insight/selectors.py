@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
 from insight.models import CommentInsight, CommentTheme, Theme
@@ -58,29 +59,34 @@ def theme_figures(*, survey_id: int, start: date, end: date, segment: str = "") 
 def theme_share_by_period(
     *, survey_id: int, theme: Theme, start: date, end: date, granularity: str = "M"
 ) -> list[tuple[str, int, int]]:
-    """(period label, comments mentioning the theme, comments) per month or week: the p-chart's input."""
+    """(period label, comments mentioning the theme, comments) per month or week: the p-chart's input. Grouped
+    in the database (two small GROUP BYs), so the cost does not grow with the comments' number in Python."""
     since, until = _bounds(start, end)
-    comments = CommentInsight.objects.filter(survey_id=survey_id, submitted_at__gte=since, submitted_at__lt=until)
-    stamps = list(comments.values_list("submitted_at", flat=True))
-    hits = list(
-        CommentTheme.objects.filter(
-            survey_id=survey_id, theme=theme, submitted_at__gte=since, submitted_at__lt=until
-        ).values_list("submitted_at", flat=True)
+    trunc = TruncWeek if granularity == "W" else TruncMonth
+    tz = timezone.get_current_timezone()
+
+    def per_period(rows: QuerySet) -> dict[date, int]:
+        grouped = rows.annotate(period=trunc("submitted_at", tzinfo=tz)).values("period").annotate(n=Count("id"))
+        return {_day(r["period"]): r["n"] for r in grouped.order_by()}
+
+    totals = per_period(
+        CommentInsight.objects.filter(survey_id=survey_id, submitted_at__gte=since, submitted_at__lt=until)
+    )
+    hits = per_period(
+        CommentTheme.objects.filter(survey_id=survey_id, theme=theme, submitted_at__gte=since, submitted_at__lt=until)
     )
 
-    def label(at: datetime) -> str:
-        local = timezone.localtime(at)
+    def label(day: date) -> str:
         if granularity == "W":
-            year, week, _day = local.isocalendar()
+            year, week, _weekday = day.isocalendar()
             return f"{year}-W{week:02d}"
-        return f"{local:%Y-%m}"
+        return f"{day:%Y-%m}"
 
-    totals: dict[str, list[int]] = {}
-    for at in stamps:
-        totals.setdefault(label(at), [0, 0])[1] += 1
-    for at in hits:
-        totals.setdefault(label(at), [0, 0])[0] += 1
-    return [(key, k, n) for key, (k, n) in sorted(totals.items()) if n]
+    return [(label(day), hits.get(day, 0), n) for day, n in sorted(totals.items()) if n]
+
+
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def theme_comments(
