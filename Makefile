@@ -77,6 +77,8 @@ bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/campaign.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/insight.py
+	$(BIN)/python bench/insight_db.py
 
 messages: install
 	$(BIN)/python manage.py makemessages --locale vi --ignore ".venv/*" --ignore "var/*" --ignore "tests/*" --ignore "bench/*" --no-obsolete

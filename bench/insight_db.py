@@ -35,7 +35,8 @@ SELECT a.id, r.id, r.survey_id, r.submitted_at, s.number, 'nps',
        (ARRAY['negative', 'neutral', 'positive'])[1 + a.id %% 3], 0.8, %s, false, now()
 FROM surveys_answer a JOIN surveys_response r ON r.id = a.response_id
 LEFT JOIN surveys_answer s ON s.response_id = r.id AND s.question_id = %s
-WHERE a.text <> '' AND r.survey_id = %s AND NOT EXISTS (SELECT 1 FROM insight_commentinsight c WHERE c.answer_id = a.id);
+WHERE a.text <> '' AND r.survey_id = %s
+  AND NOT EXISTS (SELECT 1 FROM insight_commentinsight c WHERE c.answer_id = a.id);
 INSERT INTO insight_commenttheme (comment_id, theme_id, confidence, source, survey_id, submitted_at, score)
 SELECT c.id, t.ids[1 + c.id %% array_length(t.ids, 1)], 0.7, 'model', c.survey_id, c.submitted_at, c.score
 FROM insight_commentinsight c, (SELECT array_agg(id ORDER BY id) AS ids FROM insight_theme) t
@@ -101,7 +102,9 @@ def main() -> int:
         with connection.cursor() as cursor:
             cursor.execute(THEMES_SQL, [InsightState.load().revision, score_question.pk, survey.pk])
         themed = time.perf_counter() - started
-        InsightState.objects.filter(pk=1).update(watermark=Answer.objects.order_by("-pk").values_list("pk", flat=True)[0])
+        InsightState.objects.filter(pk=1).update(
+            watermark=Answer.objects.order_by("-pk").values_list("pk", flat=True)[0]
+        )
         client.get(url)
         page = timed(lambda: client.get(url), repeat=args.requests)
         comments = CommentInsight.objects.count()
@@ -143,7 +146,9 @@ def main() -> int:
     )
     sweep_times = []
     for _ in range(3):
-        batch = Response.objects.bulk_create(Response(survey=survey, version=version, language="vi") for _ in range(200))
+        batch = Response.objects.bulk_create(
+            Response(survey=survey, version=version, language="vi") for _ in range(200)
+        )
         Answer.objects.bulk_create([Answer(response=r, question=comment, text=rng.choice(texts)) for r in batch])
         sweep_times.append(timed(pipeline.comments_sweep))
     print(f"  200 new comments (a debounced request's share): read in {statistics.median(sweep_times):.2f} s median")
