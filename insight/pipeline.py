@@ -81,6 +81,13 @@ def catch_up_embedded() -> None:
 def forget_erased_customer(sender: Any, customer: Customer, **kwargs: Any) -> None:
     # Inside the erasure's transaction: the texts are blanked there, and their themes and corrections go with them.
     CommentInsight.objects.filter(response__customer=customer).delete()
+    state_touch()
+
+
+def state_touch() -> None:
+    """Say that figures read from the analyses changed (the dashboard's cached theme figures are keyed on it)."""
+    InsightState.load()
+    InsightState.objects.filter(pk=1).update(updated_at=timezone.now())
 
 
 # --- The model -----------------------------------------------------------------------------------------------
@@ -272,6 +279,8 @@ def comments_recompute(*, limit: int | None = None) -> int:
             )
             CommentTheme.objects.bulk_create(rows, ignore_conflicts=True)
         done += len(batch)
+    if done:
+        state_touch()
     return done
 
 

@@ -51,6 +51,7 @@ def theme_update(*, theme: Theme, name_vi: str, name_en: str, examples: str, act
     if not active:
         # A retired theme stops counting now; its rows go, the comments are read again without it.
         CommentTheme.objects.filter(theme=theme, source=CommentTheme.Source.MODEL).delete()
+        pipeline.state_touch()
     if changed_model:
         pipeline.revision_bump()
     return theme
@@ -106,4 +107,5 @@ def comment_correct(
     if sentiment:
         comment.sentiment, comment.sentiment_confidence = sentiment, 1.0
     comment.save(update_fields=["corrected", "sentiment", "sentiment_confidence"])
+    pipeline.state_touch()
     return correction

@@ -7,14 +7,16 @@ aggregates of `insight.CommentTheme`, which carries survey, day and score: two q
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from insight import selectors
-from insight.models import Theme
+from insight.models import CommentInsight, CommentTheme, InsightState, Theme
 from reports import charts, stats
 from reports.charts import MUTED, PRIMARY, WARN
 from reports.dashboard import Filters, min_n
@@ -23,7 +25,42 @@ from reports.drivers import DriverAnalysis
 MAX_THEMES = 12
 
 
+# The theme figures change only when the worker writes: kept until the next comment is read or a theme changes.
+BOARD_CACHE_SECONDS = 300
+
+
 def theme_board(filters: Filters, *, language: str, chosen: str = "") -> dict[str, Any]:
+    """Cached on what the figures depend on; the key costs two index lookups (the newest analysis and theme row)."""
+    newest = (
+        CommentInsight.objects.order_by("-pk").values_list("pk", "computed_at").first(),
+        CommentTheme.objects.order_by("-pk").values_list("pk", flat=True).first(),
+        InsightState.load().updated_at,  # moved by recomputes, corrections and erasures
+    )
+    key = (
+        "themes:"
+        + hashlib.sha256(
+            repr(
+                (
+                    filters.survey.pk,
+                    filters.start,
+                    filters.end,
+                    filters.segment,
+                    filters.granularity,
+                    language,
+                    chosen,
+                    newest,
+                )
+            ).encode()  # fmt: skip
+        ).hexdigest()
+    )
+    board = cache.get(key)
+    if board is None:
+        board = _theme_board(filters, language=language, chosen=chosen)
+        cache.set(key, board, BOARD_CACHE_SECONDS)
+    return board
+
+
+def _theme_board(filters: Filters, *, language: str, chosen: str = "") -> dict[str, Any]:
     total, figures = selectors.theme_figures(
         survey_id=filters.survey.pk, start=filters.start, end=filters.end, segment=filters.segment
     )

@@ -104,7 +104,8 @@ def drivers_view(request: HttpRequest) -> HttpResponse:
     survey, start, end = values["survey"], values["start"], values["end"]
     language = _page_language()
     newest = survey.responses.order_by("-pk").values_list("pk", flat=True).first() or 0
-    key = f"drivers:{survey.pk}:{start}:{end}:{newest}:{language}"
+    # created_at: a survey id reused after a restore (or in tests) never meets another survey's cached analysis.
+    key = f"drivers:{survey.pk}:{survey.created_at.isoformat()}:{start}:{end}:{newest}:{language}"
     analysis = cache.get(key)
     if analysis is None:
         analysis = drivers.survey_drivers(survey, start, end, language=language)

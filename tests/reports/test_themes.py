@@ -94,3 +94,20 @@ def test_the_review_pack_lists_the_top_themes_and_their_change(qm_client, qm):
     assert "+56,6" in rows[0] and "p = 0.000" in rows[0]  # price rose from 1 in 3 to 9 in 10 comments
     pdf = qm_client.get(reverse("review_pdf", args=[review.pk]))
     assert pdf.status_code == 200
+
+
+def test_the_cached_theme_figures_follow_a_correction(qm_client, qm, settings):
+    from insight.models import CommentInsight
+
+    settings.REPORTS_MIN_N = 1
+    services.themes_seed_starter()
+    survey = make_survey(owner=qm)
+    for _ in range(4):
+        _comment(survey, 2, "Giao hàng chậm quá, đợi cả tuần")
+    pipeline.comments_sweep()
+    url = reverse("dashboard")
+    first = qm_client.get(url, {"survey": survey.pk}).content.decode()
+    assert ">100,0%<" in first
+    services.comment_correct(comment=CommentInsight.objects.first(), themes=[], sentiment="", actor=qm)
+    after = qm_client.get(url, {"survey": survey.pk}).content.decode()
+    assert ">75,0%<" in after  # 3 of 4 comments still about delivery
