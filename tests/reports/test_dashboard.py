@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -54,6 +55,7 @@ def test_the_page_costs_the_same_queries_at_any_size(qm_client, django_assert_ma
     fill(survey, [10, 3], customer=small)
     rollup_refresh()
     comments_sweep()  # what a worker does between two visits; the page then reads, never writes
+    cache.clear()  # both visits pay for the theme figures (they are cached until the next comment is read)
     # 19 for the figures, plus the comment themes (two aggregates, two for a theme's p-chart) and, in the embedded
     # mode these tests run in, the insight catch-up's reads when no comment waits.
     with django_assert_max_num_queries(30) as few:
@@ -62,6 +64,7 @@ def test_the_page_costs_the_same_queries_at_any_size(qm_client, django_assert_ma
         fill(survey, [10, 9, 3, 7], customer=large, days_ago=day)
     rollup_refresh()
     comments_sweep()
+    cache.clear()
     with django_assert_max_num_queries(30) as many:
         assert qm_client.get(URL).status_code == 200
     assert len(many.captured_queries) == len(few.captured_queries)
