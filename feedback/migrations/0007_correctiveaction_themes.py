@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0005_verbose_names'),
+        ('feedback', '0006_one_line_contact_fields'),
         ('insight', '0001_initial'),
     ]
 
