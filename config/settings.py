@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "audit",
     "outbox",
     "surveys",
+    "insight",
     "feedback",
     "reports",
 ]
@@ -234,6 +235,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "refresh-rollups": {"task": "reports.tasks.rollup_refresh", "schedule": float(env_int("ROLLUP_SECONDS", 60))},
     "remove-old-exports": {"task": "reports.tasks.exports_remove_old", "schedule": 86400.0},
     "check-alerts": {"task": "reports.tasks.alerts_check", "schedule": 600.0},
+    # Comments are read within a minute even when the request after a response was lost; both are idempotent.
+    "insight-sweep": {"task": "insight.tasks.comments_sweep", "schedule": 60.0},
+    "insight-recompute": {"task": "insight.tasks.comments_recompute", "schedule": 60.0},
 }
 
 # --- Email: SMTP when EMAIL_HOST is set, otherwise files under var/mail/. ---

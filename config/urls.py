@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("surveys.urls")),
+    path("", include("insight.urls")),
     path("", include("feedback.urls")),
     path("", include("reports.urls")),
     path("", include("audit.urls")),

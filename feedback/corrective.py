@@ -23,6 +23,7 @@ from feedback.models import (
     EffectivenessReview,
 )
 from feedback.workflow import next_reference
+from insight.models import Theme
 from surveys.models import Survey
 
 A = ActionStatus
@@ -45,6 +46,7 @@ def action_create(
     survey: Survey | None = None,
     segment: str = "",
     effective_from: date | None = None,
+    themes: Iterable[Theme] = (),
 ) -> CorrectiveAction:
     action = CorrectiveAction(
         title=title.strip(),
@@ -60,6 +62,7 @@ def action_create(
     action.reference = next_reference("CA")
     action.save()
     action.cases.set(list(cases))
+    action.themes.set(list(themes))
     audit_record(action, action="create")
     return action
 
@@ -77,7 +80,11 @@ ACTION_EDITABLE = ("title", "nonconformity", "owner", "category", "survey", "seg
 
 @transaction.atomic
 def action_update(
-    *, action: CorrectiveAction, cases: Iterable[ComplaintCase] | None = None, **fields: object
+    *,
+    action: CorrectiveAction,
+    cases: Iterable[ComplaintCase] | None = None,
+    themes: Iterable[Theme] | None = None,
+    **fields: object,
 ) -> CorrectiveAction:
     """Edit what the action is about (not its steps); refused once it is closed."""
     _open(action)
@@ -91,6 +98,8 @@ def action_update(
     action.save()
     if cases is not None:
         action.cases.set(list(cases))
+    if themes is not None:
+        action.themes.set(list(themes))
     audit_record(action, action="update", before=before)
     return action
 

@@ -20,8 +20,10 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from feedback.models import ComplaintCase, CorrectiveAction
+from insight.models import CommentInsight, CommentTheme, Theme
 
 # reports.stats is a leaf: pure functions on counts, no model and no import of any app, so using it from here
 # does not make feedback depend on reporting (the one-way rule is about models, signals and services).
@@ -59,6 +61,8 @@ class Comparison:
         if not n:
             return None
         return (1000 if self.per_thousand else 100) * k / n
+
+    theme: str = ""  # for label "theme": the theme's name
 
     @property
     def before_rate(self) -> float | None:
@@ -226,7 +230,24 @@ def action_comparisons(action: CorrectiveAction, days: int = WINDOW_DAYS) -> lis
                 special_before=_weekly_special_cause(_before_weeks(action, before, "detractors"), rate=False),
             )
         )  # fmt: skip
+    for theme in action.themes.all():
+        (bk, bn), (ak, an) = _theme_share(action, theme, before), _theme_share(action, theme, after)
+        change = stats.share_change((bk, bn), (ak, an))
+        name = theme.name("en" if (get_language() or "").startswith("en") else "vi")
+        found.append(Comparison("theme", bk, bn, ak, an, None, change.p_value, change.method, theme=name))
     return found
+
+
+def _theme_share(action: CorrectiveAction, theme: Theme, window: tuple[datetime, datetime]) -> tuple[int, int]:
+    """Comments mentioning the theme, of all comments read (the action's survey and segment, if it names them)."""
+    comments = CommentInsight.objects.filter(submitted_at__range=window)
+    mentions = CommentTheme.objects.filter(theme=theme, submitted_at__range=window)
+    if action.survey_id:
+        comments, mentions = comments.filter(survey_id=action.survey_id), mentions.filter(survey_id=action.survey_id)
+    if action.segment:
+        comments = comments.filter(response__segment=action.segment)
+        mentions = mentions.filter(comment__response__segment=action.segment)
+    return mentions.count(), comments.count()
 
 
 @dataclass(frozen=True)

@@ -219,6 +219,10 @@ class CorrectiveAction(models.Model):
     cases = models.ManyToManyField(
         ComplaintCase, blank=True, related_name="corrective_actions", verbose_name=_("complaint cases")
     )
+    # The comment themes the action addresses: their share of comments is compared before and after it.
+    themes = models.ManyToManyField(
+        "insight.Theme", blank=True, related_name="corrective_actions", verbose_name=_("themes addressed")
+    )
     owner = models.ForeignKey(
         USER, on_delete=models.PROTECT, related_name="corrective_actions", verbose_name=_("owner")
     )

@@ -79,6 +79,23 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
                 "trend": [(t["month"], t["value"] if t["enough"] else None, t["n"]) for t in row["trend"]],
             }
         )
+    themes = []
+    for row in inputs.get("themes", []):  # reviews signed before themes existed have none
+        change = row["change"]
+        if change["difference"] is None or change["p_value"] is None:
+            change_text = _("no comparable previous period")
+        else:
+            verdict = _("significant") if change["significant"] else _("not significant")
+            sign = "+" if change["difference"] > 0 else ""
+            change_text = f"{sign}{_number(change['difference'])} ({verdict}, p = {change['p_value']:.3f})"
+        themes.append(
+            {
+                "theme": row[language] or row[other],
+                "now": _estimate(row["now"], "%"),
+                "before": _estimate(row["before"], "%"),
+                "change": change_text,
+            }
+        )
     complaints = inputs["complaints"]
     metric_labels = dict(Metric.choices)
     objectives = [
@@ -106,6 +123,7 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
             "categories": [(c[language] or c[other] or _("(no category)"), c["n"]) for c in complaints["categories"]],
         },
         "objectives": objectives,
+        "themes": themes,
         "corrective": {
             "opened": corrective["opened"],
             "open": [(str(statuses.get(code, code)), n) for code, n in corrective["open_by_status"].items()],
@@ -217,6 +235,12 @@ def pack_pdf(review: ManagementReview, view: dict[str, Any]) -> bytes:
                      "resolution accepted by the customer: %(accepted)s") % c))  # fmt: skip
     if c["categories"]:
         story.append(table([[_("Category"), _("Complaints")]] + [list(x) for x in c["categories"]], [120, 30]))
+
+    if view.get("themes"):
+        story.append(p(_("What customers wrote about: top themes"), h2))
+        story.append(table([[_("Theme"), _("Share of comments"), _("Previous period"), _("Change (points)")]] +
+                           [[t["theme"], t["now"], t["before"], t["change"]] for t in view["themes"]],
+                           [40, 45, 45, 40]))  # fmt: skip
 
     story.append(p(_("Quality objectives"), h2))
     if view["objectives"]:

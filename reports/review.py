@@ -10,7 +10,7 @@ and numbers are stored; labels are translated when shown.
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -128,6 +128,7 @@ def review_inputs(review: ManagementReview, *, live: bool = False) -> dict[str, 
         "period": [start.isoformat(), end.isoformat()],
         "satisfaction": _satisfaction(start, end, before),
         "complaints": _complaints(start, end),
+        "themes": _themes(start, end, before),
         "objectives": _objectives(end),
         "corrective_actions": _corrective_actions(start, end),
         "actions": [
@@ -193,6 +194,45 @@ def _satisfaction(start: date, end: date, before: tuple[date, date]) -> list[dic
             }
         )
     result.sort(key=lambda r: -r["now"]["n"])
+    return result
+
+
+TOP_THEMES = 5
+
+
+def _themes(start: date, end: date, before: tuple[date, date]) -> list[dict[str, Any]]:
+    """The period's most mentioned comment themes (all surveys), their share of comments then and now, and
+    whether the change is significant (two-proportion test)."""
+    from insight.models import CommentInsight, CommentTheme, Theme
+
+    tz = timezone.get_current_timezone()
+
+    def bounds(a: date, b: date) -> tuple[datetime, datetime]:
+        return datetime.combine(a, time.min, tz), datetime.combine(b + timedelta(days=1), time.min, tz)
+
+    now, then = bounds(start, end), bounds(*before)
+    n_now = CommentInsight.objects.filter(submitted_at__gte=now[0], submitted_at__lt=now[1]).count()
+    n_then = CommentInsight.objects.filter(submitted_at__gte=then[0], submitted_at__lt=then[1]).count()
+
+    def counts(window: tuple[datetime, datetime]) -> dict[int, int]:
+        rows = CommentTheme.objects.filter(submitted_at__gte=window[0], submitted_at__lt=window[1])
+        return dict(rows.values_list("theme_id").annotate(n=Count("id")).order_by())
+
+    k_now, k_then = counts(now), counts(then)
+    top = sorted(k_now, key=lambda t: -k_now[t])[:TOP_THEMES]
+    themes = Theme.objects.in_bulk(top)
+    result = []
+    for theme_id in top:
+        test = stats.share_change((k_then.get(theme_id, 0), n_then), (k_now[theme_id], n_now))
+        result.append(
+            {
+                "vi": themes[theme_id].name_vi,
+                "en": themes[theme_id].name_en,
+                "now": _estimate(stats.share_estimate(k_now[theme_id], n_now)),
+                "before": _estimate(stats.share_estimate(k_then.get(theme_id, 0), n_then)),
+                "change": {"difference": test.difference, "p_value": test.p_value, "significant": test.significant},
+            }
+        )
     return result
 
 

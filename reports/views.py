@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -16,7 +17,8 @@ from django.views.decorators.http import require_POST
 from accounts.roles import is_quality_manager, quality_manager_required
 from config.validators import parse_id
 from feedback.history import field_changes
-from reports import alerts, dashboard, exports, objectives, stats
+from insight.pipeline import catch_up_embedded
+from reports import alerts, dashboard, drivers, exports, objectives, stats, themes
 from reports import review as review_service
 from reports.forms import (
     DashboardFilterForm,
@@ -56,6 +58,9 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         (objective, objectives.objective_progress(objective))
         for objective in QualityObjective.objects.filter(active=True, survey=filters.survey)[:5]
     ]
+    catch_up_embedded()
+    insight = themes.theme_board(filters, language=_page_language(), chosen=request.GET.get("theme", ""))
+    board.figures.update(insight["figures"])
     search = request.GET.get("q", "").strip()[:200]
     comments = dashboard.comments_page(
         filters, search=search, page=request.GET.get("page", 1), headlines=board.headlines
@@ -75,6 +80,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "min_n": dashboard.min_n(),
             "goals": goals,
             "survey_title": filters.survey.title(get_language()[:2]),
+            "insight": insight,
         },
     )
 
@@ -108,6 +114,42 @@ def alert_settings(request: HttpRequest) -> HttpResponse:
         "page_every": round(1 / stats.false_alarm_rate(set(stats.RULES))),
     }
     return render(request, "reports/alert_settings.html", context)
+
+
+def _page_language() -> str:
+    return "en" if (get_language() or "").startswith("en") else "vi"
+
+
+# Bootstrap intervals take about a second on a few thousand responses: a finished analysis is kept this long.
+DRIVERS_CACHE_SECONDS = 600
+
+
+@quality_manager_required
+def drivers_view(request: HttpRequest) -> HttpResponse:
+    surveys = _surveys()
+    if not surveys.exists():
+        return render(request, "reports/drivers.html", {"empty": True})
+    fallback = default_survey(surveys)
+    form = DashboardFilterForm(request.GET or None, surveys=surveys, segments=[])
+    values = filter_values(form, fallback)
+    survey, start, end = values["survey"], values["start"], values["end"]
+    language = _page_language()
+    newest = survey.responses.order_by("-pk").values_list("pk", flat=True).first() or 0
+    # created_at: a survey id reused after a restore (or in tests) never meets another survey's cached analysis.
+    key = f"drivers:{survey.pk}:{survey.created_at.isoformat()}:{start}:{end}:{newest}:{language}"
+    analysis = cache.get(key)
+    if analysis is None:
+        analysis = drivers.survey_drivers(survey, start, end, language=language)
+        cache.set(key, analysis, DRIVERS_CACHE_SECONDS)
+    figures = {}
+    if analysis is not None and analysis.enough:
+        figures["importance-performance"] = themes.importance_performance(analysis)
+    if not request.GET:
+        form = DashboardFilterForm(
+            {"survey": survey.pk, "start": start, "end": end, "granularity": "month"}, surveys=surveys, segments=[]
+        )
+    context = {"form": form, "survey": survey, "analysis": analysis, "figures": figures, "start": start, "end": end}
+    return render(request, "reports/drivers.html", context)
 
 
 def _get_objective_for_user(request: HttpRequest, pk: int) -> QualityObjective:

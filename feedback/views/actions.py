@@ -74,6 +74,7 @@ def action_create(request: HttpRequest) -> HttpResponse:
                 survey=data["survey"],
                 segment=data["segment"],
                 effective_from=data.get("effective_from"),
+                themes=data["themes"],
             )
         except ValidationError as error:
             form.add_error(None, error.messages)
@@ -101,6 +102,7 @@ def action_edit(request: HttpRequest, reference: str) -> HttpResponse:
             corrective.action_update(
                 action=action,
                 cases=data["case_references"],
+                themes=data["themes"],
                 **{name: data[name] for name in corrective.ACTION_EDITABLE},
             )
         except ValidationError as error:

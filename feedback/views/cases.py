@@ -18,6 +18,7 @@ from feedback import policy, workflow
 from feedback.forms import AssignForm, CaseEditForm, CaseForm, TextForm, TransitionForm
 from feedback.history import field_changes
 from feedback.models import ActionItem, CaseStatus, Category, ComplaintCase, Severity
+from insight.selectors import response_themes
 
 PAGE_SIZE = 25
 MY_WORK_LIMIT = 10
@@ -143,6 +144,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "actions": case.corrective_actions.all(),
         "can_change": policy.can_change_case(request.user, case),
         "can_take": policy.can_take_case(request.user, case),
+        "comment_themes": response_themes(case.response_id) if case.response_id else [],
         # What was typed in a form that was refused, shown again instead of lost.
         "kept": request.session.pop(f"transition-{case.pk}", {}),
         "kept_text": request.session.pop(f"text-{case.pk}", ""),
