@@ -10,4 +10,4 @@ RUN pip install --no-cache-dir polib && python scripts/compile_messages.py \
 RUN useradd --create-home app && mkdir -p /app/var && chown -R app /app/var
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "config.wsgi:application"]

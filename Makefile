@@ -57,8 +57,8 @@ CHECK_ENV := DJANGO_ENV=production ALLOWED_HOSTS=survey.example.org SITE_URL=htt
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/djlint templates surveys/templates feedback/templates reports/templates audit/templates --lint
-	$(BIN)/bandit -q -c pyproject.toml -r accounts audit config surveys feedback reports --severity-level medium
+	$(BIN)/djlint templates surveys/templates feedback/templates reports/templates audit/templates insight/templates --lint
+	$(BIN)/bandit -q -c pyproject.toml -r accounts audit config surveys insight feedback reports --severity-level medium
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(CHECK_ENV) SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
@@ -68,15 +68,17 @@ format: install
 	$(BIN)/ruff format .
 
 worker: install
-	$(BIN)/celery -A config worker --loglevel=INFO
+	PROCESS_ROLE=worker $(BIN)/celery -A config worker --loglevel=INFO --max-tasks-per-child=1000 --max-memory-per-child=400000
 
 beat: install
-	$(BIN)/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
+	PROCESS_ROLE=worker $(BIN)/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
 
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/campaign.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/insight.py
+	$(BIN)/python bench/insight_db.py
 
 messages: install
 	$(BIN)/python manage.py makemessages --locale vi --ignore ".venv/*" --ignore "var/*" --ignore "tests/*" --ignore "bench/*" --no-obsolete

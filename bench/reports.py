@@ -28,15 +28,15 @@ DB_NAME = "langnghe_bench_reports" + os.environ.get("BENCH_DB_SUFFIX", "")
 SEGMENTS = ["retail", "corporate", "sme", "public-sector", "online"]
 
 GROUP_BY = """
-SELECT r.survey_id, a.question_id, COALESCE(c.segment, ''), (r.submitted_at AT TIME ZONE %s)::date,
+SELECT r.survey_id, a.question_id, r.segment, r.channel, (r.submitted_at AT TIME ZONE %s)::date,
        count(*), count(*) FILTER (WHERE a.number >= 9), count(*) FILTER (WHERE a.number BETWEEN 7 AND 8),
        count(*) FILTER (WHERE a.number <= 6), sum(a.number), sum(a.number * a.number)
 FROM surveys_answer a JOIN surveys_response r ON r.id = a.response_id
-JOIN surveys_question q ON q.id = a.question_id LEFT JOIN surveys_customer c ON c.id = r.customer_id
-WHERE a.number IS NOT NULL GROUP BY 1, 2, 3, 4
+JOIN surveys_question q ON q.id = a.question_id
+WHERE a.number IS NOT NULL GROUP BY 1, 2, 3, 4, 5
 """
 PLAIN_COPY = """
-COPY (SELECT r.id, r.submitted_at, r.version_id, r.language, c.segment, c.name, c.email, a.question_id, a.number,
+COPY (SELECT r.id, r.submitted_at, r.version_id, r.language, r.segment, c.name, c.email, a.question_id, a.number,
              a.text
       FROM surveys_response r LEFT JOIN surveys_customer c ON c.id = r.customer_id
       JOIN surveys_answer a ON a.response_id = r.id WHERE r.survey_id = %s) TO STDOUT WITH (FORMAT csv)
@@ -77,10 +77,12 @@ def grow(survey, target: int, have: int, *, span: str = "365 days") -> None:  # 
         low, high = cursor.fetchone()
         cursor.execute(
             """
-            INSERT INTO surveys_response (survey_id, version_id, customer_id, language, submitted_at)
-            SELECT %s, %s, %s + (random() * (%s - %s))::int, 'vi',
-                   now() - random() * CAST(%s AS interval) - interval '3 minutes'
-            FROM generate_series(1, %s)
+            INSERT INTO surveys_response (survey_id, version_id, customer_id, language, submitted_at, segment, channel)
+            SELECT %s, %s, c.id, 'vi', g.at, c.segment, 'email'
+            FROM (SELECT %s + (random() * (%s - %s))::int AS customer_id,
+                         now() - random() * CAST(%s AS interval) - interval '3 minutes' AS at
+                  FROM generate_series(1, %s)) g
+            JOIN surveys_customer c ON c.id = g.customer_id
             """,
             [survey.pk, version.pk, low, high, low, span, count],
         )

@@ -1,11 +1,57 @@
 """The Celery app. Configuration comes from Django settings under the CELERY_ namespace."""
 
+import contextlib
 import os
+import threading
+import time
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("lang_nghe")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+WORKER_HEARTBEAT_KEY = "langnghe:heartbeat:worker"
+WORKER_HEARTBEAT_SECONDS = 10
+
+
+@signals.setup_logging.connect(weak=False)
+def _django_logging(**kwargs: object) -> None:
+    # Connecting here stops Celery from configuring logging itself: Django's LOGGING (JSON lines) applies.
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+
+
+@signals.worker_ready.connect(weak=False)
+def _start_heartbeat(**kwargs: object) -> None:
+    """A worker's main process says every few seconds, in Redis, that it is alive (read by /readyz/)."""
+    import redis
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return
+    client = redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=settings.REDIS_TIMEOUT, socket_connect_timeout=settings.REDIS_TIMEOUT
+    )
+
+    def beat() -> None:
+        while True:
+            with contextlib.suppress(redis.RedisError):  # the broker is away; the heartbeat resumes with it
+                client.set(WORKER_HEARTBEAT_KEY, str(time.time()), ex=WORKER_HEARTBEAT_SECONDS * 6)
+            time.sleep(WORKER_HEARTBEAT_SECONDS)
+
+    threading.Thread(target=beat, name="langnghe-heartbeat", daemon=True).start()
+
+
+def _connect_logs() -> None:
+    from config.logs import connect_celery_signals
+
+    connect_celery_signals()
+
+
+_connect_logs()

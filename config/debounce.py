@@ -1,22 +1,31 @@
-"""Asking a worker for a catch-up task at most once every few seconds per process.
+"""Asking a worker for a catch-up task, from a background thread, at most once every few seconds per process.
 
-Handing a message to the broker costs about as much as storing a response (measured: 0.35 ms, mostly kombu
-building a Redis client per publish), so a hot path must not publish once per event. A catch-up task (the closed
-loop's sweep, the rollup refresh) works from a watermark in the database: one run sees every event before it, and
-beat runs it periodically anyway, so a skipped or lost request only delays the work.
+Nothing here ever blocks a request on the broker. A request (a respondent's answer, a complaint) only sets a flag;
+a daemon thread of the process publishes the requested tasks a moment later. With Redis down or hung (SIGSTOP),
+that thread waits or fails, bounded by the broker timeouts in settings, and the request has long been answered.
+
+Every task asked for this way works from the database (a watermark, the outbox table, the invitations' states) and
+beat runs it periodically anyway, so a request dropped while the broker is away only delays the work. Handing a
+message to the broker costs about as much as storing a response (measured: 0.35 ms), which is why a hot path asks
+at most once per window. No countdown is used: messages held unacknowledged by a worker (ETA tasks) are what made
+kombu 5.7 workers die when Redis dropped.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 import time
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 
 class Debounced:
     def __init__(self, task: Any, seconds: float) -> None:
         self.task = task
         self.seconds = seconds
-        self.last = 0.0
 
     def request(self) -> None:
         from config.celery import app
@@ -24,8 +33,63 @@ class Debounced:
         if app.conf.task_always_eager:
             self.task.delay()  # no broker (the embedded mode, tests): run it now, in-process
             return
-        now = time.monotonic()
-        if now - self.last < self.seconds:
-            return  # the run already requested starts after this event's commit and will see it
-        self.last = now
-        self.task.apply_async(countdown=self.seconds)
+        _publisher().ask(self.task, self.seconds)
+
+
+class _Publisher:
+    """One daemon thread per process that publishes what requests asked for."""
+
+    def __init__(self, start: bool = True) -> None:
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.wanted: dict[str, tuple[Any, float]] = {}
+        self.last: dict[str, float] = {}
+        self.pid = os.getpid()
+        if start:
+            threading.Thread(target=self._run, name="langnghe-publisher", daemon=True).start()
+
+    def ask(self, task: Any, seconds: float) -> None:
+        with self.lock:
+            self.wanted.setdefault(task.name, (task, seconds))
+        self.wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            # Gather the requests of the next moment into one message (the trailing edge of the window).
+            with self.lock:
+                pause = min((seconds for _task, seconds in self.wanted.values()), default=1.0)
+            time.sleep(pause)
+            if self.flush(time.monotonic()):
+                self.wake.set()  # some were too soon after their last message: try again after a pause
+
+    def flush(self, now: float) -> int:
+        """Publish each wanted task whose window has passed; returns how many must wait for a later flush."""
+        with self.lock:
+            wanted, self.wanted = self.wanted, {}
+        for name, (task, seconds) in wanted.items():
+            if now - self.last.get(name, -1e9) < seconds:
+                with self.lock:  # too soon after the last one: keep it for the next round
+                    self.wanted.setdefault(name, (task, seconds))
+                continue
+            self.last[name] = now
+            try:
+                task.apply_async(retry=False)
+            except Exception as error:  # noqa: BLE001 - the broker is away; beat catches up later
+                logger.warning("could not ask for %s: %s", name, error)
+        return len(self.wanted)
+
+
+_instance: _Publisher | None = None
+_instance_lock = threading.Lock()
+
+
+def _publisher() -> _Publisher:
+    global _instance
+    # After a fork (gunicorn, Celery's prefork) the parent's thread does not exist in the child: start a new one.
+    if _instance is None or _instance.pid != os.getpid():
+        with _instance_lock:
+            if _instance is None or _instance.pid != os.getpid():
+                _instance = _Publisher()
+    return _instance

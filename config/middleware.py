@@ -1,6 +1,9 @@
+import logging
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+
+logger = logging.getLogger(__name__)
 
 # Every front-end file is served from our own origin and no page has inline script, so a strict policy holds.
 # 'unsafe-inline' for styles only: crispy-forms and Django admin emit a few style attributes.
@@ -17,4 +20,28 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A database that is away (restarting, a lock past lock_timeout, a statement past statement_timeout) gets a
+    plain 503 page saying nothing was saved, not a 500: the request's transaction rolled back, so that is true."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.db import OperationalError, connection
+        from django.template import loader
+
+        if not isinstance(exception, OperationalError):
+            return None
+        logger.warning("database unavailable: %s", exception)
+        connection.close_if_unusable_or_obsolete()
+        # Rendered without the request: the context processors would ask the database again.
+        response = HttpResponse(loader.get_template("errors/503.html").render({}), status=503)
+        response["Retry-After"] = "30"
         return response

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.env import env_bool, env_int, env_list, env_required, env_str, refuse_unsafe_production
@@ -58,12 +59,15 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "audit",
+    "outbox",
     "surveys",
+    "insight",
     "feedback",
     "reports",
 ]
 
 MIDDLEWARE = [
+    "config.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -76,6 +80,7 @@ MIDDLEWARE = [
     "config.middleware.ContentSecurityPolicyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "audit.middleware.AuditActorMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -107,9 +112,29 @@ TEMPLATES = [
 ]
 
 # --- Database: PostgreSQL is the truth in production; SQLite under var/ when nothing is configured. ---
+# Which process this is: "web" (gunicorn: respondents and staff pages) or "worker" (Celery: campaigns, exports,
+# rollups). Each gets its own PostgreSQL time limits: a web request must never wait long on a lock or a slow
+# statement (a table locked 40 s stalled every web worker), while an export or a rollup rebuild may run for minutes.
+PROCESS_ROLE = env_str("PROCESS_ROLE", "web")
+if PROCESS_ROLE not in ("web", "worker"):
+    raise ImproperlyConfigured(f"PROCESS_ROLE must be web or worker; got {PROCESS_ROLE!r}.")
+_WORKER = PROCESS_ROLE == "worker"
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 600_000 if _WORKER else 10_000)
+DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 30_000 if _WORKER else 3_000)
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
+# gunicorn kills a request after this (gunicorn.conf.py); above the web statement timeout, so a request killed
+# there was already past any statement that could commit.
+WEB_TIMEOUT = env_int("WEB_TIMEOUT", 30)
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": DB_CONNECT_TIMEOUT,
+        "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} -c lock_timeout={DB_LOCK_TIMEOUT_MS}",
+    }
+    # A reused connection is checked before a request uses it: after a PostgreSQL restart the first request of
+    # each web worker no longer fails on a dead connection.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -127,8 +152,16 @@ DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 
 # --- Cache and Celery: Redis when REDIS_URL is set, otherwise in-process. ---
 REDIS_URL = env_str("REDIS_URL")
+# Seconds to wait on Redis: a hung broker (SIGSTOP) must fail a call quickly, never hold a request or a worker.
+REDIS_TIMEOUT = env_int("REDIS_TIMEOUT", 2)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -148,20 +181,63 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Retry the broker for ever (a worker must outlive any Redis outage) but wait on each try only a few seconds.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": REDIS_TIMEOUT,
+    "socket_connect_timeout": REDIS_TIMEOUT,
+    "retry_on_timeout": True,
+    # Longer than any task can run (the hard time limit), so Redis never redelivers a task that is still running.
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 300,
+}
+# A publish gives up after about two seconds; the outbox row or the watermark it announced stays for the next run.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1}
+# Our logging configuration (JSON lines, config/logs.py) stays in force in workers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_WORKER_MAX_TASKS_PER_CHILD", 1000)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 400_000)  # KiB
 CELERY_TIMEZONE = "UTC"
+
+# The outbox (outbox/dispatch.py): how often beat dispatches, how long a handed-out row waits for a worker before
+# it is handed out again, how long a run holds it, and the retries of a failing task.
+OUTBOX_DISPATCH_SECONDS = env_int("OUTBOX_DISPATCH_SECONDS", 5)
+OUTBOX_NUDGE_SECONDS = 1.0
+OUTBOX_DISPATCH_LEASE_SECONDS = env_int("OUTBOX_DISPATCH_LEASE_SECONDS", 60)
+OUTBOX_RUN_LEASE_SECONDS = env_int("OUTBOX_RUN_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT + 60)
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
+OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+
+# Invitation delivery (surveys/campaigns.py): a claimed invitation's lease, and the backoff of a temporary refusal
+# (1, 2, 4 ... minutes, then hourly) until it counts as failed.
+INVITATION_SEND_LEASE_SECONDS = env_int("INVITATION_SEND_LEASE_SECONDS", 20 * 60)
+INVITATION_RETRY_BASE_SECONDS = env_int("INVITATION_RETRY_BASE_SECONDS", 60)
+INVITATION_RETRY_MAX_SECONDS = env_int("INVITATION_RETRY_MAX_SECONDS", 3600)
+INVITATION_MAX_ATTEMPTS = env_int("INVITATION_MAX_ATTEMPTS", 40)  # about 34 hours of deferrals
+INVITATION_DISPATCH_SECONDS = env_int("INVITATION_DISPATCH_SECONDS", 10)
+
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # The queue of record: due outbox rows and due invitations are handed to workers from the database.
+    "dispatch-outbox": {"task": "outbox.tasks.outbox_dispatch", "schedule": float(OUTBOX_DISPATCH_SECONDS)},
+    "dispatch-invitations": {
+        "task": "surveys.tasks.invitations_dispatch",
+        "schedule": float(INVITATION_DISPATCH_SECONDS),
+    },
     # Idempotent: each escalation level of a case is reached once, however often this runs.
     "escalate-overdue-cases": {"task": "feedback.tasks.escalate_overdue_cases", "schedule": 300.0},
     # The closed loop's catch-up: a detractor whose message was lost still gets its case within a minute.
-    "sweep-detractors": {"task": "feedback.tasks.sweep_detractors", "schedule": 60.0},
+    "sweep-detractors": {"task": "feedback.tasks.sweep_detractors", "schedule": float(env_int("SWEEP_SECONDS", 60))},
     "start-due-campaigns": {"task": "surveys.tasks.campaigns_start_due", "schedule": 60.0},
     "send-reminders": {"task": "surveys.tasks.send_reminders", "schedule": 3600.0},
     "expire-invitations": {"task": "surveys.tasks.expire_invitations", "schedule": 3600.0},
-    "reconcile-stopped-sends": {"task": "surveys.tasks.reconcile_stopped_sends", "schedule": 900.0},
     # Requested after responses too (debounced); this catches what a lost request missed.
-    "refresh-rollups": {"task": "reports.tasks.rollup_refresh", "schedule": 120.0},
+    "refresh-rollups": {"task": "reports.tasks.rollup_refresh", "schedule": float(env_int("ROLLUP_SECONDS", 60))},
     "remove-old-exports": {"task": "reports.tasks.exports_remove_old", "schedule": 86400.0},
     "check-alerts": {"task": "reports.tasks.alerts_check", "schedule": 600.0},
+    # Comments are read within a minute even when the request after a response was lost; both are idempotent.
+    "insight-sweep": {"task": "insight.tasks.comments_sweep", "schedule": 60.0},
+    "insight-recompute": {"task": "insight.tasks.comments_recompute", "schedule": 60.0},
 }
 
 # --- Email: SMTP when EMAIL_HOST is set, otherwise files under var/mail/. ---
@@ -173,6 +249,8 @@ if EMAIL_HOST:
     EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
     EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+    # Seconds for the connection and for each SMTP command: a silent server delays a chunk, never hangs a worker.
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
@@ -270,10 +348,29 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
 
+# JSON lines on stderr (config/logs.py): time, level, logger, message, request id, user id, task id; tokens in
+# URLs masked. LOG_FORMAT=plain for a developer's terminal.
+LOG_FORMAT = env_str("LOG_FORMAT", "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "config.logs.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "config.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(task_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}, "celery": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Task received, started, retried, succeeded and failed, at INFO (celery.app.trace and config/logs.py).
+        "celery": {"level": env_str("CELERY_LOG_LEVEL", "INFO")},
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -6,10 +6,12 @@ from config import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    path("readyz/", views.readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("surveys.urls")),
+    path("", include("insight.urls")),
     path("", include("feedback.urls")),
     path("", include("reports.urls")),
     path("", include("audit.urls")),

@@ -1,4 +1,3 @@
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
@@ -23,9 +22,16 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """Liveness: the process answers. No I/O, so it answers even when the database or Redis is away."""
+    return JsonResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: database, broker, outbox lag, dispatcher and worker heartbeats (config/health.py)."""
+    from config.health import readiness
+
+    ready, report = readiness()
+    return JsonResponse(report, status=200 if ready else 503, headers={"Cache-Control": "no-store"})
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.trail import audit_record, audit_snapshot, audit_stored
+from feedback import effectiveness
 from feedback.models import (
     ActionItem,
     ActionStatus,
@@ -22,6 +23,7 @@ from feedback.models import (
     EffectivenessReview,
 )
 from feedback.workflow import next_reference
+from insight.models import Theme
 from surveys.models import Survey
 
 A = ActionStatus
@@ -44,6 +46,7 @@ def action_create(
     survey: Survey | None = None,
     segment: str = "",
     effective_from: date | None = None,
+    themes: Iterable[Theme] = (),
 ) -> CorrectiveAction:
     action = CorrectiveAction(
         title=title.strip(),
@@ -59,6 +62,7 @@ def action_create(
     action.reference = next_reference("CA")
     action.save()
     action.cases.set(list(cases))
+    action.themes.set(list(themes))
     audit_record(action, action="create")
     return action
 
@@ -76,7 +80,11 @@ ACTION_EDITABLE = ("title", "nonconformity", "owner", "category", "survey", "seg
 
 @transaction.atomic
 def action_update(
-    *, action: CorrectiveAction, cases: Iterable[ComplaintCase] | None = None, **fields: object
+    *,
+    action: CorrectiveAction,
+    cases: Iterable[ComplaintCase] | None = None,
+    themes: Iterable[Theme] | None = None,
+    **fields: object,
 ) -> CorrectiveAction:
     """Edit what the action is about (not its steps); refused once it is closed."""
     _open(action)
@@ -90,6 +98,8 @@ def action_update(
     action.save()
     if cases is not None:
         action.cases.set(list(cases))
+    if themes is not None:
+        action.themes.set(list(themes))
     audit_record(action, action="update", before=before)
     return action
 
@@ -211,8 +221,12 @@ def action_record_review(
     reviewer: AbstractBaseUser,
     reviewed_on: date,
     result: str,
+    justification: str = "",
 ) -> EffectivenessReview:
-    """Review effectiveness (10.2.1 d). Effective closes the action; not effective reopens it for new actions."""
+    """Review effectiveness (10.2.1 d). Effective closes the action; not effective reopens it for new actions.
+
+    What the data say is kept with the review. Recording "effective" when they say otherwise (worse, not yet clear,
+    too early) needs a written justification, kept with it: an auditor must see why the data were overruled."""
     _open(action)
     items = action.items.exclude(status=ActionItem.Status.CANCELLED)
     _require(items.exists(), _("Plan at least one action before reviewing effectiveness."))
@@ -230,7 +244,18 @@ def action_record_review(
     )
     _require(result in EffectivenessReview.Result.values, _("Choose the result of the review."))
     before = audit_stored(action)
+    data = effectiveness.action_verdict(action, today=reviewed_on)
+    overruled = result == EffectivenessReview.Result.EFFECTIVE and data.state not in (
+        effectiveness.EFFECTIVE,
+        effectiveness.NO_MEASURE,
+    )
+    _require(
+        not overruled or bool(justification.strip()),
+        _("The data do not show the action to be effective: explain in writing why you record it as effective."),
+    )
     review = EffectivenessReview.objects.create(
+        data_verdict=data.state,
+        justification=justification.strip(),
         action=action,
         method=method.strip(),
         evidence=evidence.strip(),

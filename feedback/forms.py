@@ -25,6 +25,7 @@ from feedback.models import (
     Severity,
     TimeLimit,
 )
+from insight.models import Theme
 from surveys.models import Customer, Language, Survey
 
 
@@ -232,6 +233,13 @@ class ActionForm(_Crispy, forms.ModelForm):
         max_length=2000,
         help_text=_("References separated by commas, e.g. CMP-2026-000123."),
     )
+    themes = forms.ModelMultipleChoiceField(
+        label=_("Comment themes it addresses"),
+        queryset=Theme.objects.filter(active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Their share of comments is compared before and after the date the action took effect."),
+    )
 
     class Meta:
         model = CorrectiveAction
@@ -249,6 +257,8 @@ class ActionForm(_Crispy, forms.ModelForm):
         self.fields["effective_from"].help_text = _(
             "The date the action took effect: complaint and detractor rates are compared before and after it."
         )
+        if self.instance.pk:
+            self.fields["themes"].initial = list(self.instance.themes.values_list("pk", flat=True))
         if self.instance.pk:
             self.fields["case_references"].initial = ", ".join(self.instance.cases.values_list("reference", flat=True))
         self._crispy()
@@ -312,6 +322,12 @@ class ReviewForm(forms.Form):
         label=_("Review date"), initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
     )
     result = forms.ChoiceField(label=_("Result"), choices=EffectivenessReview.Result.choices, widget=forms.RadioSelect)
+    justification = forms.CharField(
+        label=_("Justification (when the data do not show it effective)"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class ReopenForm(forms.Form):

@@ -63,33 +63,52 @@ def _sweep_requests() -> Debounced:
     return Debounced(sweep_detractors, DEBOUNCE_SECONDS)
 
 
+# Batches one sweep may examine (100,000 responses): a backlog after an outage is worked off in one run, not one
+# batch per beat period, while the unsettled window (SETTLE) may itself hold more than a batch under load.
+SWEEP_MAX_BATCHES = 50
+
+
 def sweep(now: datetime | None = None) -> int:
     """Open the cases of every detractor response past the watermark; returns how many were opened."""
     now = now or timezone.now()
-    with transaction.atomic():
-        config = ComplaintSettings.objects.select_for_update().get_or_create(pk=1)[0]
-        candidates = list(
-            Response.objects.filter(pk__gt=config.loop_watermark)
-            .order_by("pk")
-            .values_list("pk", "submitted_at", "survey_id")[:SWEEP_BATCH]
-        )
-        ids = [pk for pk, _at, _survey in candidates]
-        scores: dict[int, list[tuple[str, int]]] = defaultdict(list)
-        for response_id, kind, number in Answer.objects.filter(
-            response_id__in=ids, number__isnull=False, question__kind__in=SCORED
-        ).values_list("response_id", "question__kind", "number"):
-            scores[response_id].append((kind, number))
-        surveys = Survey.objects.in_bulk({survey for _pk, _at, survey in candidates})
-        opened = sum(
-            case_from_response(pk) == "created"
-            for pk, _at, survey in candidates
-            if detractor_scores(surveys[survey], scores[pk])
-        )
-        settled = [pk for pk, at, _survey in candidates if at < now - SETTLE]
-        if settled:
-            config.loop_watermark = max(settled)
-        config.save(update_fields=["loop_watermark"])
+    opened = 0
+    cursor: int | None = None
+    for _batch in range(SWEEP_MAX_BATCHES):
+        # One transaction per batch: cases (and their acknowledgements, through the outbox) leave as they are made,
+        # not after the whole backlog. Two sweeps at once are harmless: a response gets one case at most.
+        with transaction.atomic():
+            config = ComplaintSettings.objects.select_for_update().get_or_create(pk=1)[0]
+            start = config.loop_watermark if cursor is None else max(cursor, config.loop_watermark)
+            candidates = list(
+                Response.objects.filter(pk__gt=start)
+                .order_by("pk")
+                .values_list("pk", "submitted_at", "survey_id")[:SWEEP_BATCH]
+            )
+            if candidates:
+                opened += _open_cases(candidates)
+                cursor = candidates[-1][0]
+                settled = [pk for pk, at, _survey in candidates if at < now - SETTLE]
+                if settled:
+                    config.loop_watermark = max(config.loop_watermark, max(settled))
+            config.save(update_fields=["loop_watermark"])
+        if len(candidates) < SWEEP_BATCH:
+            break
     return opened
+
+
+def _open_cases(candidates: list[tuple[int, datetime, int]]) -> int:
+    ids = [pk for pk, _at, _survey in candidates]
+    scores: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for response_id, kind, number in Answer.objects.filter(
+        response_id__in=ids, number__isnull=False, question__kind__in=SCORED
+    ).values_list("response_id", "question__kind", "number"):
+        scores[response_id].append((kind, number))
+    surveys = Survey.objects.in_bulk({survey for _pk, _at, survey in candidates})
+    return sum(
+        case_from_response(pk) == "created"
+        for pk, _at, survey in candidates
+        if detractor_scores(surveys[survey], scores[pk])
+    )
 
 
 def watermark_to_now() -> None:

@@ -316,6 +316,10 @@ class CorrectiveAction(models.Model):
     cases = models.ManyToManyField(
         ComplaintCase, blank=True, related_name="corrective_actions", verbose_name=_("complaint cases")
     )
+    # The comment themes the action addresses: their share of comments is compared before and after it.
+    themes = models.ManyToManyField(
+        "insight.Theme", blank=True, related_name="corrective_actions", verbose_name=_("themes addressed")
+    )
     owner = models.ForeignKey(
         USER, on_delete=models.PROTECT, related_name="corrective_actions", verbose_name=_("owner")
     )
@@ -389,6 +393,10 @@ class EffectivenessReview(models.Model):
     reviewer = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("reviewer"))
     reviewed_on = models.DateField(_("review date"))
     result = models.CharField(_("result"), max_length=12, choices=Result.choices)
+    # What the data said when the review was recorded (effectiveness.Verdict), and, when the result goes against
+    # it, the reviewer's written reason: an auditor reads both together (ISO 9001 10.2.2 retains the evidence).
+    data_verdict = models.CharField(_("verdict of the data"), max_length=12, blank=True)
+    justification = models.TextField(_("justification"), blank=True, max_length=5000)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

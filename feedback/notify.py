@@ -17,7 +17,7 @@ from feedback.models import CaseEvent, ComplaintCase, ComplaintSettings
 from surveys import building
 from surveys.customers import customer_for_email
 from surveys.invitations import invitation_create, invitation_email_now
-from surveys.models import Survey
+from surveys.models import Invitation, Survey
 
 TRACK_SALT = "feedback.case-track"
 
@@ -154,7 +154,9 @@ def send_handling_survey(case_id: int, actor_id: int) -> str:
             email=case.contact_email, name=case.contact_name, language=case.language, phone=case.contact_phone
         )
     owner = get_user_model().objects.get(pk=actor_id)
-    invitation, _token = invitation_create(survey=handling_survey(owner), customer=customer, created_by=owner)
+    invitation, _token = invitation_create(
+        survey=handling_survey(owner), customer=customer, created_by=owner, channel=Invitation.Channel.EMAIL
+    )
     invitation_email_now(invitation=invitation)
     _record(case, f"handling survey → {customer.email}")
     return "sent"

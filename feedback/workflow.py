@@ -35,6 +35,7 @@ from feedback.models import (
     Severity,
     TimeLimit,
 )
+from outbox.dispatch import outbox_add
 from surveys.models import Customer, Response
 
 S = CaseStatus
@@ -109,10 +110,9 @@ def _event(case: ComplaintCase, kind: str, actor: AbstractBaseUser | None, text:
 
 
 def _after_commit(task_name: str, *args: Any) -> None:
-    from feedback import tasks
-
-    task = getattr(tasks, task_name)
-    transaction.on_commit(lambda: task.delay(*args))
+    # An outbox row in the case's own transaction: the email exists exactly when the change does, and reaches a
+    # worker whatever happens to Redis or a worker meanwhile (outbox/dispatch.py). No broker call here.
+    outbox_add(task=f"feedback.tasks.{task_name}", args=list(args))
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -21,8 +22,9 @@ from django.utils.translation import gettext as _
 
 from accounts.roles import quality_manager_addresses
 from reports import stats
-from reports.dashboard import STATS, change, headline, measure_name, rollup_frame
-from reports.models import AlertEvent
+from reports.dashboard import STATS, change, decimals, headline, measure_name, min_n, rollup_frame
+from reports.formatting import number, p_value
+from reports.models import AlertEvent, AlertSettings
 from surveys.models import Survey
 from surveys.scoring import SurveyKind
 
@@ -40,8 +42,9 @@ def alerts_check(today: date | None = None) -> int:
     today = today or timezone.localdate()
     week = last_completed_week(today)
     new = 0
+    email_rules = AlertSettings.load().email_rules
     for survey in Survey.objects.filter(status=Survey.Status.ACTIVE):
-        for kind, detail in _events(survey, week):
+        for kind, detail in _events(survey, week, email_rules):
             try:
                 with transaction.atomic():
                     AlertEvent.objects.create(survey=survey, kind=kind, period_start=week, detail=detail)
@@ -55,7 +58,7 @@ def alerts_check(today: date | None = None) -> int:
     return new
 
 
-def _events(survey: Survey, week: date) -> list[tuple[str, str]]:
+def _events(survey: Survey, week: date, email_rules: list[int]) -> list[tuple[str, str]]:
     first = week - timedelta(weeks=WEEKS - 1)
     frame = rollup_frame(survey, first, week + timedelta(days=6))
     if not len(frame):
@@ -64,14 +67,16 @@ def _events(survey: Survey, week: date) -> list[tuple[str, str]]:
     weeks = {period.start_time.date(): {s: int(row[s]) for s in STATS} for period, row in frame.iterrows()}
     events = []
     series = [(start.isoformat(), sums["detractors"], sums["count"]) for start, sums in sorted(weeks.items())]
-    points = stats.p_chart(series)
+    points = stats.p_chart(series, min_n=min_n()).points
     last = points[-1] if points else None
-    # Only a rise of the detractor share is news to act on; a fall below the limits is good news.
-    if last and last.label == week.isoformat() and last.rules and last.share > last.centre:
-        rules = ", ".join(str(rule) for rule in last.rules)
+    # Only a rise of the detractor share is news to act on; a fall below the limits is good news. Only the rules
+    # chosen for email count here (rule 1 alone by default): the page shows every rule.
+    emailed = [rule for rule in (last.rules if last else ()) if rule in email_rules]
+    if last and last.label == week.isoformat() and emailed and last.share > last.centre:
+        rules = ", ".join(str(rule) for rule in emailed)
         with translation.override(settings.LANGUAGE_CODE):  # the language the alert is emailed in
             fired = _("rules %(rules)s") % {"rules": rules}
-        detail = f"{last.share:.1f}% / {last.centre:.1f}% (n = {last.n}); {fired}"
+            detail = f"{number(last.share, 1)}% / {number(last.centre, 1)}% (n = {number(last.n)}); {fired}"
         events.append((AlertEvent.Kind.SPECIAL_CAUSE, detail))
     current = weeks.get(week)
     before = [weeks[w] for w in weeks if week - timedelta(weeks=BASELINE_WEEKS) <= w < week]
@@ -83,7 +88,12 @@ def _events(survey: Survey, week: date) -> list[tuple[str, str]]:
         higher_is_worse = survey.kind == SurveyKind.CES
         worse = test.difference is not None and (test.difference > 0) == higher_is_worse and test.difference != 0
         if test.significant and worse and now.enough and then.enough:
-            detail = f"{then.value:.1f} → {now.value:.1f} (n = {now.n}; p = {test.p_value:.3f})"
+            places = decimals(survey.kind)
+            with translation.override(settings.LANGUAGE_CODE):
+                detail = (
+                    f"{number(then.value, places)} → {number(now.value, places)} "
+                    f"(n = {number(now.n)}; {p_value(test.p_value)})"
+                )
             events.append((AlertEvent.Kind.DROP, detail))
     return events
 
@@ -112,3 +122,14 @@ def _notify(event: AlertEvent, addresses: list[str]) -> None:
         body = render_to_string("reports/email/alert.txt", context)
     send_mail(subject, body, None, addresses)
     AlertEvent.objects.filter(pk=event.pk).update(notified_at=timezone.now())
+
+
+def alert_settings_save(*, email_rules: list[int]) -> AlertSettings:
+    """Choose which Western Electric rules send an email (at least one; rule 1 alone by default)."""
+    rules = sorted({int(rule) for rule in email_rules if int(rule) in stats.RULES})
+    if not rules:
+        raise ValidationError(_("Choose at least one rule."))
+    current = AlertSettings.load()
+    current.email_rules = rules
+    current.save(update_fields=["email_rules"])
+    return current

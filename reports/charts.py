@@ -15,7 +15,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 from plotly.utils import PlotlyJSONEncoder
 
-from reports.stats import ChartPoint, Estimate
+from reports.formatting import number, plotly_separators
+from reports.stats import Estimate, PChart
 
 PRIMARY, DANGER, MUTED, GOOD, WARN = "#0b4f6c", "#b02a37", "#6c757d", "#1e7b45", "#a15c00"
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif", "size": 13}
@@ -32,6 +33,8 @@ def _layout(y_title: str, **extra: Any) -> dict[str, Any]:
         "legend": {"orientation": "h", "y": -0.2},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
+        # Decimal mark and thousands separator of the page's language: 76,9 and 5.632 in Vietnamese.
+        "separators": plotly_separators(),
     }
     layout.update(extra)
     return layout
@@ -60,7 +63,9 @@ def as_json(figure: dict[str, Any]) -> dict[str, Any]:
     return plain_text(json.loads(json.dumps(figure, cls=PlotlyJSONEncoder)))
 
 
-def trend(labels: list[str], estimates: list[Estimate], measure: str, target: float | None) -> dict[str, Any]:
+def trend(
+    labels: list[str], estimates: list[Estimate], measure: str, target: float | None, *, places: int = 1
+) -> dict[str, Any]:
     """The headline figure per period with its 95 % interval as a band, and the objective's target line."""
     shown = [e if e.enough else None for e in estimates]
     values = [e.value if e else None for e in shown]
@@ -73,7 +78,8 @@ def trend(labels: list[str], estimates: list[Estimate], measure: str, target: fl
          "fillcolor": "rgba(11,79,108,0.15)", "name": _("95% interval"), "hoverinfo": "skip"},
         {"type": "scatter", "x": labels, "y": values, "mode": "lines+markers", "name": measure,
          "line": {"color": PRIMARY, "width": 2}, "connectgaps": False,
-         "customdata": [e.n for e in estimates], "hovertemplate": "%{y:.1f} (n = %{customdata})<extra></extra>"},
+         "customdata": [e.n for e in estimates],
+         "hovertemplate": f"%{{y:,.{places}f}} (n = %{{customdata:,}})<extra></extra>"},
     ]  # fmt: skip
     if target is not None:
         data.append(
@@ -83,12 +89,15 @@ def trend(labels: list[str], estimates: list[Estimate], measure: str, target: fl
     return {"data": data, "layout": _layout(measure)}
 
 
-def p_chart(points: list[ChartPoint]) -> dict[str, Any]:
-    """The detractor share per period with its centre line, per-period control limits and flagged points."""
+def p_chart(chart: PChart) -> dict[str, Any]:
+    """The detractor share per period with its centre line, per-period control limits (Laney's p′ when the data
+    are overdispersed) and flagged points; the periods that set the limits are drawn filled, the others open."""
+    points = chart.points
     labels = [p.label for p in points]
     flagged = [p for p in points if p.rules]
+    limits = _("Control limits (Laney p′)") if chart.laney else _("Control limits")
     data: list[dict[str, Any]] = [
-        {"type": "scatter", "x": labels, "y": [p.upper for p in points], "mode": "lines", "name": _("Control limits"),
+        {"type": "scatter", "x": labels, "y": [p.upper for p in points], "mode": "lines", "name": limits,
          "line": {"color": MUTED, "dash": "dot", "shape": "hvh"}, "legendgroup": "limits"},
         {"type": "scatter", "x": labels, "y": [p.lower for p in points], "mode": "lines", "showlegend": False,
          "line": {"color": MUTED, "dash": "dot", "shape": "hvh"}, "legendgroup": "limits"},
@@ -96,7 +105,9 @@ def p_chart(points: list[ChartPoint]) -> dict[str, Any]:
          "line": {"color": MUTED}},
         {"type": "scatter", "x": labels, "y": [p.share for p in points], "mode": "lines+markers",
          "name": _("Detractor share (%)"), "line": {"color": PRIMARY},
-         "customdata": [p.n for p in points], "hovertemplate": "%{y:.1f}% (n = %{customdata})<extra></extra>"},
+         "marker": {"symbol": ["circle" if p.baseline else "circle-open" for p in points], "size": 8},
+         "customdata": [p.n for p in points],
+         "hovertemplate": "%{y:.1f}% (n = %{customdata:,})<extra></extra>"},
     ]  # fmt: skip
     if flagged:
         data.append(
@@ -119,7 +130,9 @@ def distribution(labels: list[str], counts: list[int]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def segments(names: list[str], estimates: list[Estimate], significant: list[bool], measure: str) -> dict[str, Any]:
+def segments(
+    names: list[str], estimates: list[Estimate], significant: list[bool], measure: str, *, places: int = 1
+) -> dict[str, Any]:
     """The headline figure per segment with its interval; a segment that differs from the rest is marked."""
     values = [e.value for e in estimates]
     marked = [f"{n} *" if s else n for n, s in zip(names, significant, strict=True)]
@@ -130,7 +143,8 @@ def segments(names: list[str], estimates: list[Estimate], significant: list[bool
              "error_x": {"type": "data", "symmetric": False,
                          "array": [(e.high - e.value) if e.high is not None else 0 for e in estimates],
                          "arrayminus": [(e.value - e.low) if e.low is not None else 0 for e in estimates]},
-             "customdata": [e.n for e in estimates], "hovertemplate": "%{x:.1f} (n = %{customdata})<extra></extra>"}
+             "customdata": [e.n for e in estimates],
+             "hovertemplate": f"%{{x:,.{places}f}} (n = %{{customdata:,}})<extra></extra>"}
         ],
         "layout": _layout("", hovermode="closest", xaxis={"type": "linear", "title": {"text": measure}},
                           yaxis={"type": "category", "automargin": True},
@@ -142,7 +156,7 @@ def funnel(stages: list[tuple[str, int]]) -> dict[str, Any]:
     return {
         "data": [
             {"type": "bar", "orientation": "h", "y": [s for s, _n in stages], "x": [n for _s, n in stages],
-             "marker": {"color": PRIMARY}, "text": [f"{n:,}" for _s, n in stages], "textposition": "auto",
+             "marker": {"color": PRIMARY}, "text": [number(n) for _s, n in stages], "textposition": "auto",
              "hovertemplate": "%{x:,}<extra></extra>"}
         ],
         "layout": _layout("", hovermode="closest", height=240, xaxis={"type": "linear", "rangemode": "tozero"},

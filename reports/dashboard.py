@@ -7,6 +7,7 @@ pandas and stats.py on those rows, so the page's cost does not grow with the num
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -22,11 +23,19 @@ from reports import charts, stats
 from reports.complaints import complaint_summary
 from reports.models import DailyRollup, InvitationRollup
 from reports.rollup import local_range
-from surveys.models import Answer, Survey
-from surveys.scoring import SurveyKind
+from surveys.building import headline_question_ids
+from surveys.models import Answer, Invitation, Response, Survey
+from surveys.scoring import QuestionKind, SurveyKind
 
 STATS = ("count", "promoters", "passives", "detractors", "top2", "total", "total_sq")
 GRANULARITIES = {"week": "W-SUN", "month": "M", "quarter": "Q"}
+
+
+def _shift_months(day: date, months: int, *, month_end: bool) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, last if month_end else min(day.day, last))
 
 
 @dataclass(frozen=True)
@@ -36,10 +45,24 @@ class Filters:
     end: date
     segment: str = ""
     granularity: str = "month"
+    # The periods the control chart's limits come from (chosen by the quality manager); None: the default.
+    baseline_start: date | None = None
+    baseline_end: date | None = None
 
     @property
     def previous(self) -> tuple[date, date]:
-        """The range of the same length just before this one, for "change since the previous period"."""
+        """The range just before this one, for "change since the previous period": as many calendar months (or
+        quarters) back as the range spans at month (quarter) granularity — January–March 2026 is compared with
+        October–December 2025, not with the 90 days before — and the same number of days for weeks."""
+        if self.granularity in ("month", "quarter"):
+            step = 1 if self.granularity == "month" else 3
+            first = (self.start.year * 12 + self.start.month - 1) // step
+            last = (self.end.year * 12 + self.end.month - 1) // step
+            months = (last - first + 1) * step
+            end_is_month_end = self.end.day == calendar.monthrange(self.end.year, self.end.month)[1]
+            start = _shift_months(self.start, -months, month_end=False)
+            end = _shift_months(self.end, -months, month_end=end_is_month_end)
+            return start, min(end, self.start - timedelta(days=1))
         length = (self.end - self.start).days + 1
         return self.start - timedelta(days=length), self.start - timedelta(days=1)
 
@@ -59,6 +82,11 @@ def measure_name(kind: str) -> str:
     }[kind]
 
 
+def decimals(kind: str) -> int:
+    """Places a figure of this kind is shown with: means (CES, ratings) two, percentages and NPS one."""
+    return 2 if kind in (SurveyKind.CES, QuestionKind.RATING) else 1
+
+
 def category_names(kind: str) -> list[str]:
     """The three answer groups of a scale, worst first."""
     if kind == SurveyKind.NPS:
@@ -73,7 +101,7 @@ def min_n() -> int:
 
 
 def headline(kind: str, sums: dict[str, int]) -> stats.Estimate:
-    """The survey's headline figure from summed rollup rows."""
+    """The figure of a question of this kind from summed rollup rows (NPS, CSAT's top-2 share, or a mean)."""
     n = int(sums.get("count", 0))
     if kind == SurveyKind.NPS:
         return stats.nps_estimate(int(sums.get("promoters", 0)), int(sums.get("detractors", 0)), n, min_n=min_n())
@@ -101,9 +129,14 @@ def change(kind: str, before: dict[str, int], after: dict[str, int]) -> stats.Ch
     )
 
 
-def rollup_frame(survey: Survey, start: date, end: date, segment: str = "") -> pd.DataFrame:
-    """Daily rollup rows of the survey's headline measure (summed over its versions' questions)."""
-    rows = DailyRollup.objects.filter(survey=survey, kind=survey.kind, day__gte=start, day__lte=end)
+def rollup_frame(
+    survey: Survey, start: date, end: date, segment: str = "", *, questions: list[int] | None = None
+) -> pd.DataFrame:
+    """Daily rollup rows of the survey's headline question (one per version: never pooled with its other
+    questions of the same kind), per day and segment."""
+    if questions is None:
+        questions = headline_question_ids(survey)
+    rows = DailyRollup.objects.filter(survey=survey, question_id__in=questions, day__gte=start, day__lte=end)
     if segment:
         rows = rows.filter(segment=segment)
     records = list(rows.values("day", "segment").annotate(**{s: Sum(s) for s in STATS}).order_by())
@@ -135,22 +168,20 @@ class Dashboard:
     periods: list[dict[str, Any]]
     special_causes: list[stats.ChartPoint]
     segments: list[dict[str, Any]]
-    funnel: dict[str, int]
+    funnel: dict[str, Any]
     response_rate: stats.Estimate
     figures: dict[str, dict[str, Any]] = field(default_factory=dict)
     complaints: dict[str, Any] | None = None
     questions: list[dict[str, Any]] = field(default_factory=list)
+    pchart: stats.PChart | None = None
+    places: int = 1
+    previous_range: tuple[date, date] | None = None
+    headlines: list[int] = field(default_factory=list)  # the headline question of each version
 
 
-def dashboard_build(filters: Filters, *, target: float | None = None) -> Dashboard:
-    survey, kind = filters.survey, filters.survey.kind
-    before_start, before_end = filters.previous
-    frame = rollup_frame(survey, before_start, filters.end, filters.segment)
-    in_range = frame[frame["day"] >= pd.Timestamp(filters.start)]
-    before = frame[frame["day"] < pd.Timestamp(filters.start)]
-    sums, before_sums = _sums(in_range), _sums(before)
-
-    # Periods over the whole range, empty ones included (a gap in the trend is information too).
+def _periods(filters: Filters, in_range: pd.DataFrame, kind: str) -> list[dict[str, Any]]:
+    """Every period of the range, empty ones included (a gap in the trend is information too); a period the range
+    covers only in part is marked, so a half month is not read as a bad month."""
     freq = GRANULARITIES[filters.granularity]
     index = pd.period_range(pd.Timestamp(filters.start), pd.Timestamp(filters.end), freq=freq)
     grouped = (
@@ -162,33 +193,100 @@ def dashboard_build(filters: Filters, *, target: float | None = None) -> Dashboa
     periods = []
     for period, row in grouped.iterrows():
         period_sums = {s: int(row[s]) for s in STATS}
+        first, last = period.start_time.date(), period.end_time.date()
+        partial = first < filters.start or last > filters.end
+        label = _label(period, filters.granularity)
         periods.append(
-            {"label": _label(period, filters.granularity), "sums": period_sums, "estimate": headline(kind, period_sums)}
+            {
+                "label": f"{label}*" if partial else label,
+                "start": first,
+                "partial": partial,
+                "sums": period_sums,
+                "estimate": headline(kind, period_sums),
+            }
         )
-    chart_points = stats.p_chart([(p["label"], p["sums"]["detractors"], p["sums"]["count"]) for p in periods])
+    return periods
 
-    segment_rows = []
-    if len(in_range) and not filters.segment:
-        by_segment = in_range.groupby("segment")[list(STATS)].sum()
-        for name, row in by_segment.iterrows():
-            seg = {s: int(row[s]) for s in STATS}
-            rest = {s: sums[s] - seg[s] for s in STATS}
-            test = change(kind, rest, seg)
-            estimate = headline(kind, seg)
-            segment_rows.append(
-                {
-                    "name": name or _("(no segment)"),
-                    "estimate": estimate,
-                    "significant": bool(test.significant and estimate.enough),
-                    "difference": test.difference,
-                }
-            )
-        segment_rows.sort(key=lambda r: (r["estimate"].value is None, -(r["estimate"].value or 0)))
 
-    funnel_sums = InvitationRollup.objects.filter(
-        survey=survey, day__gte=filters.start, day__lte=filters.end
-    ).aggregate(**{k: Sum(k) for k in ("invited", "sent", "opened", "answered", "failed", "skipped", "expired")})
-    funnel = {k: int(v or 0) for k, v in funnel_sums.items()}
+def _baseline_labels(filters: Filters, periods: list[dict[str, Any]]) -> set[str] | None:
+    if filters.baseline_start is None or filters.baseline_end is None:
+        return None
+    return {p["label"] for p in periods if filters.baseline_start <= p["start"] <= filters.baseline_end}
+
+
+def _segments(kind: str, in_range: pd.DataFrame, sums: dict[str, int]) -> list[dict[str, Any]]:
+    """Each segment against the rest. Many segments are many tests at once: their p-values are adjusted by
+    Holm's method, so that with no real difference the chance of marking any segment stays at 5 %. Segments
+    below the minimum n are listed but neither tested nor drawn."""
+    if not len(in_range):
+        return []
+    rows = []
+    by_segment = in_range.groupby("segment")[list(STATS)].sum()
+    for name, row in by_segment.iterrows():
+        seg = {s: int(row[s]) for s in STATS}
+        rest = {s: sums[s] - seg[s] for s in STATS}
+        estimate = headline(kind, seg)
+        tested = estimate.enough and rest["count"] >= min_n()
+        test = change(kind, rest, seg) if tested else stats.Change(None, None)
+        rows.append({"name": name or _("(no segment)"), "estimate": estimate, "test": test})
+    adjusted = stats.holm([r["test"].p_value for r in rows])
+    for r, p in zip(rows, adjusted, strict=True):
+        r["p_adjusted"] = p
+        r["significant"] = p is not None and p < stats.ALPHA
+        r["difference"] = r["test"].difference
+    rows.sort(key=lambda r: (r["estimate"].value is None, -(r["estimate"].value or 0)))
+    return rows
+
+
+FUNNEL_STAGES = ("invited", "delivered", "opened", "answered", "failed", "skipped", "expired")
+
+
+def funnel_figures(survey: Survey, start: date, end: date, questions: list[int]) -> dict[str, Any]:
+    """The funnel per channel: emailed links (invited → sent → opened → answered), links handed out (made, so
+    delivered → answered) and the public link or its QR code (answers only: nobody knows how many saw it).
+    Answered never exceeds delivered in a channel, by how the funnel rollup counts (rollup._funnel)."""
+    rows = (
+        InvitationRollup.objects.filter(survey=survey, day__gte=start, day__lte=end)
+        .values("channel")
+        .annotate(**{k: Sum(k) for k in FUNNEL_STAGES})
+        .order_by()
+    )
+    channels = {r["channel"]: {k: int(r[k] or 0) for k in FUNNEL_STAGES} for r in rows}
+    empty = {k: 0 for k in FUNNEL_STAGES}
+    email = channels.get(Invitation.Channel.EMAIL, empty)
+    link = channels.get(Invitation.Channel.LINK, empty)
+    public = (
+        DailyRollup.objects.filter(
+            survey=survey, question_id__in=questions, channel=Response.Channel.PUBLIC, day__gte=start, day__lte=end
+        ).aggregate(n=Sum("count"))["n"]
+        or 0
+    )
+    return {
+        "email": email,
+        "link": link,
+        "public": int(public),
+        "delivered": email["delivered"] + link["delivered"],
+        "answered": email["answered"] + link["answered"],
+    }
+
+
+def dashboard_build(filters: Filters, *, target: float | None = None) -> Dashboard:
+    survey, kind = filters.survey, filters.survey.kind
+    questions = headline_question_ids(survey)
+    before_start, before_end = filters.previous
+    frame = rollup_frame(survey, before_start, filters.end, filters.segment, questions=questions)
+    in_range = frame[frame["day"] >= pd.Timestamp(filters.start)]
+    before = frame[(frame["day"] >= pd.Timestamp(before_start)) & (frame["day"] <= pd.Timestamp(before_end))]
+    sums, before_sums = _sums(in_range), _sums(before)
+
+    periods = _periods(filters, in_range, kind)
+    chart = stats.p_chart(
+        [(p["label"], p["sums"]["detractors"], p["sums"]["count"]) for p in periods],
+        min_n=min_n(),
+        baseline=_baseline_labels(filters, periods),
+    )
+    segment_rows = _segments(kind, in_range, sums) if not filters.segment else []
+    funnel = funnel_figures(survey, filters.start, filters.end, questions)
 
     board = Dashboard(
         filters=filters,
@@ -198,35 +296,34 @@ def dashboard_build(filters: Filters, *, target: float | None = None) -> Dashboa
         change=change(kind, before_sums, sums),
         detractor_share=stats.share_estimate(sums["detractors"], sums["count"], min_n=min_n()),
         periods=periods,
-        special_causes=[p for p in chart_points if p.rules],
+        special_causes=chart.special_causes,
         segments=segment_rows,
         funnel=funnel,
-        response_rate=stats.share_estimate(funnel["answered"], funnel["sent"], min_n=min_n()),
+        response_rate=stats.share_estimate(funnel["answered"], funnel["delivered"], min_n=min_n()),
+        pchart=chart,
+        places=decimals(kind),
+        previous_range=(before_start, before_end),
+        headlines=questions,
     )
     labels = [p["label"] for p in periods]
     board.figures = {
-        "trend": charts.trend(labels, [p["estimate"] for p in periods], board.measure, target),
-        "pchart": charts.p_chart(chart_points),
+        "trend": charts.trend(labels, [p["estimate"] for p in periods], board.measure, target, places=board.places),
+        "pchart": charts.p_chart(chart),
         "distribution": charts.distribution(
             category_names(kind), [sums["detractors"], sums["passives"], sums["promoters"]]
         ),
-        "funnel": charts.funnel(
-            [
-                (_("Invited"), funnel["invited"]),
-                (_("Sent"), funnel["sent"]),
-                (_("Opened"), funnel["opened"]),
-                (_("Answered"), funnel["answered"]),
-            ]
-        ),  # fmt: skip
+        "funnel": charts.funnel(_funnel_stages(funnel)),
     }
-    if segment_rows:
+    drawn = [r for r in segment_rows if r["estimate"].enough]
+    if drawn:
         board.figures["segments"] = charts.segments(
-            [r["name"] for r in segment_rows],
-            [r["estimate"] for r in segment_rows],
-            [r["significant"] for r in segment_rows],
+            [r["name"] for r in drawn],
+            [r["estimate"] for r in drawn],
+            [r["significant"] for r in drawn],
             board.measure,
+            places=board.places,
         )
-    board.questions = other_questions(filters)
+    board.questions = other_questions(filters, questions)
     board.complaints = complaint_figures(filters.start, filters.end)
     if board.complaints and board.complaints["pareto"]:
         names, counts = zip(*board.complaints["pareto"], strict=True)
@@ -235,10 +332,26 @@ def dashboard_build(filters: Filters, *, target: float | None = None) -> Dashboa
     return board
 
 
-def other_questions(filters: Filters) -> list[dict[str, Any]]:
-    """The survey's other scored questions (ratings, a second scale) as means with t intervals, from the rollups."""
+def _funnel_stages(funnel: dict[str, Any]) -> list[tuple[str, int]]:
+    email, link = funnel["email"], funnel["link"]
+    return [
+        (_("Email: invited"), email["invited"]),
+        (_("Email: sent"), email["delivered"]),
+        (_("Email: opened"), email["opened"]),
+        (_("Email: answered"), email["answered"]),
+        (_("Links handed out"), link["delivered"]),
+        (_("Links handed out: answered"), link["answered"]),
+        (_("Public link or QR code: answered"), funnel["public"]),
+    ]
+
+
+def other_questions(filters: Filters, headlines: list[int] | None = None) -> list[dict[str, Any]]:
+    """The survey's other scored questions (ratings, a second NPS or CSAT question), each with the figure of its
+    own kind and interval, from the rollups."""
+    if headlines is None:
+        headlines = headline_question_ids(filters.survey)
     rows = DailyRollup.objects.filter(survey=filters.survey, day__gte=filters.start, day__lte=filters.end).exclude(
-        kind=filters.survey.kind
+        question_id__in=headlines
     )
     if filters.segment:
         rows = rows.filter(segment=filters.segment)
@@ -253,12 +366,16 @@ def other_questions(filters: Filters) -> list[dict[str, Any]]:
     for row in sums:
         question = questions[row["question"]]
         scale = question.scale
+        kind = question.kind
         result.append(
             {
                 "text": question.text(language),
+                "kind": kind,
+                "measure": measure_name(kind) if kind in SurveyKind.values else _("Mean"),
                 "scale": f"{scale.low}–{scale.high}" if scale else "",
                 "version": question.version.number,
-                "estimate": stats.mean_estimate(row["count"], row["total"], row["total_sq"], min_n=min_n()),
+                "estimate": headline(kind, {s: row[s] for s in STATS}),
+                "places": decimals(kind),
             }
         )
     return sorted(result, key=lambda r: (r["version"], r["text"]))
@@ -287,7 +404,14 @@ class CommentPage:
         return iter(self.object_list)
 
 
-def comments_page(filters: Filters, *, search: str = "", page: int | str = 1, per_page: int = 10) -> CommentPage:
+def comments_page(
+    filters: Filters,
+    *,
+    search: str = "",
+    page: int | str = 1,
+    per_page: int = 10,
+    headlines: list[int] | None = None,
+) -> CommentPage:
     """The latest comments with the score given in the same response (a detail list: a page of raw rows)."""
     try:
         number = max(1, min(int(page), 1000))
@@ -303,7 +427,7 @@ def comments_page(filters: Filters, *, search: str = "", page: int | str = 1, pe
         .order_by("-response__submitted_at", "-id")
     )
     if filters.segment:
-        comments = comments.filter(response__customer__segment=filters.segment)
+        comments = comments.filter(response__segment=filters.segment)
     if search:
         comments = comments.filter(text__icontains=search)
     offset = (number - 1) * per_page
@@ -311,7 +435,8 @@ def comments_page(filters: Filters, *, search: str = "", page: int | str = 1, pe
     page_obj = CommentPage(rows[:per_page], number, len(rows) > per_page)
     scores = dict(
         Answer.objects.filter(
-            response_id__in=[c.response_id for c in page_obj], question__kind=filters.survey.kind
+            response_id__in=[c.response_id for c in page_obj],
+            question_id__in=headline_question_ids(filters.survey) if headlines is None else headlines,
         ).values_list("response_id", "number")
     )
     for comment in page_obj:

@@ -15,7 +15,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -80,7 +80,7 @@ class ExportQuery:
             columns.append(f"MAX(CASE WHEN a.question_id = %s THEN {_escaped(value, vendor)} END)")
             params += [question.pk, *value_params, *value_params, *value_params]
         submitted = (
-            "to_char(r.submitted_at AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI')"
+            "to_char(r.submitted_at AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI:SS')"
             if vendor == "postgresql"
             else "r.submitted_at"
         )
@@ -90,7 +90,8 @@ class ExportQuery:
                 submitted,
                 "v.number",
                 "r.language",
-                _escaped("COALESCE(c.segment, '')", vendor),
+                # The segment the answer was given in, as the dashboard counts it (not the customer's today).
+                _escaped("r.segment", vendor),
                 _escaped("COALESCE(c.name, '')", vendor),
                 _escaped("COALESCE(c.email, '')", vendor),
                 *columns,
@@ -100,7 +101,7 @@ class ExportQuery:
         where = ["r.survey_id = %s", "r.submitted_at >= %s", "r.submitted_at < %s"]
         where_params: list[Any] = [self.survey.pk, _db_datetime(first), _db_datetime(after)]
         if self.segment:
-            where.append("c.segment = %s")
+            where.append("r.segment = %s")
             where_params.append(self.segment)
         sql = (
             # Reviewed (bandit B608): the column expressions are built here from question ids; values are parameters.
@@ -109,7 +110,7 @@ class ExportQuery:
             "LEFT JOIN surveys_customer c ON c.id = r.customer_id "
             "LEFT JOIN surveys_answer a ON a.response_id = r.id "
             f"WHERE {' AND '.join(where)} "
-            "GROUP BY r.id, r.submitted_at, v.number, r.language, c.segment, c.name, c.email "
+            "GROUP BY r.id, r.submitted_at, v.number, r.language, r.segment, c.name, c.email "
             "ORDER BY r.submitted_at, r.id"
         )
         return sql, head_params + params + where_params
@@ -201,11 +202,12 @@ def _rows(query: ExportQuery) -> Iterator[list[Any]]:
             for row in batch:
                 values = list(row)
                 submitted = values[1]
-                if isinstance(submitted, str) and connection.vendor != "postgresql":
-                    parsed = datetime.fromisoformat(submitted)
+                if connection.vendor != "postgresql" and isinstance(submitted, str | datetime):
+                    # SQLite hands back UTC, as text or (with its type converters) a naive datetime.
+                    parsed = datetime.fromisoformat(submitted) if isinstance(submitted, str) else submitted
                     if timezone.is_naive(parsed):
-                        parsed = timezone.make_aware(parsed, timezone.utc)
-                    values[1] = timezone.localtime(parsed, tz).strftime("%Y-%m-%d %H:%M")
+                        parsed = parsed.replace(tzinfo=UTC)
+                    values[1] = timezone.localtime(parsed, tz).strftime("%Y-%m-%d %H:%M:%S")
                 yield values
 
 
@@ -256,24 +258,25 @@ def export_create(*, user: Any, survey: Survey, start: date, end: date, segment:
     from django.db import transaction
     from django.db.models import Sum
 
+    from outbox.dispatch import outbox_add
     from reports.models import DailyRollup, ExportJob
-    from reports.tasks import export_run
 
     # The rollups say, without reading the responses, about how many rows to expect: the progress bar's scale.
     expected = DailyRollup.objects.filter(survey=survey, kind=survey.kind, day__gte=start, day__lte=end)
     if segment:
         expected = expected.filter(segment=segment)
-    job = ExportJob.objects.create(
-        created_by=user,
-        survey=survey,
-        start=start,
-        end=end,
-        segment=segment,
-        format=fmt,
-        language=language,
-        expected_rows=expected.aggregate(n=Sum("count"))["n"] or 0,
-    )
-    transaction.on_commit(lambda: export_run.delay(job.pk))
+    with transaction.atomic():  # the job and the outbox row that runs it, together
+        job = ExportJob.objects.create(
+            created_by=user,
+            survey=survey,
+            start=start,
+            end=end,
+            segment=segment,
+            format=fmt,
+            language=language,
+            expected_rows=expected.aggregate(n=Sum("count"))["n"] or 0,
+        )
+        outbox_add(task="reports.tasks.export_run", args=[job.pk])
     return job
 
 

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import staff_users
@@ -13,8 +15,11 @@ from reports.dashboard import default_range
 from reports.models import DailyRollup, QualityObjective
 from surveys.models import Survey
 
-# Far enough back for any history, near enough that a mistyped year is caught.
+# Far enough back for any history, near enough that a mistyped year is caught; and no date beyond a year from now
+# (nothing can have been answered then, and year 9999 would overflow the day arithmetic).
 EARLIEST = date(2000, 1, 1)
+AHEAD = timedelta(days=366)
+DATE_FIELDS = ("start", "end", "baseline_start", "baseline_end")
 
 
 class DashboardFilterForm(forms.Form):
@@ -30,20 +35,38 @@ class DashboardFilterForm(forms.Form):
         choices=[("week", _("Weeks")), ("month", _("Months")), ("quarter", _("Quarters"))],
         required=False,
     )
+    baseline_start = forms.DateField(label=_("Control limits from"), required=False)
+    baseline_end = forms.DateField(label=_("Control limits to"), required=False)
 
     def __init__(self, data: Any, *, surveys: Any, segments: list[str]) -> None:
         super().__init__(data)
         self.fields["survey"].queryset = surveys
+        self.fields["survey"].label_from_instance = lambda survey: survey.title(_language())
         self.fields["segment"].choices = [("", _("All segments"))] + [(s, s) for s in segments]
+
+    def full_clean(self) -> None:
+        # An id no database column can hold (a 30-digit number) is a wrong choice like any other, not a crash.
+        raw = self.data.get("survey") if self.is_bound else None
+        if raw not in (None, "") and (not str(raw).isascii() or not str(raw).isdigit() or len(str(raw)) > 18):
+            self.data = self.data.copy()
+            self.data["survey"] = "invalid"
+        super().full_clean()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        latest = timezone.localdate() + AHEAD
+        for name in DATE_FIELDS:
+            value = cleaned.get(name)
+            if value and not EARLIEST <= value <= latest:
+                self.add_error(name, _("Choose a date from 2000 to one year from today."))
         start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end:
-            if start > end:
-                self.add_error("end", _("The end date must not be before the start date."))
-            elif start < EARLIEST:
-                self.add_error("start", _("Choose a date after 2000."))
+        if start and end and "start" not in self.errors and "end" not in self.errors and start > end:
+            self.add_error("end", _("The end date must not be before the start date."))
+        low, high = cleaned.get("baseline_start"), cleaned.get("baseline_end")
+        if bool(low) != bool(high) and not self.errors.get("baseline_end") and not self.errors.get("baseline_start"):
+            self.add_error("baseline_end", _("Give both dates of the control limits' periods, or neither."))
+        elif low and high and low > high:
+            self.add_error("baseline_end", _("The end date must not be before the start date."))
         return cleaned
 
 
@@ -56,6 +79,8 @@ def filter_values(form: DashboardFilterForm, survey: Survey | None) -> dict[str,
         "end": end,
         "segment": "",
         "granularity": "month",
+        "baseline_start": None,
+        "baseline_end": None,
     }
     if form.is_bound:
         form.is_valid()
@@ -64,7 +89,25 @@ def filter_values(form: DashboardFilterForm, survey: Survey | None) -> dict[str,
                 values[name] = form.cleaned_data[name]
         if "end" in form.errors or "start" in form.errors:
             values["start"], values["end"] = start, end
+        if "baseline_end" in form.errors or "baseline_start" in form.errors:
+            values["baseline_start"] = values["baseline_end"] = None
     return values
+
+
+def shown_form(form: DashboardFilterForm, values: dict[str, Any], *, surveys: Any, segments: list[str]) -> Any:
+    """The filter bar as drawn: the values the figures use (defaults included), with the errors of what was asked
+    — so a link with only ?survey=N shows "Months" when the charts are monthly."""
+    data = {k: (v.pk if k == "survey" and v is not None else v) for k, v in values.items() if v not in (None, "")}
+    shown = DashboardFilterForm(data, surveys=surveys, segments=segments)
+    shown.is_valid()
+    if form.is_bound:
+        for name, errors in form.errors.items():
+            shown._errors.setdefault(name, shown.error_class()).extend(errors)
+    return shown
+
+
+def _language() -> str:
+    return "en" if (get_language() or "")[:2] == "en" else "vi"
 
 
 def default_survey(surveys: Any) -> Survey | None:
@@ -93,6 +136,7 @@ class ObjectiveForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["survey"].queryset = Survey.objects.exclude(status=Survey.Status.DRAFT)
+        self.fields["survey"].label_from_instance = lambda survey: survey.title(_language())
         self.fields["owner"].queryset = staff_users()
         self.fields["owner"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
         self.helper = FormHelper()

@@ -23,6 +23,8 @@ class DailyRollup(models.Model):
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=10)
     segment = models.CharField(max_length=100, blank=True)
+    # The response's channel (email, link handed out, public link): stored on the response when it was given.
+    channel = models.CharField(max_length=6, blank=True, default="")
     day = models.DateField()
     count = models.PositiveIntegerField(default=0)
     promoters = models.PositiveIntegerField(default=0)
@@ -38,7 +40,7 @@ class DailyRollup(models.Model):
         verbose_name = _("daily rollup")
         verbose_name_plural = _("daily rollups")
         constraints = [
-            models.UniqueConstraint(fields=["survey", "question", "segment", "day"], name="rollup_unique"),
+            models.UniqueConstraint(fields=["survey", "question", "segment", "channel", "day"], name="rollup_unique"),
         ]
         indexes = [models.Index(fields=["survey", "kind", "day"], name="rollup_survey_kind_day")]
 
@@ -47,7 +49,12 @@ class DailyRollup(models.Model):
 
 
 class InvitationRollup(models.Model):
-    """The response funnel of one survey's invitations created on one day: how many were sent, opened, answered.
+    """The response funnel of one survey's invitations created on one day, per delivery channel.
+
+    `channel` is "email" for invitations that were emailed (delivered = sent) or are still waiting for their
+    email, and "link" for links delivered another way (shown once, printed): those count as delivered when made.
+    An invitation answered without ever being emailed was delivered by hand, whatever it was meant for. So in
+    every row answered <= delivered, by construction (see rollup._funnel).
 
     Invitations change state until they expire, so each refresh recomputes the days still inside the longest
     expiry; older days are final.
@@ -55,8 +62,9 @@ class InvitationRollup(models.Model):
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
+    channel = models.CharField(max_length=5, default="email")
     invited = models.PositiveIntegerField(default=0)
-    sent = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)  # email: sent; link: made (handed out)
     opened = models.PositiveIntegerField(default=0)
     answered = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
@@ -67,10 +75,10 @@ class InvitationRollup(models.Model):
     class Meta:
         verbose_name = _("invitation rollup")
         verbose_name_plural = _("invitation rollups")
-        constraints = [models.UniqueConstraint(fields=["survey", "day"], name="invitation_rollup_unique")]
+        constraints = [models.UniqueConstraint(fields=["survey", "day", "channel"], name="invitation_rollup_unique")]
 
     def __str__(self) -> str:
-        return f"{self.survey_id}/{self.day}: {self.answered}/{self.sent}"
+        return f"{self.survey_id}/{self.day}/{self.channel}: {self.answered}/{self.delivered}"
 
 
 class RollupState(models.Model):
@@ -207,6 +215,24 @@ class AlertEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.survey_id} {self.kind} {self.period_start}"
+
+
+class AlertSettings(models.Model):
+    """One row: which Western Electric rules send an email. The dashboard always shows every rule; email is for
+    what is worth interrupting someone for, and each added rule raises the false alarms on a stable process."""
+
+    email_rules = models.JSONField(_("rules that send an email"), default=list)
+
+    class Meta:
+        verbose_name = _("alert settings")
+        verbose_name_plural = _("alert settings")
+
+    def __str__(self) -> str:
+        return str(_("alert settings"))
+
+    @classmethod
+    def load(cls) -> AlertSettings:
+        return cls.objects.get_or_create(pk=1, defaults={"email_rules": [1]})[0]
 
 
 class ManagementReview(models.Model):

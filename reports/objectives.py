@@ -1,8 +1,9 @@
 """Quality objectives (ISO 9001 6.2): saving them with their rules, and their progress from live data.
 
 Progress is a figure with its interval over the objective's period so far (from its start to today, or to its due
-date once that has passed), read from the rollups like every dashboard figure. "Met" compares the figure with the
-target; "met beyond doubt" asks the whole 95 % interval to be on the right side of it.
+date once that has passed), read from the rollups like every dashboard figure. "Met" and "not met" are said only
+when the whole 95 % interval is on one side of the target; otherwise the verdict is "not yet clear", shown with the
+interval and the smallest difference the data could detect, so that a target too close to call is seen as such.
 """
 
 from __future__ import annotations
@@ -62,36 +63,48 @@ def objective_save(*, objective: QualityObjective, **fields: Any) -> QualityObje
     return objective
 
 
+MET, NOT_MET, UNCLEAR, NO_DATA = "met", "not_met", "unclear", "no_data"
+
+
 @dataclass(frozen=True)
 class Progress:
     estimate: stats.Estimate
     until: date
-    met: bool | None  # None: not enough data to say
-    beyond_doubt: bool
+    # True only when the whole 95 % interval is on the target's good side, False only when it is wholly on the
+    # bad side; None while the interval straddles the target (or there are too few answers): "not yet clear".
+    met: bool | None
+    beyond_doubt: bool  # kept for the figures of reviews signed before verdicts needed a clear interval
+    verdict: str = NO_DATA
+    # The smallest true difference from the target these data would detect (80 % power, 5 % level): a target
+    # closer to the figure than this cannot be judged with the n there is.
+    detectable: float | None = None
 
     @property
     def status(self) -> str:
-        if self.met is None:
-            return _("Not enough data yet")
-        if self.met:
-            return _("Met beyond doubt") if self.beyond_doubt else _("Met")
-        return _("Not met")
+        return {
+            MET: _("Met"),
+            NOT_MET: _("Not met"),
+            UNCLEAR: _("Not yet clear"),
+            NO_DATA: _("Not enough data yet"),
+        }[self.verdict]
 
 
 def objective_progress(objective: QualityObjective, today: date | None = None) -> Progress:
+    """Met or not met only when the interval is clear of the target; otherwise not yet clear, with the interval."""
     today = today or timezone.localdate()
     until = min(today, objective.due)
     estimate = measure(objective.metric, objective.survey, objective.segment, objective.start, until)
-    if not estimate.enough or estimate.value is None:
-        return Progress(estimate, until, None, False)
+    if not estimate.enough or estimate.value is None or estimate.low is None or estimate.high is None:
+        return Progress(estimate, until, None, False, NO_DATA)
     target = float(objective.target)
-    if objective.lower_is_better:
-        met = estimate.value <= target
-        beyond_doubt = estimate.high is not None and estimate.high <= target
-    else:
-        met = estimate.value >= target
-        beyond_doubt = estimate.low is not None and estimate.low >= target
-    return Progress(estimate, until, met, beyond_doubt)
+    good_side, bad_side = (
+        (estimate.high <= target, estimate.low > target)
+        if objective.lower_is_better
+        else (estimate.low >= target, estimate.high < target)
+    )
+    verdict = MET if good_side else NOT_MET if bad_side else UNCLEAR
+    met = True if good_side else False if bad_side else None
+    return Progress(estimate, until, met, good_side, verdict, stats.detectable_difference(estimate))
 
 
 def measure(metric: str, survey: Any, segment: str, start: date, end: date) -> stats.Estimate:
@@ -103,9 +116,9 @@ def measure(metric: str, survey: Any, segment: str, start: date, end: date) -> s
         return stats.share_estimate(complaints.on_time, complaints.due, min_n=min_n())
     if metric == Metric.RESPONSE_RATE:
         funnel = InvitationRollup.objects.filter(survey=survey, day__gte=start, day__lte=end).aggregate(
-            sent=Sum("sent"), answered=Sum("answered")
+            delivered=Sum("delivered"), answered=Sum("answered")
         )
-        return stats.share_estimate(funnel["answered"] or 0, funnel["sent"] or 0, min_n=min_n())
+        return stats.share_estimate(funnel["answered"] or 0, funnel["delivered"] or 0, min_n=min_n())
     rows = DailyRollup.objects.filter(survey=survey, kind=survey.kind, day__gte=start, day__lte=end)
     if segment:
         rows = rows.filter(segment=segment)

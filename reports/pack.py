@@ -16,9 +16,26 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from reports.dashboard import measure_name
+from reports.formatting import p_value
 from reports.models import ManagementReview, Metric
 
 FONTS = Path(__file__).resolve().parent / "fonts"
+
+
+def _objective_status(o: dict[str, Any]) -> str:
+    """The verdict of an objective's row; packs signed before verdicts existed keep their own words."""
+    verdict = o.get("verdict")
+    if verdict is not None:
+        return {
+            "met": _("met"),
+            "not_met": _("not met"),
+            "unclear": _("not yet clear"),
+        }.get(verdict, _("not enough data"))
+    if o["met"] is None:
+        return _("not enough data")
+    if o["met"]:
+        return _("met beyond doubt") if o["beyond_doubt"] else _("met")
+    return _("not met")
 
 
 def _number(value: float | None) -> str:
@@ -50,7 +67,7 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
         else:
             verdict = _("significant") if change["significant"] else _("not significant")
             sign = "+" if change["difference"] > 0 else ""
-            change_text = f"{sign}{_number(change['difference'])} ({verdict}, p = {change['p_value']:.3f})"
+            change_text = f"{sign}{_number(change['difference'])} ({verdict}, {p_value(change['p_value'])})"
         satisfaction.append(
             {
                 "survey": row["survey"][language] or row["survey"][other],
@@ -62,6 +79,23 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
                 "trend": [(t["month"], t["value"] if t["enough"] else None, t["n"]) for t in row["trend"]],
             }
         )
+    themes = []
+    for row in inputs.get("themes", []):  # reviews signed before themes existed have none
+        change = row["change"]
+        if change["difference"] is None or change["p_value"] is None:
+            change_text = _("no comparable previous period")
+        else:
+            verdict = _("significant") if change["significant"] else _("not significant")
+            sign = "+" if change["difference"] > 0 else ""
+            change_text = f"{sign}{_number(change['difference'])} ({verdict}, p = {change['p_value']:.3f})"
+        themes.append(
+            {
+                "theme": row[language] or row[other],
+                "now": _estimate(row["now"], "%"),
+                "before": _estimate(row["before"], "%"),
+                "change": change_text,
+            }
+        )
     complaints = inputs["complaints"]
     metric_labels = dict(Metric.choices)
     objectives = [
@@ -70,11 +104,7 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
             "measure": str(metric_labels.get(o["metric"], o["metric"])),
             "target": f"{'≤' if o['lower_is_better'] else '≥'} {_number(o['target'])}",
             "value": _estimate(o["estimate"]),
-            "status": _("not enough data")
-            if o["met"] is None
-            else (_("met beyond doubt") if o["beyond_doubt"] else _("met"))
-            if o["met"]
-            else _("not met"),
+            "status": _objective_status(o),
             "due": _date(o["due"]),
         }
         for o in inputs["objectives"]
@@ -95,6 +125,7 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
             "categories": [(c[language] or c[other] or _("(no category)"), c["n"]) for c in complaints["categories"]],
         },
         "objectives": objectives,
+        "themes": themes,
         "corrective": {
             "opened": corrective["opened"],
             "open": [(str(statuses.get(code, code)), n) for code, n in corrective["open_by_status"].items()],
@@ -206,6 +237,12 @@ def pack_pdf(review: ManagementReview, view: dict[str, Any]) -> bytes:
                      "resolution accepted by the customer: %(accepted)s") % c))  # fmt: skip
     if c["categories"]:
         story.append(table([[_("Category"), _("Complaints")]] + [list(x) for x in c["categories"]], [120, 30]))
+
+    if view.get("themes"):
+        story.append(p(_("What customers wrote about: top themes"), h2))
+        story.append(table([[_("Theme"), _("Share of comments"), _("Previous period"), _("Change (points)")]] +
+                           [[t["theme"], t["now"], t["before"], t["change"]] for t in view["themes"]],
+                           [40, 45, 45, 40]))  # fmt: skip
 
     story.append(p(_("Quality objectives"), h2))
     if view["objectives"]:

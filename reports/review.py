@@ -10,12 +10,12 @@ and numbers are stored; labels are translated when shown.
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +26,7 @@ from reports.dashboard import STATS, change, headline
 from reports.models import DailyRollup, ManagementReview, QualityObjective, ReviewAction
 from reports.objectives import objective_progress
 from reports.rollup import local_range
+from surveys.building import headline_question_ids
 from surveys.models import Survey
 
 
@@ -127,6 +128,7 @@ def review_inputs(review: ManagementReview, *, live: bool = False) -> dict[str, 
         "period": [start.isoformat(), end.isoformat()],
         "satisfaction": _satisfaction(start, end, before),
         "complaints": _complaints(start, end),
+        "themes": _themes(start, end, before),
         "objectives": _objectives(end),
         "corrective_actions": _corrective_actions(start, end),
         "actions": [
@@ -147,8 +149,15 @@ def _estimate(e: stats.Estimate) -> dict[str, Any]:
 
 
 def _satisfaction(start: date, end: date, before: tuple[date, date]) -> list[dict[str, Any]]:
+    in_range = DailyRollup.objects.filter(day__gte=before[0], day__lte=end)
+    # Each survey's headline question (one per version), never every question of its kind pooled together.
+    headlines = [
+        question
+        for survey in Survey.objects.filter(pk__in=in_range.values("survey_id").distinct())
+        for question in headline_question_ids(survey)
+    ]
     rows = (
-        DailyRollup.objects.filter(day__gte=before[0], day__lte=end, kind=F("survey__kind"))
+        in_range.filter(question_id__in=headlines)
         .values("survey", "day")
         .annotate(**{s: Sum(s) for s in STATS})
         .order_by("survey", "day")
@@ -188,6 +197,45 @@ def _satisfaction(start: date, end: date, before: tuple[date, date]) -> list[dic
     return result
 
 
+TOP_THEMES = 5
+
+
+def _themes(start: date, end: date, before: tuple[date, date]) -> list[dict[str, Any]]:
+    """The period's most mentioned comment themes (all surveys), their share of comments then and now, and
+    whether the change is significant (two-proportion test)."""
+    from insight.models import CommentInsight, CommentTheme, Theme
+
+    tz = timezone.get_current_timezone()
+
+    def bounds(a: date, b: date) -> tuple[datetime, datetime]:
+        return datetime.combine(a, time.min, tz), datetime.combine(b + timedelta(days=1), time.min, tz)
+
+    now, then = bounds(start, end), bounds(*before)
+    n_now = CommentInsight.objects.filter(submitted_at__gte=now[0], submitted_at__lt=now[1]).count()
+    n_then = CommentInsight.objects.filter(submitted_at__gte=then[0], submitted_at__lt=then[1]).count()
+
+    def counts(window: tuple[datetime, datetime]) -> dict[int, int]:
+        rows = CommentTheme.objects.filter(submitted_at__gte=window[0], submitted_at__lt=window[1])
+        return dict(rows.values_list("theme_id").annotate(n=Count("id")).order_by())
+
+    k_now, k_then = counts(now), counts(then)
+    top = sorted(k_now, key=lambda t: -k_now[t])[:TOP_THEMES]
+    themes = Theme.objects.in_bulk(top)
+    result = []
+    for theme_id in top:
+        test = stats.share_change((k_then.get(theme_id, 0), n_then), (k_now[theme_id], n_now))
+        result.append(
+            {
+                "vi": themes[theme_id].name_vi,
+                "en": themes[theme_id].name_en,
+                "now": _estimate(stats.share_estimate(k_now[theme_id], n_now)),
+                "before": _estimate(stats.share_estimate(k_then.get(theme_id, 0), n_then)),
+                "change": {"difference": test.difference, "p_value": test.p_value, "significant": test.significant},
+            }
+        )
+    return result
+
+
 def _complaints(start: date, end: date) -> dict[str, Any]:
     summary = complaint_summary(start, end)
     return {
@@ -214,6 +262,7 @@ def _objectives(end: date) -> list[dict[str, Any]]:
                 "estimate": _estimate(progress.estimate),
                 "met": progress.met,
                 "beyond_doubt": progress.beyond_doubt,
+                "verdict": progress.verdict,
             }
         )
     return rows

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Model, Q, QuerySet, Sum, Value
+from django.db.models import Case, CharField, Count, F, Max, Model, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.dispatch import receiver
 from django.utils import timezone
@@ -58,7 +58,10 @@ def _aggregate(scope: Q) -> QuerySet:
             r_survey=F("response__survey_id"),
             r_question=F("question_id"),
             r_kind=F("question__kind"),
-            r_segment=Coalesce(F("response__customer__segment"), Value("")),
+            # Stored on the response when it was given: a later segment change never moves history, and a
+            # refresh and a rebuild read the same values.
+            r_segment=F("response__segment"),
+            r_channel=F("response__channel"),
             r_day=TruncDate("response__submitted_at"),
         )
         .annotate(
@@ -74,17 +77,29 @@ def _aggregate(scope: Q) -> QuerySet:
     )
 
 
+# The channel that delivered an invitation: email once it was sent (or while it waits to be), by hand for a link
+# that was never emailed and was handed out or answered anyway. Hence answered <= delivered in every channel: an
+# email-channel row counts only sent invitations as opened or answered, a link-channel row is delivered as made.
+_EMAILED = Q(sent_at__isnull=False) | Q(channel=Invitation.Channel.EMAIL, answered_at__isnull=True)
+FUNNEL_CHANNEL = Case(
+    When(_EMAILED, then=Value(Invitation.Channel.EMAIL)),
+    default=Value(Invitation.Channel.LINK),
+    output_field=CharField(),
+)
+_DELIVERED = Q(sent_at__isnull=False) | ~_EMAILED
+
+
 def _funnel(scope: Q) -> QuerySet:
-    """The response funnel of the invitations in `scope`, per survey and day of invitation."""
+    """The response funnel of the invitations in `scope`, per survey, day of invitation and delivery channel."""
     status = Invitation.Status
     return (
         Invitation.objects.filter(scope)
-        .values(r_survey=F("survey_id"), r_day=TruncDate("created_at"))
+        .values(r_survey=F("survey_id"), r_day=TruncDate("created_at"), r_channel=FUNNEL_CHANNEL)
         .annotate(
             r_invited=Count("id"),
-            r_sent=Count("id", filter=Q(sent_at__isnull=False)),
-            r_opened=Count("id", filter=Q(opened_at__isnull=False)),
-            r_answered=Count("id", filter=Q(answered_at__isnull=False)),
+            r_delivered=Count("id", filter=_DELIVERED),
+            r_opened=Count("id", filter=Q(opened_at__isnull=False) & _DELIVERED),
+            r_answered=Count("id", filter=Q(answered_at__isnull=False) & _DELIVERED),
             r_failed=Count("id", filter=Q(status=status.FAILED)),
             r_skipped=Count("id", filter=Q(status=status.SKIPPED)),
             r_expired=Count("id", filter=Q(status=status.EXPIRED)),
@@ -93,17 +108,25 @@ def _funnel(scope: Q) -> QuerySet:
     )
 
 
-def _refresh_funnel(now: datetime) -> None:
+FUNNEL_KEY = ("survey_id", "day", "channel")
+ROLLUP_KEY = ("survey_id", "question_id", "segment", "channel", "day")
+
+
+def _refresh_funnel(now: datetime, *, full: bool = False) -> None:
     """Invitations change state (opened, answered, expired) until they expire: recompute the days inside the
     longest expiry in use; older days are final."""
     longest = max(settings.INVITATION_EXPIRY_DAYS, Campaign.objects.aggregate(m=Max("expiry_days"))["m"] or 0)
     since = timezone.localdate(now) - timedelta(days=longest + 1)
-    _upsert_rows(_funnel(Q(created_at__gte=day_bounds(since)[0])), InvitationRollup, ("survey_id", "day"), now)
+    if full:
+        _upsert_rows(_funnel(Q()), InvitationRollup, FUNNEL_KEY, now)
+        InvitationRollup.objects.filter(computed_at__lt=now).delete()
+        return
+    _upsert_rows(_funnel(Q(created_at__gte=day_bounds(since)[0])), InvitationRollup, FUNNEL_KEY, now)
     InvitationRollup.objects.filter(day__gte=since, computed_at__lt=now).delete()
 
 
 def _upsert(scope: Q, now: datetime) -> None:
-    _upsert_rows(_aggregate(scope), DailyRollup, ("survey_id", "question_id", "segment", "day"), now)
+    _upsert_rows(_aggregate(scope), DailyRollup, ROLLUP_KEY, now)
 
 
 def _upsert_rows(rows: QuerySet, model: type[Model], conflict: tuple[str, ...], now: datetime) -> None:
@@ -168,7 +191,8 @@ def rollup_refresh(now: datetime | None = None) -> int:
         newer = Response.objects.filter(pk__gt=state.watermark)
         touched = sorted(set(newer.annotate(day=TruncDate("submitted_at")).values_list("survey_id", "day")))
         _recompute(touched, now)
-        _refresh_funnel(now)
+        # The first refresh (or the first after a migration cleared the rollups) recomputes every day's funnel.
+        _refresh_funnel(now, full=state.refreshed_at is None)
         settled = newer.filter(submitted_at__lt=now - SETTLE).aggregate(m=Max("pk"))["m"]
         if settled:
             state.watermark = settled
@@ -185,7 +209,7 @@ def rollup_rebuild(now: datetime | None = None) -> int:
         DailyRollup.objects.all().delete()
         InvitationRollup.objects.all().delete()
         _upsert(Q(), now)
-        _upsert_rows(_funnel(Q()), InvitationRollup, ("survey_id", "day"), now)
+        _upsert_rows(_funnel(Q()), InvitationRollup, FUNNEL_KEY, now)
         state.watermark = Response.objects.filter(submitted_at__lt=now - SETTLE).aggregate(m=Max("pk"))["m"] or 0
         state.refreshed_at = now
         state.save(update_fields=["watermark", "refreshed_at"])

@@ -4,6 +4,8 @@ from reports import views
 
 urlpatterns = [
     path("reports/", views.dashboard_view, name="dashboard"),
+    path("reports/alerts/", views.alert_settings, name="alert_settings"),
+    path("reports/drivers/", views.drivers_view, name="drivers"),
     path("reports/exports/", views.export_list, name="export_list"),
     path("reports/exports/new/", views.export_new, name="export_new"),
     path("reports/exports/<int:pk>/", views.export_detail, name="export_detail"),

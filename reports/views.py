@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -16,7 +17,8 @@ from django.views.decorators.http import require_POST
 from accounts.roles import is_quality_manager, quality_manager_required
 from config.validators import parse_id
 from feedback.history import field_changes
-from reports import dashboard, exports, objectives
+from insight.pipeline import catch_up_embedded
+from reports import alerts, dashboard, drivers, exports, objectives, stats, themes
 from reports import review as review_service
 from reports.forms import (
     DashboardFilterForm,
@@ -25,8 +27,9 @@ from reports.forms import (
     ReviewForm,
     default_survey,
     filter_values,
+    shown_form,
 )
-from reports.models import ExportJob, ManagementReview, QualityObjective, ReviewAction
+from reports.models import AlertSettings, ExportJob, ManagementReview, QualityObjective, ReviewAction
 from reports.pack import pack_pdf, pack_view
 from surveys.models import Survey
 
@@ -45,23 +48,23 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     chosen = surveys.filter(pk=survey_id).first() if survey_id is not None else None
     fallback = default_survey(surveys)
     segments = dashboard.segments_of(chosen or fallback)
-    form = DashboardFilterForm(request.GET or None, surveys=surveys, segments=segments)
-    values = filter_values(form, fallback)
+    asked = DashboardFilterForm(request.GET or None, surveys=surveys, segments=segments)
+    values = filter_values(asked, fallback)
     filters = dashboard.Filters(**values)
-    if not request.GET:
-        form = DashboardFilterForm(
-            {**{k: v for k, v in values.items() if k != "survey"}, "survey": filters.survey.pk},
-            surveys=surveys,
-            segments=segments,
-        )
+    form = shown_form(asked, values, surveys=surveys, segments=segments)
     target = objectives.headline_target(filters.survey, filters.segment)
     board = dashboard.dashboard_build(filters, target=float(target) if target is not None else None)
     goals = [
         (objective, objectives.objective_progress(objective))
         for objective in QualityObjective.objects.filter(active=True, survey=filters.survey)[:5]
     ]
+    catch_up_embedded()
+    insight = themes.theme_board(filters, language=_page_language(), chosen=request.GET.get("theme", ""))
+    board.figures.update(insight["figures"])
     search = request.GET.get("q", "").strip()[:200]
-    comments = dashboard.comments_page(filters, search=search, page=request.GET.get("page", 1))
+    comments = dashboard.comments_page(
+        filters, search=search, page=request.GET.get("page", 1), headlines=board.headlines
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -69,14 +72,84 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "reports/dashboard.html",
         {
             "form": form,
+            "filter_errors": asked.is_bound and bool(asked.errors),
             "board": board,
             "comments": comments,
             "search": search,
             "extra": query.urlencode(),
             "min_n": dashboard.min_n(),
             "goals": goals,
+            "survey_title": filters.survey.title(get_language()[:2]),
+            "insight": insight,
         },
     )
+
+
+@quality_manager_required
+def alert_settings(request: HttpRequest) -> HttpResponse:
+    """Which Western Electric rules send an email, with the false alarms each choice costs on a stable process."""
+    current = AlertSettings.load()
+    if request.method == "POST":
+        chosen = [int(r) for r in request.POST.getlist("rules") if r in {"1", "2", "3", "4"}]
+        try:
+            alerts.alert_settings_save(email_rules=chosen)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Alert settings saved."))
+            return redirect("alert_settings")
+    rules = [
+        {
+            "number": number,
+            "every": round(1 / stats.false_alarm_rate({number})),
+            "email": number in current.email_rules,
+        }
+        for number in stats.RULES
+    ]
+    emailed = stats.false_alarm_rate(set(current.email_rules))
+    context = {
+        "rules": rules,
+        # Weekly checks; only rises of the detractor share are emailed, about half of the flagged weeks.
+        "emailed_weeks": round(2 / emailed) if emailed else None,
+        "page_every": round(1 / stats.false_alarm_rate(set(stats.RULES))),
+    }
+    return render(request, "reports/alert_settings.html", context)
+
+
+def _page_language() -> str:
+    return "en" if (get_language() or "").startswith("en") else "vi"
+
+
+# Bootstrap intervals take about a second on a few thousand responses: a finished analysis is kept this long.
+DRIVERS_CACHE_SECONDS = 600
+
+
+@quality_manager_required
+def drivers_view(request: HttpRequest) -> HttpResponse:
+    surveys = _surveys()
+    if not surveys.exists():
+        return render(request, "reports/drivers.html", {"empty": True})
+    fallback = default_survey(surveys)
+    form = DashboardFilterForm(request.GET or None, surveys=surveys, segments=[])
+    values = filter_values(form, fallback)
+    survey, start, end = values["survey"], values["start"], values["end"]
+    language = _page_language()
+    newest = survey.responses.order_by("-pk").values_list("pk", flat=True).first() or 0
+    # created_at: a survey id reused after a restore (or in tests) never meets another survey's cached analysis.
+    key = f"drivers:{survey.pk}:{survey.created_at.isoformat()}:{start}:{end}:{newest}:{language}"
+    analysis = cache.get(key)
+    if analysis is None:
+        analysis = drivers.survey_drivers(survey, start, end, language=language)
+        cache.set(key, analysis, DRIVERS_CACHE_SECONDS)
+    figures = {}
+    if analysis is not None and analysis.enough:
+        figures["importance-performance"] = themes.importance_performance(analysis)
+    if not request.GET:
+        form = DashboardFilterForm(
+            {"survey": survey.pk, "start": start, "end": end, "granularity": "month"}, surveys=surveys, segments=[]
+        )
+    context = {"form": form, "survey": survey, "analysis": analysis, "figures": figures, "start": start, "end": end}
+    return render(request, "reports/drivers.html", context)
 
 
 def _get_objective_for_user(request: HttpRequest, pk: int) -> QualityObjective:

@@ -330,6 +330,7 @@ def survey_new_version(*, survey: Survey) -> SurveyVersion:
                 scale_max=q.scale_max,
                 show_if_min=q.show_if_min,
                 show_if_max=q.show_if_max,
+                headline=q.headline,
             )
             for q in current.questions.order_by("position", "id")
         )
@@ -412,8 +413,49 @@ def survey_duplicate(*, survey: Survey, owner: AbstractBaseUser) -> Survey:
                 scale_max=q.scale_max,
                 show_if_min=q.show_if_min,
                 show_if_max=q.show_if_max,
+                headline=q.headline,
             )
             for q in Question.objects.filter(version_id=survey.current_version_id).order_by("position", "id")
         )
         audit_record_many(version.questions.all(), action="create", context=_applies_to(copy, version))
     return copy
+
+
+@transaction.atomic
+def question_set_headline(*, question: Question) -> None:
+    """Make this question its version's headline: the one figure the dashboard, objectives and alerts report.
+
+    Only a question of the survey's own kind can be: an NPS survey's headline is an NPS question. A version with
+    responses keeps its headline, like its questions, so that figures already reported never change."""
+    version = question.version
+    _ensure_editable(version)
+    if question.kind != version.survey.kind:
+        raise ValidationError(_("Only a question of the survey's own type can be its headline."))
+    context = _applies_to(version.survey, version)
+    for previous in version.questions.exclude(pk=question.pk).filter(headline=True):
+        before = audit_snapshot(previous)
+        previous.headline = False
+        previous.save(update_fields=["headline"])
+        audit_record(previous, action="update", before=before, context=context)
+    if not question.headline:
+        before = audit_snapshot(question)
+        question.headline = True
+        question.save(update_fields=["headline"])
+        audit_record(question, action="update", before=before, context=context)
+    _touched(version)
+
+
+def headline_of(questions: list[Question], kind: str) -> Question | None:
+    """The headline among one version's questions: the one marked, else the first of the survey's kind."""
+    of_kind = sorted((q for q in questions if q.kind == kind), key=lambda q: (q.position, q.pk))
+    return next((q for q in of_kind if q.headline), of_kind[0] if of_kind else None)
+
+
+def headline_question_ids(survey: Survey) -> list[int]:
+    """The headline question of each of the survey's versions (one query): what its headline figure counts."""
+    by_version: dict[int, list[Question]] = {}
+    for q in Question.objects.filter(version__survey_id=survey.pk, kind=survey.kind).only(
+        "id", "version_id", "kind", "position", "headline"
+    ):
+        by_version.setdefault(q.version_id, []).append(q)
+    return sorted(h.pk for qs in by_version.values() if (h := headline_of(qs, survey.kind)) is not None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,19 +18,29 @@ from django.core.mail import get_connection
 from django.core.validators import validate_email
 from django.db import connection as db
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.trail import audit_record
 from surveys.invitations import invitation_token, new_salt, token_for_salt
-from surveys.mailing import campaign_templates, courier_for, invitation_email_send
+from surveys.mailing import (
+    SMTP_CLOSED,
+    SMTP_REFUSED,
+    SMTP_TIMEOUT,
+    campaign_templates,
+    courier_for,
+    invitation_email_send,
+    retry_delay,
+    smtp_temporary,
+    smtp_words,
+)
 from surveys.models import Campaign, Customer, Invitation, Survey, hash_token
 
 S, Skip = Invitation.Status, Invitation.Skip
 CHUNK = 200
-# States in which an invitation still awaits an answer.
-WAITING = (S.QUEUED, S.SENT, S.OPENED)
+# States in which an invitation still awaits an answer (or its email): past the expiry they become expired.
+WAITING = (S.QUEUED, S.DEFERRED, S.SENT, S.OPENED)
 
 
 def _valid_email(address: str) -> bool:
@@ -177,9 +188,8 @@ def _insert_invitations(campaign: Campaign, now: datetime, expires: datetime, ro
 
 
 def campaign_start(*, campaign: Campaign, now: datetime | None = None) -> None:
-    """Build the invitations and hand their sending to workers in chunks, once the transaction commits."""
-    from surveys.tasks import campaign_send_chunk
-
+    """Build the invitations, queued in the database: the dispatcher (invitations_dispatch, run by beat and asked
+    for once this commits) hands them to workers in chunks. Nothing here waits on the broker."""
     now = now or timezone.now()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -190,12 +200,75 @@ def campaign_start(*, campaign: Campaign, now: datetime | None = None) -> None:
         audit_record(campaign, action="start", actor=None, extra={"invitations": [None, built]})
         campaign.status, campaign.started_at = Campaign.Status.SENDING, now
         campaign.save(update_fields=["status", "started_at"])
-        queued = list(campaign.invitations.filter(status=S.QUEUED).order_by("id").values_list("id", flat=True))
-        chunks = [queued[i : i + CHUNK] for i in range(0, len(queued), CHUNK)]
-        transaction.on_commit(lambda: [campaign_send_chunk.delay(chunk) for chunk in chunks])
-        if not chunks:
+        if not campaign.invitations.filter(status=S.QUEUED).exists():
             campaign.status, campaign.finished_at = Campaign.Status.SENT, now
             campaign.save(update_fields=["status", "finished_at"])
+        else:
+            transaction.on_commit(request_dispatch)
+
+
+def request_dispatch() -> None:
+    from config.debounce import Debounced
+    from surveys.tasks import invitations_dispatch
+
+    Debounced(invitations_dispatch, 1.0).request()
+
+
+# States in which an invitation of a sending campaign still has delivery work ahead.
+UNDELIVERED = (S.QUEUED, S.SENDING, S.DEFERRED)
+DISPATCH_LIMIT = 100_000  # invitations handed out per dispatcher run (500 chunk messages)
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.INVITATION_SEND_LEASE_SECONDS)
+
+
+def invitations_dispatch(now: datetime | None = None) -> int:
+    """Beat, every few seconds: the delivery state machine's clock. Returns how many invitations it handed out.
+
+    - sending past its lease (the worker was killed or lost): queued again — sent again, so a crash between the
+      server's 250 and our record costs a duplicate, never a loss — or failed after the last attempt;
+    - deferred whose next attempt has come: queued again;
+    - queued and not handed out (or handed out a lease ago, the message lost with Redis): sent to workers in
+      chunks, each invitation leased so the next run does not hand it out twice;
+    - a campaign with nothing queued, sending or deferred: sent.
+    """
+    from surveys.tasks import campaign_send_chunk
+
+    now = now or timezone.now()
+    sending = list(Campaign.objects.filter(status=Campaign.Status.SENDING).values_list("pk", flat=True))
+    if not sending:
+        return 0
+    ours = Invitation.objects.filter(campaign_id__in=sending)
+    ended = ours.filter(status=S.SENDING, lease_until__lt=now)
+    ended.filter(attempts__gte=settings.INVITATION_MAX_ATTEMPTS).update(
+        status=S.FAILED, status_reason=WORKER_STOPPED, lease_until=None
+    )
+    ended.update(status=S.QUEUED, lease_until=None)
+    ours.filter(status=S.DEFERRED, next_attempt_at__lte=now).update(status=S.QUEUED, lease_until=None)
+    with transaction.atomic():
+        due = list(
+            ours.filter(status=S.QUEUED)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:DISPATCH_LIMIT]
+        )
+        Invitation.objects.filter(pk__in=due).update(lease_until=now + _lease())
+    # Published after the leases commit: a worker that starts a chunk at once must not find its rows still locked
+    # (it would skip them as handled by someone else, and they would wait for the lease to end).
+    chunks = [due[i : i + CHUNK] for i in range(0, len(due), CHUNK)]
+    for number, chunk in enumerate(chunks):
+        try:
+            campaign_send_chunk.apply_async(args=[chunk])
+        except Exception:
+            # The broker is away: what was not handed out is due again at the next run.
+            rest = [pk for later in chunks[number:] for pk in later]
+            Invitation.objects.filter(pk__in=rest, status=S.QUEUED).update(lease_until=None)
+            raise
+    handed = len(due)
+    _finish_campaigns_by_id(sending)
+    return handed
 
 
 def send_chunk(invitation_ids: list[int], *, reminder: bool = False) -> dict[str, int]:
@@ -217,15 +290,18 @@ def send_chunk(invitation_ids: list[int], *, reminder: bool = False) -> dict[str
 
 
 def _send_first(invitation_ids: list[int]) -> dict[str, int]:
-    """The bulk path: claim the queued ones in one statement, send them over one connection, record in bulk.
+    """The bulk path: claim the queued ones with a lease, send them over one connection, record each outcome as
+    soon as the server gives it.
 
-    Claiming (queued → sending) under row locks makes a re-run or a second worker skip them: at most once. The
-    connection is opened before claiming, and a connection lost mid-chunk puts the unsent ones back in the queue
-    before the task's retry, so an unreachable server delays a chunk and loses nothing. A worker killed mid-chunk
-    leaves its claimed invitations "sending", visible on the campaign page.
+    Claiming (queued → sending) under row locks makes a re-run or a second worker skip them: each is emailed at
+    most once per attempt. Each outcome is written right after the server's reply, so a worker killed mid-chunk
+    leaves only unrecorded what the server had not answered or what we had not written yet: at most the message
+    whose 250 was just read and, with pipelining, the one in flight behind it. The dispatcher re-queues them when
+    the lease ends, so the worst case is a duplicate of those (at most two per crash), never a loss
+    (tests/integration/test_delivery_faults.py). A temporary refusal (4xx, refused connection, timeout, dropped
+    connection) defers with backoff; a permanent one (5xx) fails with the server's words.
     """
-    connection = get_connection()
-    connection.open()
+    now = timezone.now()
     with transaction.atomic():
         invitations = list(
             Invitation.objects.select_for_update(skip_locked=True, of=("self",))
@@ -234,30 +310,96 @@ def _send_first(invitation_ids: list[int]) -> dict[str, int]:
             .order_by("pk")
         )
         Invitation.objects.filter(pk__in=[i.pk for i in invitations]).update(
-            status=S.SENDING, claimed_at=timezone.now()
+            status=S.SENDING, claimed_at=now, lease_until=now + _lease(), attempts=F("attempts") + 1
         )
-    outcomes = (
-        {"already-sent": len(invitation_ids) - len(invitations)} if len(invitations) < len(invitation_ids) else {}
-    )
-    sent: list[int] = []
-    skipped: list[tuple[int, str]] = []
-    failed: list[tuple[int, str]] = []
-    unsent: list[int] = []
-    templates = campaign_templates()
-    courier = courier_for(connection)
+    for invitation in invitations:
+        invitation.attempts += 1
+    outcomes: dict[str, int] = {}
+    if len(invitations) < len(invitation_ids):
+        outcomes["already-sent"] = len(invitation_ids) - len(invitations)
+    if not invitations:
+        return outcomes
+    delivery = _Delivery(invitations, outcomes)
+    connection = get_connection()
+    try:
+        connection.open()
+    except Exception as error:  # noqa: BLE001 - unreachable server: the whole chunk waits for its next attempt
+        delivery.defer_rest(error)
+        return outcomes
+    try:
+        delivery.send_all(connection)
+    except Exception as error:
+        if not _connection_lost(error):
+            raise  # the lease ends and the dispatcher re-queues what is left
+        delivery.defer_rest(error)  # what the server had not answered, and what was not sent yet
+    finally:
+        with contextlib.suppress(OSError):  # the connection may already be gone
+            connection.close()
+    return outcomes
 
-    def settle(results: list[tuple[int, Exception | None]]) -> None:
+
+class _Delivery:
+    """One chunk's messages and the record of each outcome (see _send_first)."""
+
+    def __init__(self, invitations: list[Invitation], outcomes: dict[str, int]) -> None:
+        self.invitations = {i.pk: i for i in invitations}
+        self.open = set(self.invitations)  # claimed, outcome not yet recorded
+        self.outcomes = outcomes
+        self.renewed = time.monotonic()
+
+    def _count(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+    def _update(self, pk: int, **fields: Any) -> None:
+        self.open.discard(pk)
+        Invitation.objects.filter(pk=pk, status=S.SENDING).update(lease_until=None, **fields)
+
+    def sent(self, pk: int) -> None:
+        now = timezone.now()
+        self._update(pk, status=S.SENT, sent_at=now, last_sent_at=now, status_reason="", next_attempt_at=None)
+        self._count("sent")
+
+    def refused(self, pk: int, error: Exception) -> None:
+        invitation = self.invitations[pk]
+        words = smtp_words(error)
+        if smtp_temporary(error) and invitation.attempts < settings.INVITATION_MAX_ATTEMPTS:
+            later = timezone.now() + retry_delay(invitation.attempts)
+            self._update(pk, status=S.DEFERRED, status_reason=words, next_attempt_at=later)
+            self._count("deferred")
+        else:
+            self._update(pk, status=S.FAILED, status_reason=words)
+            self._count("failed")
+
+    def skipped(self, pk: int, reason: str) -> None:
+        self._update(pk, status=S.SKIPPED, status_reason=reason)
+        self._count("skipped")
+
+    def defer_rest(self, error: Exception) -> None:
+        for pk in sorted(self.open):
+            self.refused(pk, error)
+
+    def renew(self) -> None:
+        """Keep the lease of what is still ours while the chunk runs (a slow server must not look like a crash)."""
+        if time.monotonic() - self.renewed < settings.INVITATION_SEND_LEASE_SECONDS / 3:
+            return
+        self.renewed = time.monotonic()
+        Invitation.objects.filter(pk__in=self.open, status=S.SENDING).update(lease_until=timezone.now() + _lease())
+
+    def settle(self, results: list[tuple[int, Exception | None]]) -> None:
         for pk, error in results:
             if error is None:
-                sent.append(pk)
-            else:  # the server refused this message: its words are recorded on the invitation
-                failed.append((pk, str(error)[:300]))
+                self.sent(pk)
+            else:
+                self.refused(pk, error)
 
-    try:
-        for invitation in invitations:
+    def send_all(self, connection: Any) -> None:
+        templates = campaign_templates()
+        courier = courier_for(connection)
+        for invitation in self.invitations.values():
+            self.renew()
             customer = invitation.customer
             if customer.opted_out_at is not None or not customer.email:
-                skipped.append((invitation.pk, Skip.OPTED_OUT if customer.opted_out_at else Skip.INVALID_ADDRESS))
+                self.skipped(invitation.pk, Skip.OPTED_OUT if customer.opted_out_at else Skip.INVALID_ADDRESS)
                 continue
             token = invitation_token(invitation)
             wire = templates.wire(invitation, token) if courier else None
@@ -267,48 +409,20 @@ def _send_first(invitation_ids: list[int]) -> dict[str, int]:
                 else:  # file and test backends, or a message the prepared bytes cannot carry
                     if courier:
                         courier.finish()
+                        self.settle(courier.settled())
                     connection.send_messages([templates.message(invitation, token)])
-                    sent.append(invitation.pk)
+                    self.sent(invitation.pk)
             except Exception as error:
                 if _connection_lost(error):
+                    if courier:
+                        self.settle(courier.settled())
                     raise
-                failed.append((invitation.pk, str(error)[:300]))
+                self.refused(invitation.pk, error)
             if courier:
-                settle(courier.settled())
+                self.settle(courier.settled())
         if courier:
             courier.finish()
-            settle(courier.settled())
-    except Exception as error:
-        if _connection_lost(error):
-            # What the server had not answered, and what was not sent yet, go back in the queue for the retry.
-            settle(courier.settled() if courier else [])
-            handled = set(sent) | {pk for pk, _reason in failed} | {pk for pk, _reason in skipped}
-            unsent = [i.pk for i in invitations if i.pk not in handled]
-        raise
-    finally:
-        with contextlib.suppress(OSError):  # the connection may already be gone
-            connection.close()
-        now = timezone.now()
-        Invitation.objects.filter(pk__in=sent).update(status=S.SENT, sent_at=now, last_sent_at=now)
-        _record_with_reasons(S.SKIPPED, skipped)
-        _record_with_reasons(S.FAILED, failed)
-        Invitation.objects.filter(pk__in=unsent, status=S.SENDING).update(status=S.QUEUED)
-    if failed:
-        outcomes["failed"] = len(failed)
-    if sent:
-        outcomes["sent"] = len(sent)
-    if skipped:
-        outcomes["skipped"] = len(skipped)
-    return outcomes
-
-
-def _record_with_reasons(status: str, outcomes: list[tuple[int, str]]) -> None:
-    """One UPDATE per distinct reason, not per invitation (a chunk's skips share one or two reasons)."""
-    by_reason: dict[str, list[int]] = defaultdict(list)
-    for pk, reason in outcomes:
-        by_reason[reason].append(pk)
-    for reason, pks in by_reason.items():
-        Invitation.objects.filter(pk__in=pks).update(status=status, status_reason=reason)
+            self.settle(courier.settled())
 
 
 def _connection_lost(error: Exception) -> bool:
@@ -320,8 +434,13 @@ def _connection_lost(error: Exception) -> bool:
 
 def _finish_campaigns(invitation_ids: list[int]) -> None:
     campaign_ids = set(Invitation.objects.filter(pk__in=invitation_ids).values_list("campaign_id", flat=True))
-    for campaign in Campaign.objects.filter(pk__in=campaign_ids - {None}, status=Campaign.Status.SENDING):
-        if not campaign.invitations.filter(status=S.QUEUED).exists():
+    _finish_campaigns_by_id(list(campaign_ids - {None}))
+
+
+def _finish_campaigns_by_id(campaign_ids: list[int]) -> None:
+    """A campaign is sent only when none of its invitations is queued, sending or deferred."""
+    for campaign in Campaign.objects.filter(pk__in=campaign_ids, status=Campaign.Status.SENDING):
+        if not campaign.invitations.filter(status__in=UNDELIVERED).exists():
             Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
                 status=Campaign.Status.SENT, finished_at=timezone.now()
             )
@@ -374,19 +493,19 @@ def expire_invitations(now: datetime | None = None) -> int:
     return Invitation.objects.filter(status__in=WAITING, expires_at__lte=now).update(status=S.EXPIRED)
 
 
-# Longer than any chunk can take: a task is killed after CELERY_TASK_TIME_LIMIT (15 minutes by default).
-STOPPED_AFTER = timedelta(minutes=30)
+# The reason recorded when a worker stopped mid-send on an invitation's last attempt.
 WORKER_STOPPED = "worker-stopped"
 
 
-def reconcile_stopped_sends(now: datetime | None = None) -> int:
-    """Beat: invitations claimed by a worker that stopped before recording them (killed, machine lost) are marked
-    failed. Whether their email left is unknown; sending again could send it twice, so a person decides (a new
-    link from the customer's page)."""
-    now = now or timezone.now()
-    return Invitation.objects.filter(status=S.SENDING, claimed_at__lt=now - STOPPED_AFTER).update(
-        status=S.FAILED, status_reason=WORKER_STOPPED
-    )
+def reason_text(reason: str) -> str:
+    """A failure or deferral reason as a person reads it: the server's own words, or ours in their language."""
+    ours = {
+        WORKER_STOPPED: _("The sending worker stopped on the last attempt; whether this email left is unknown."),
+        SMTP_TIMEOUT: _("The mail server did not answer in time."),
+        SMTP_REFUSED: _("The mail server refused the connection."),
+        SMTP_CLOSED: _("The mail server closed the connection."),
+    }
+    return str(ours.get(reason, reason))
 
 
 def campaign_cancel(*, campaign: Campaign) -> None:
@@ -402,25 +521,31 @@ def funnel(campaign: Campaign) -> dict[str, Any]:
     counts = dict(campaign.invitations.values_list("status").annotate(n=Count("id")))
     skipped = dict(campaign.invitations.filter(status=S.SKIPPED).values_list("status_reason").annotate(n=Count("id")))
     failed = campaign.invitations.filter(status=S.FAILED).values_list("status_reason", flat=True)[:5]
+    deferred = campaign.invitations.filter(status=S.DEFERRED).order_by("next_attempt_at")
+    next_deferred = deferred.values_list("next_attempt_at", "status_reason").first()
     audience_size = sum(counts.values())
     answered = counts.get(S.ANSWERED, 0)
     opened = counts.get(S.OPENED, 0) + answered
     expired = counts.get(S.EXPIRED, 0)
     sent = counts.get(S.SENT, 0) + opened + expired
+    waiting = sum(counts.get(state, 0) for state in UNDELIVERED)
     return {
         "audience": audience_size,
         "queued": counts.get(S.QUEUED, 0),
+        "sending": counts.get(S.SENDING, 0),
+        "deferred": counts.get(S.DEFERRED, 0),
+        # Queued again after a try: deferred ones whose time came, or re-queued after a stopped worker.
+        "retrying": campaign.invitations.filter(status__in=(S.QUEUED, S.SENDING), attempts__gt=0).count(),
+        "next_attempt": next_deferred[0] if next_deferred else None,
+        "deferred_reason": reason_text(next_deferred[1]) if next_deferred else "",
         "sent": sent,
         "opened": opened,
         "answered": answered,
         "expired": expired,
         "failed": counts.get(S.FAILED, 0),
-        "failures": [
-            _("The sending worker stopped; whether this email left is unknown.") if reason == WORKER_STOPPED else reason
-            for reason in failed
-        ],  # fmt: skip
+        "failures": [reason_text(reason) for reason in failed],
         "skipped": {str(Skip(reason).label): n for reason, n in skipped.items() if reason in Skip.values},
         "skipped_total": counts.get(S.SKIPPED, 0),
         "response_rate": round(100 * answered / sent, 1) if sent else None,
-        "progress": round(100 * (audience_size - counts.get(S.QUEUED, 0)) / audience_size) if audience_size else 100,
+        "progress": round(100 * (audience_size - waiting) / audience_size) if audience_size else 100,
     }

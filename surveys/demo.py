@@ -194,6 +194,16 @@ DEMO_SURVEYS = [
         "share": 0.2,
     },
 ]
+# The relationship survey's attribute questions (1–5 ratings) and how strongly each follows the headline score: the
+# known pattern the key-driver analysis must recover (delivery first, staff second, price hardly at all).
+DEMO_ATTRIBUTES = [
+    {"key": "delivery", "text_en": "How satisfied are you with the speed of delivery?",
+     "text_vi": "Bạn hài lòng thế nào với tốc độ giao hàng?", "slope": 1.0, "mean": 3.3},
+    {"key": "staff", "text_en": "How satisfied are you with our staff's attitude?",
+     "text_vi": "Bạn hài lòng thế nào với thái độ của nhân viên?", "slope": 0.55, "mean": 3.9},
+    {"key": "price", "text_en": "How satisfied are you with our prices?",
+     "text_vi": "Bạn hài lòng thế nào với giá cả?", "slope": 0.1, "mean": 3.5},
+]  # fmt: skip
 DEMO_EXTERNAL_PREFIX = "DEMO-"
 # Months back (0 = the current month) in which service went wrong: the dip the dashboards should show.
 DIP_MONTHS_AGO = 5
@@ -295,6 +305,17 @@ def ensure_surveys(owner: User) -> list[Survey]:
                 intro_en=spec["intro_en"],
                 intro_vi=spec["intro_vi"],
             )
+            if spec["kind"] == SurveyKind.NPS:
+                for attribute in DEMO_ATTRIBUTES:
+                    building.question_add(
+                        version=survey.current_version,
+                        kind=QuestionKind.RATING,
+                        text_en=attribute["text_en"],
+                        text_vi=attribute["text_vi"],
+                        required=False,
+                        scale_min=1,
+                        scale_max=5,
+                    )
             building.survey_activate(survey=survey)
         surveys.append(survey)
     return surveys
@@ -325,6 +346,12 @@ def _mood(kind: str, score: int) -> str:
     return "good" if score <= 2 else "ok" if score <= 4 else "bad"
 
 
+def _attribute_ratings(score: int, rng: random.Random) -> list[int]:
+    """1–5 ratings that follow the NPS score by each attribute's slope, plus noise (see DEMO_ATTRIBUTES)."""
+    z = (score - 7.0) / 2.5
+    return [min(5, max(1, round(a["mean"] + a["slope"] * z + rng.gauss(0, 0.7)))) for a in DEMO_ATTRIBUTES]
+
+
 def generate_responses(
     *,
     surveys: list[Survey],
@@ -346,6 +373,7 @@ def generate_responses(
     plan[0] = (plan[0][0], plan[0][1], total - sum(p[2] for p in plan[1:]))
     for survey, questions, count in plan:
         headline, comment = questions[0], (questions[1] if len(questions) > 1 else None)
+        attributes = [q for q in questions[2:] if q.kind == QuestionKind.RATING][: len(DEMO_ATTRIBUTES)]
         for offset in range(0, count, batch):
             size = min(batch, count - offset)
             rows = []
@@ -381,6 +409,8 @@ def generate_responses(
                             customer=c,
                             language=c.language,
                             submitted_at=when,
+                            segment=c.segment,
+                            channel=Response.Channel.EMAIL,
                         )
                         for inv, (c, when, _bad) in zip(invitations, rows, strict=True)
                     ]
@@ -389,6 +419,9 @@ def generate_responses(
                 for response, (c, _when, bad) in zip(responses, rows, strict=True):
                     score = _score(survey.kind, bad, rng)
                     answers.append(Answer(response=response, question=headline, number=score))
+                    if survey.kind == SurveyKind.NPS and len(attributes) == len(DEMO_ATTRIBUTES):
+                        for question, rating in zip(attributes, _attribute_ratings(score, rng), strict=True):
+                            answers.append(Answer(response=response, question=question, number=rating))
                     if comment is not None and comment.kind == QuestionKind.TEXT and rng.random() < 0.35:
                         text = rng.choice(COMMENTS[_mood(survey.kind, score)][c.language])
                         answers.append(Answer(response=response, question=comment, text=text))

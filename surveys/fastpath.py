@@ -24,7 +24,8 @@ from surveys.models import Answer, Customer, Invitation, Response, Survey
 # bandit B608, hence the nosec marks below).
 LINK = (
     "SELECT i.id, i.customer_id, c.language, i.answered_at IS NOT NULL, i.expires_at <= $1, "  # nosec B608
-    "s.id, s.status, s.current_version_id, s.updated_at, i.opened_at IS NOT NULL "
+    "s.id, s.status, s.current_version_id, s.updated_at, i.opened_at IS NOT NULL, c.segment, "
+    "i.sent_at IS NOT NULL "
     f"FROM {Invitation._meta.db_table} i "
     f"JOIN {Customer._meta.db_table} c ON c.id = i.customer_id "
     f"JOIN {Survey._meta.db_table} s ON s.id = i.survey_id "
@@ -37,34 +38,37 @@ LINK_TYPES = "timestamptz, text"
 # response.invitation_id makes a second submission for the same link fail as a whole.
 SUBMIT = (
     f"WITH r AS (INSERT INTO {Response._meta.db_table} "  # nosec B608
-    "(survey_id, version_id, invitation_id, customer_id, language, submitted_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id), "
+    "(survey_id, version_id, invitation_id, customer_id, language, submitted_at, segment, channel) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $11, $12) RETURNING id), "
     f"a AS (INSERT INTO {Answer._meta.db_table} (response_id, question_id, number, text, choices) "
     "SELECT r.id, v.q, v.n, v.t, v.c::jsonb FROM r, unnest($7::bigint[], $8::smallint[], $9::text[], $10::text[]) "
     "AS v(q, n, t, c)), "
     f"u AS (UPDATE {Invitation._meta.db_table} SET answered_at = $6, status = 'answered' WHERE id = $3) "
     "SELECT id FROM r"
 )
-SUBMIT_TYPES = "bigint, bigint, bigint, bigint, text, timestamptz, bigint[], smallint[], text[], text[]"
+SUBMIT_TYPES = "bigint, bigint, bigint, bigint, text, timestamptz, bigint[], smallint[], text[], text[], text, text"
 
 # The same writes with the link's lookup and checks folded in, for a post whose questions are known (see
 # responding.response_submit_quick): one round trip instead of two. It inserts nothing unless the link is
 # unanswered, unexpired, its survey active and still at the version and stamp the form was built from.
 QUICK = (
-    "WITH l AS (SELECT i.id, i.customer_id, i.survey_id "  # nosec B608
+    # The segment and channel are read here, in the same statement, so the response keeps them as they were.
+    "WITH l AS (SELECT i.id, i.customer_id, i.survey_id, c.segment, "  # nosec B608
+    "CASE WHEN i.sent_at IS NULL THEN 'link' ELSE 'email' END AS channel "
     f"FROM {Invitation._meta.db_table} i JOIN {Survey._meta.db_table} s ON s.id = i.survey_id "
+    f"JOIN {Customer._meta.db_table} c ON c.id = i.customer_id "
     "WHERE i.token_hash = $1 AND i.answered_at IS NULL AND i.expires_at > $5 AND s.status = 'active' "
     "AND s.current_version_id = $2 AND s.updated_at = $3), "
     f"r AS (INSERT INTO {Response._meta.db_table} "
-    "(survey_id, version_id, invitation_id, customer_id, language, submitted_at) "
-    "SELECT l.survey_id, $2, l.id, l.customer_id, $4, $5 FROM l "
-    "RETURNING id, survey_id, invitation_id, customer_id), "
+    "(survey_id, version_id, invitation_id, customer_id, language, submitted_at, segment, channel) "
+    "SELECT l.survey_id, $2, l.id, l.customer_id, $4, $5, l.segment, l.channel FROM l "
+    "RETURNING id, survey_id, invitation_id, customer_id, segment, channel), "
     f"a AS (INSERT INTO {Answer._meta.db_table} (response_id, question_id, number, text, choices) "
     "SELECT r.id, v.q, v.n, v.t, v.c::jsonb FROM r, unnest($6::bigint[], $7::smallint[], $8::text[], $9::text[]) "
     "AS v(q, n, t, c)), "
     f"u AS (UPDATE {Invitation._meta.db_table} SET answered_at = $5, status = 'answered' "
     "WHERE id = (SELECT invitation_id FROM r)) "
-    "SELECT id, survey_id, invitation_id, customer_id FROM r"
+    "SELECT id, survey_id, invitation_id, customer_id, segment, channel FROM r"
 )
 QUICK_TYPES = "text, bigint, timestamptz, text, timestamptz, bigint[], smallint[], text[], text[]"
 
@@ -123,9 +127,14 @@ def submit_row(
     language: str,
     now: datetime,
     answers: list[tuple[int, int | None, str, str | None]],
+    segment: str,
+    channel: str,
 ) -> int:
     """PostgreSQL only. `answers` holds (question id, number, text, choices as JSON) tuples."""
-    row = _execute("ln_submit", [survey_id, version_id, invitation_id, customer_id, language, now, *_columns(answers)])
+    row = _execute(
+        "ln_submit",
+        [survey_id, version_id, invitation_id, customer_id, language, now, *_columns(answers), segment, channel],
+    )
     assert row is not None
     return int(row[0])
 
@@ -139,7 +148,8 @@ def quick_submit_row(
     now: datetime,
     answers: list[tuple[int, int | None, str, str | None]],
 ) -> tuple[Any, ...] | None:
-    """PostgreSQL only: (response id, survey id, invitation id, customer id), or None when the link's checks fail."""
+    """PostgreSQL only: (response id, survey id, invitation id, customer id, segment, channel), or None when the
+    link's checks fail."""
     return _execute(
         "ln_quick",
         [token_hash, version_id, stamp, language, now, *_columns(answers)],

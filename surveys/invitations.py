@@ -62,8 +62,12 @@ def invitation_create(
     created_by: AbstractBaseUser | None = None,
     expires_in_days: int | None = None,
     now: datetime | None = None,
+    channel: str = Invitation.Channel.LINK,
 ) -> tuple[Invitation, str]:
-    """A new invitation and its raw token. The token is returned once and cannot be recovered later."""
+    """A new invitation and its raw token. The token is returned once and cannot be recovered later.
+
+    `channel` says how the link is meant to reach the customer: handed out (shown once, printed) by default, or
+    by email (the funnel then counts it as delivered only once it was sent)."""
     if survey.status != Survey.Status.ACTIVE:
         raise ValidationError(_("Activate the survey before inviting customers."))
     days = settings.INVITATION_EXPIRY_DAYS if expires_in_days is None else expires_in_days
@@ -78,6 +82,7 @@ def invitation_create(
         created_by=created_by,
         token_hash=hash_token(token),
         token_salt=salt,
+        channel=channel,
         created_at=now,
         expires_at=now + timedelta(days=days),
     )
@@ -98,9 +103,10 @@ def invitation_renew_link(*, invitation: Invitation) -> str:
 
 
 def invitation_email_now(*, invitation: Invitation) -> None:
-    """Email the link to the customer, from a worker, once the transaction that asked for it commits."""
-    from surveys.tasks import invitation_email
+    """Email the link to the customer, from a worker: an outbox row in the caller's transaction, so the email is
+    sent once that commits, whatever happens to Redis or a worker meanwhile (outbox/dispatch.py)."""
+    from outbox.dispatch import outbox_add
 
     if not invitation.customer.email:
         raise ValidationError(_("This customer has no email address."))
-    transaction.on_commit(lambda: invitation_email.delay(invitation.pk))
+    outbox_add(task="surveys.tasks.invitation_email", args=[invitation.pk])

@@ -48,7 +48,8 @@ def invitation_email_send(*, invitation_id: int, reminder: bool = False, connect
         )
         if invitation is None:
             return "missing"
-        expected = (Invitation.Status.SENT, Invitation.Status.OPENED) if reminder else (Invitation.Status.QUEUED,)
+        first = (Invitation.Status.QUEUED, Invitation.Status.DEFERRED)
+        expected = (Invitation.Status.SENT, Invitation.Status.OPENED) if reminder else first
         if invitation.answered_at is not None:
             return "answered"
         if invitation.status not in expected:
@@ -69,16 +70,45 @@ def invitation_email_send(*, invitation_id: int, reminder: bool = False, connect
         try:
             message.send() if connection is None else connection.send_messages([message])
         except Exception as error:  # noqa: BLE001 - any refusal by the mail server is recorded on the invitation
-            invitation.status, invitation.status_reason = Invitation.Status.FAILED, str(error)[:300]
-            invitation.save(update_fields=["status", "status_reason"])
-            return "failed"
+            if reminder:
+                if smtp_temporary(error):
+                    return "deferred"  # the next reminder run tries again: reminders_sent did not move
+                invitation.status, invitation.status_reason = Invitation.Status.FAILED, smtp_words(error)
+                invitation.save(update_fields=["status", "status_reason"])
+                return "failed"
+            return _first_send_failed(invitation, error, now)
         if reminder:
             invitation.reminders_sent += 1
         else:
-            invitation.status, invitation.sent_at = Invitation.Status.SENT, now
+            invitation.status, invitation.sent_at, invitation.status_reason = Invitation.Status.SENT, now, ""
+            invitation.attempts += 1
         invitation.last_sent_at = now
-        invitation.save(update_fields=["status", "sent_at", "reminders_sent", "last_sent_at"])
+        invitation.save(
+            update_fields=["status", "sent_at", "reminders_sent", "last_sent_at", "status_reason", "attempts"]
+        )
     return "sent"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """After the n-th temporary refusal: 1, 2, 4 ... minutes, then hourly (INVITATION_RETRY_* settings)."""
+    seconds = settings.INVITATION_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, settings.INVITATION_RETRY_MAX_SECONDS))
+
+
+def _first_send_failed(invitation: Invitation, error: Exception, now) -> str:  # type: ignore[no-untyped-def]
+    """One invitation's first email refused: deferred with its next attempt (temporary), or failed (permanent, or
+    deferred too many times), with the server's words. The task (surveys/tasks.py) asks the outbox to run it
+    again at the next attempt."""
+    invitation.attempts += 1
+    invitation.status_reason = smtp_words(error)
+    if smtp_temporary(error) and invitation.attempts < settings.INVITATION_MAX_ATTEMPTS:
+        invitation.status = Invitation.Status.DEFERRED
+        invitation.next_attempt_at = now + retry_delay(invitation.attempts)
+        invitation.save(update_fields=["status", "status_reason", "attempts", "next_attempt_at"])
+        return "deferred"
+    invitation.status = Invitation.Status.FAILED
+    invitation.save(update_fields=["status", "status_reason", "attempts"])
+    return "failed"
 
 
 def _reminder_due(invitation: Invitation, now) -> bool:  # type: ignore[no-untyped-def]
@@ -369,3 +399,44 @@ def _assemble(customer, subject: str, text: str, html: str, unsubscribe: str) ->
 def _message(invitation: Invitation, token: str, reminder: bool) -> EmailMultiAlternatives:
     """One email, rendered on its own (single sends and reminders)."""
     return MessageTemplates().message(invitation, token, reminder)
+
+
+# --- What an SMTP failure means for delivery (surveys/campaigns.py's state machine) ------------------------------
+
+
+def smtp_temporary(error: BaseException) -> bool:
+    """A refusal worth trying again later: a 4xx reply (RFC 5321 §4.2.1), a refused or dropped connection, a
+    timeout. A 5xx reply is permanent."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _reply in error.recipients.values()]
+        return bool(codes) and all(400 <= code < 500 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    return isinstance(error, (smtplib.SMTPServerDisconnected, OSError))
+
+
+def smtp_words(error: BaseException) -> str:
+    """The server's words, as a person reads them ("451 4.3.0 Try again later"), not a Python repr."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = list(error.recipients.values())
+        if replies:
+            code, reply = replies[0]
+            return _reply_text(code, reply)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return _reply_text(error.smtp_code, error.smtp_error)
+    # No reply to quote: a key that the campaign page shows in the reader's language (campaigns.reason_text).
+    if isinstance(error, TimeoutError):
+        return SMTP_TIMEOUT
+    if isinstance(error, ConnectionRefusedError):
+        return SMTP_REFUSED
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return SMTP_CLOSED
+    return f"{type(error).__name__}: {error}"[:300]
+
+
+SMTP_TIMEOUT, SMTP_REFUSED, SMTP_CLOSED = "smtp-timeout", "smtp-refused", "smtp-closed"
+
+
+def _reply_text(code: int, reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return f"{code} {' '.join(text.split())}"[:300]

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from config.validators import validate_one_line
@@ -103,7 +104,8 @@ class Survey(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return self.title_en or self.title_vi
+        # In the reader's language wherever a survey is named without one (breadcrumbs, selects, the admin).
+        return self.title("en" if (get_language() or "")[:2] == "en" else "vi")
 
     def title(self, language: str) -> str:
         return pick(self, "title", language)
@@ -152,6 +154,9 @@ class Question(models.Model):
     # show_if_max] (e.g. "What should we improve?" for NPS 0–6). Both empty: always shown.
     show_if_min = models.SmallIntegerField(_("show only after a score from"), null=True, blank=True)
     show_if_max = models.SmallIntegerField(_("to"), null=True, blank=True)
+    # The version's headline question: the one figure the dashboard, objectives and alerts report. At most one
+    # per version; when none is marked, the first question of the survey's kind is (see building.headline_of).
+    headline = models.BooleanField(_("headline question"), default=False)
 
     class Meta:
         verbose_name = _("question")
@@ -211,12 +216,19 @@ class Invitation(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
         SENDING = "sending", _("Sending")
+        DEFERRED = "deferred", _("Deferred")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
         OPENED = "opened", _("Opened")
         ANSWERED = "answered", _("Answered")
         EXPIRED = "expired", _("Expired")
         SKIPPED = "skipped", _("Skipped")
+
+    class Channel(models.TextChoices):
+        # How the link was meant to reach the customer. A link handed out by hand (shown once, printed) is
+        # delivered when it is made; an email link only once it was sent (sent_at).
+        EMAIL = "email", _("Email")
+        LINK = "link", _("Link handed out")
 
     class Skip(models.TextChoices):
         OPTED_OUT = "opted_out", _("Opted out")
@@ -230,6 +242,10 @@ class Invitation(models.Model):
         "Campaign", on_delete=models.CASCADE, null=True, blank=True, related_name="invitations"
     )
     token_hash = models.CharField(max_length=64, unique=True)
+    # A database default too: campaigns and benchmarks insert invitations with their own SQL.
+    channel = models.CharField(
+        _("channel"), max_length=5, choices=Channel.choices, default=Channel.EMAIL, db_default=Channel.EMAIL
+    )
     token_salt = models.CharField(max_length=64, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     # Why it was skipped (a Skip value) or why sending failed (the server's words).
@@ -237,8 +253,12 @@ class Invitation(models.Model):
     opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
     reminders_sent = models.PositiveSmallIntegerField(_("reminders sent"), default=0)
     last_sent_at = models.DateTimeField(null=True, blank=True)
-    # When a sending worker claimed it (queued → sending); see campaigns.reconcile_stopped_sends.
+    # Delivery (surveys/campaigns.py): when a worker claimed it (queued → sending), until when the claim (or the
+    # message that carries it to a worker) holds, when a deferred one is tried next, and how many tries were made.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, db_default=0)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -302,6 +322,11 @@ class Campaign(models.Model):
 
 
 class Response(models.Model):
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        LINK = "link", _("Link handed out")
+        PUBLIC = "public", _("Public link or QR code")
+
     # Indexes are few on purpose: every one is paid on each submit. (survey, submitted_at) covers survey lookups.
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses", db_index=False)
     version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="responses")
@@ -312,6 +337,12 @@ class Response(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="responses")
     language = models.CharField(max_length=2, choices=Language.choices)
     submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
+    # What the analysis groups by, as it was when the answer was given: a later change of the customer's segment
+    # (an edit, a re-import, an erasure) must not move history (ISO 10004: comparable over time).
+    segment = models.CharField(_("segment"), max_length=100, blank=True, default="", db_default="")
+    channel = models.CharField(
+        _("channel"), max_length=6, choices=Channel.choices, default=Channel.EMAIL, db_default=Channel.EMAIL
+    )
 
     class Meta:
         verbose_name = _("response")

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from config import ratelimit
 from config.validators import one_line
+from outbox.dispatch import outbox_add
 from surveys import building
 from surveys.customers import customer_for_email
 from surveys.invitations import new_salt, token_for_salt
@@ -76,6 +77,8 @@ def response_submit_public(
         answers=answers,
         language=language,
         customer_id=None,  # an email typed here is a claim: see contact_claim_create
+        segment="",  # anonymous until the address is confirmed; the rollup never moves it
+        channel=Response.Channel.PUBLIC,
     )
     assert response is not None
     if email:
@@ -97,9 +100,8 @@ def contact_claim_create(*, response: Response, email: str, language: str) -> Co
         response=response, email=email, language=language, token_salt=salt, token_hash=hash_token(_token(salt))
     )
     if ratelimit.hit("claim-mail", email, limit=CLAIM_MAILS_PER_DAY, window=86400):
-        from surveys.tasks import contact_claim_email
-
-        transaction.on_commit(lambda: contact_claim_email.delay(claim.pk))
+        # Recorded in this transaction and handed to a worker by the dispatcher: no broker call in the request.
+        outbox_add(task="surveys.tasks.contact_claim_email", args=[claim.pk])
     return claim
 
 

@@ -44,6 +44,12 @@ class Link:
     version_id: int | None
     survey_stamp: Any  # the survey's updated_at, used only as a cache key
     opened: bool = False
+    segment: str = ""  # the customer's segment now: the response keeps it (history never moves)
+    emailed: bool = False  # the link was emailed; otherwise it was handed out some other way
+
+    @property
+    def channel(self) -> str:
+        return Response.Channel.EMAIL if self.emailed else Response.Channel.LINK
 
 
 def link_for_token(token: str) -> Link | None:
@@ -54,7 +60,10 @@ def link_for_token(token: str) -> Link | None:
     row = fastpath.link_row(hash_token(token), timezone.now())
     if row is None:
         return None
-    return Link(row[0], row[1], row[2], bool(row[3]), bool(row[4]), row[5], row[6], row[7], row[8], bool(row[9]))
+    return Link(
+        row[0], row[1], row[2], bool(row[3]), bool(row[4]), row[5], row[6], row[7], row[8], bool(row[9]),
+        row[10] or "", bool(row[11]),
+    )  # fmt: skip
 
 
 def link_opened(link: Link) -> None:
@@ -287,6 +296,8 @@ def _insert_orm(
     language: str,
     now: datetime,
     rows: list[tuple[int, int | None, str, str | None]],
+    segment: str,
+    channel: str,
 ) -> int:
     with transaction.atomic():
         response = Response.objects.create(
@@ -296,6 +307,8 @@ def _insert_orm(
             customer_id=customer_id,
             language=language,
             submitted_at=now,
+            segment=segment,
+            channel=channel,
         )
         Answer.objects.bulk_create(
             Answer(
@@ -327,6 +340,8 @@ def response_store(
     token_hash: str | None = None,
     stamp: str | None = None,
     method: str | None = None,
+    segment: str = "",
+    channel: str = Response.Channel.EMAIL,
 ) -> Response | None:
     """The one function that stores a response, its answers and its invitation's answered time, in one transaction.
 
@@ -336,6 +351,8 @@ def response_store(
     - with `token_hash` and `stamp`, PostgreSQL's quick statement (fastpath.QUICK), which checks the link itself and
       stores nothing (returns None) unless it is unanswered, unexpired and still at this version and stamp.
     A second response for one invitation raises IntegrityError (the unique index), except in the quick variant.
+    `segment` and `channel` are what the analysis groups by, kept as they were when the answer was given (the quick
+    statement reads them from the link's rows itself).
     """
     if not answers.is_valid:
         raise ValueError("response_store needs valid answers")
@@ -354,7 +371,7 @@ def response_store(
             return None
         if row is None:
             return None
-        response_id, survey_id, invitation_id, customer_id = row
+        response_id, survey_id, invitation_id, customer_id, segment, channel = row
     else:
         survey_id = survey.pk
         fields = {
@@ -364,6 +381,8 @@ def response_store(
             "customer_id": customer_id,
             "language": language,
             "now": now,
+            "segment": segment,
+            "channel": channel,
         }
         if (method or (STATEMENT if connection.vendor == "postgresql" else ORM)) == ORM:
             response_id = _insert_orm(**fields, rows=rows)
@@ -381,6 +400,8 @@ def response_store(
         customer_id=customer_id,
         language=language,
         submitted_at=now,
+        segment=segment,
+        channel=channel,
     )
     response._state.adding, response._state.db = False, "default"
     _announce(response, survey, by_id, answers)
@@ -421,6 +442,8 @@ def response_submit(
             language=language,
             invitation_id=link.invitation_id,
             customer_id=link.customer_id,
+            segment=link.segment,
+            channel=link.channel,
         )
     except IntegrityError:
         return Response.objects.get(invitation_id=link.invitation_id), False

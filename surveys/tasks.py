@@ -4,21 +4,37 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from outbox.dispatch import RunLater
 from surveys.mailing import invitation_email_send
+from surveys.models import Invitation
 
 
-# Idempotent (a sent invitation is never sent again), so acks_late redelivery after a crash is safe.
-@shared_task(bind=True, max_retries=5, retry_backoff=True, autoretry_for=(OSError,))
-def invitation_email(self, invitation_id: int) -> str:  # type: ignore[no-untyped-def]
-    return invitation_email_send(invitation_id=invitation_id)
+# Run through the outbox (invitations.invitation_email_now). Idempotent: a sent invitation is never sent again.
+@shared_task
+def invitation_email(invitation_id: int) -> str:
+    outcome = invitation_email_send(invitation_id=invitation_id)
+    if outcome == "deferred":  # the server said "later": the outbox runs this again at the invitation's next try
+        invitation = Invitation.objects.get(pk=invitation_id)
+        assert invitation.next_attempt_at is not None
+        raise RunLater(invitation.next_attempt_at, invitation.status_reason)
+    return outcome
 
 
-@shared_task(bind=True, max_retries=5, retry_backoff=True, autoretry_for=(OSError,))
-def campaign_send_chunk(self, invitation_ids: list[int], reminder: bool = False) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    # Idempotent per invitation (its state is checked under a lock), so a retried chunk sends only what is left.
+# No task-level retries: every SMTP outcome is recorded on the invitations (deferred with its next attempt, or
+# failed with the server's words), and the dispatcher hands out again whatever is due or whose lease ran out.
+# A short hard limit, below the invitation lease, so a stuck chunk ends before the dispatcher re-queues its rows.
+@shared_task(soft_time_limit=240, time_limit=300)
+def campaign_send_chunk(invitation_ids: list[int], reminder: bool = False) -> dict[str, int]:
     from surveys.campaigns import send_chunk
 
     return send_chunk(invitation_ids, reminder=reminder)
+
+
+@shared_task
+def invitations_dispatch() -> int:
+    from surveys.campaigns import invitations_dispatch as run
+
+    return run()
 
 
 @shared_task
@@ -42,16 +58,10 @@ def expire_invitations() -> int:
     return run()
 
 
+# Run through the outbox (public.contact_claim_create), which retries a failure with backoff. Idempotent: a claim
+# is mailed once (mailed_at, under a row lock).
 @shared_task
-def reconcile_stopped_sends() -> int:
-    from surveys.campaigns import reconcile_stopped_sends as run
-
-    return run()
-
-
-@shared_task(bind=True, max_retries=5, retry_backoff=True, autoretry_for=(OSError,))
-def contact_claim_email(self, claim_id: int) -> str:  # type: ignore[no-untyped-def]
-    # Idempotent: a claim is mailed once (mailed_at, under a row lock).
+def contact_claim_email(claim_id: int) -> str:
     from surveys.public import contact_claim_email_send
 
     return contact_claim_email_send(claim_id=claim_id)

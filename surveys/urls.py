@@ -26,6 +26,7 @@ urlpatterns = [
     path("surveys/<int:pk>/questions/<int:question_id>/edit/", manage.question_edit, name="question_edit"),
     path("surveys/<int:pk>/questions/<int:question_id>/delete/", manage.question_delete, name="question_delete"),
     path("surveys/<int:pk>/questions/<int:question_id>/move/", manage.question_move, name="question_move"),
+    path("surveys/<int:pk>/questions/<int:question_id>/headline/", manage.question_headline, name="question_headline"),
     path("surveys/<int:pk>/invite/", manage.invitation_new, name="invitation_new"),
     path(
         "surveys/<int:pk>/invitations/<int:invitation_id>/renew/",

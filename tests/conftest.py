@@ -5,6 +5,7 @@ from django.test import Client
 
 from config.celery import app as celery_app
 from tests.factories import quality_manager, staff_user
+from tests.helpers import set_eager
 
 
 @pytest.fixture(autouse=True)
@@ -14,9 +15,9 @@ def _eager_celery(request: pytest.FixtureRequest):
         yield
         return
     previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
+    set_eager(True)
     yield
-    celery_app.conf.task_always_eager = previous
+    set_eager(previous)
 
 
 @pytest.fixture(autouse=True)

@@ -83,7 +83,12 @@ def make_response(
     version = survey.current_version
     headline = version.questions.order_by("position").first()
     response = Response.objects.create(
-        survey=survey, version=version, customer=customer, language="vi", submitted_at=at or timezone.now()
+        survey=survey,
+        version=version,
+        customer=customer,
+        language="vi",
+        submitted_at=at or timezone.now(),
+        segment=customer.segment if customer else "",
     )
     Answer.objects.create(response=response, question=headline, number=score)
     return response

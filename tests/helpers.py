@@ -22,3 +22,12 @@ def require(condition: bool, reason: str) -> None:
     if in_ci():
         pytest.fail(f"CI must run this test, but: {reason}")
     pytest.skip(reason)
+
+
+def set_eager(value: bool) -> None:
+    """Run Celery tasks in-process (True) or through the broker. Celery 5.6 reads the Django-namespaced key before
+    the plain one, so both are set."""
+    from config.celery import app
+
+    app.conf.task_always_eager = value
+    app.conf["CELERY_TASK_ALWAYS_EAGER"] = value

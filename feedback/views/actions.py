@@ -74,6 +74,7 @@ def action_create(request: HttpRequest) -> HttpResponse:
                 survey=data["survey"],
                 segment=data["segment"],
                 effective_from=data.get("effective_from"),
+                themes=data["themes"],
             )
         except ValidationError as error:
             form.add_error(None, error.messages)
@@ -101,6 +102,7 @@ def action_edit(request: HttpRequest, reference: str) -> HttpResponse:
             corrective.action_update(
                 action=action,
                 cases=data["case_references"],
+                themes=data["themes"],
                 **{name: data[name] for name in corrective.ACTION_EDITABLE},
             )
         except ValidationError as error:
@@ -140,7 +142,8 @@ def action_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "review_form": ReviewForm(),
         "reopen_form": ReopenForm(),
         "trail": audit_selectors.entries_for(action),
-        "comparisons": effectiveness.action_comparisons(action),
+        "verdict": (verdict := effectiveness.action_verdict(action)),
+        "comparisons": verdict.comparisons,
         "window_days": effectiveness.WINDOW_DAYS,
         "follow_ups": effectiveness.resurveyed_scores(action, language),
         "changes": field_changes(action),

@@ -18,6 +18,7 @@ from feedback import loop, policy, workflow
 from feedback.forms import AssessmentForm, AssignForm, CaseEditForm, CaseForm, TextForm, TransitionForm
 from feedback.history import field_changes
 from feedback.models import ActionItem, CaseStatus, Category, ComplaintCase, Severity
+from insight.selectors import response_themes
 
 PAGE_SIZE = 25
 MY_WORK_LIMIT = 10
@@ -153,6 +154,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "can_change": policy.can_change_case(request.user, case),
         "can_take": policy.can_take_case(request.user, case),
         "survey_summary": loop.response_summary(case.response, request.LANGUAGE_CODE[:2]) if case.response else "",
+        "comment_themes": response_themes(case.response_id) if case.response_id else [],
         # What was typed in a form that was refused, shown again instead of lost.
         "kept": request.session.pop(f"transition-{case.pk}", {}),
         "kept_text": request.session.pop(f"text-{case.pk}", ""),

@@ -111,6 +111,7 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "version": version,
         "questions": questions,
         "locked": locked,
+        "headline": building.headline_of(questions, survey.kind),
         "response_count": survey.responses.count(),
         "invitation_count": survey.invitations.count(),
         "invitations": invitations,
@@ -210,6 +211,19 @@ def question_delete(request: HttpRequest, pk: int, question_id: int) -> HttpResp
 
 @require_POST
 @quality_manager_required
+def question_headline(request: HttpRequest, pk: int, question_id: int) -> HttpResponse:
+    survey = _get_survey_for_user(request, pk)
+    question = _get_question_for_user(request, survey, question_id)
+    _run(
+        request,
+        lambda: building.question_set_headline(question=question),
+        _("This question is now the survey's headline figure."),
+    )
+    return redirect("survey_detail", pk=survey.pk)
+
+
+@require_POST
+@quality_manager_required
 def question_move(request: HttpRequest, pk: int, question_id: int) -> HttpResponse:
     survey = _get_survey_for_user(request, pk)
     question = _get_question_for_user(request, survey, question_id)
@@ -284,6 +298,8 @@ def invitation_new(request: HttpRequest, pk: int) -> HttpResponse:
                 customer=form.cleaned_data["customer"],
                 created_by=request.user,
                 expires_in_days=form.cleaned_data["expires_in_days"],
+                # Emailed links are delivered when sent; otherwise the link is shown here once, handed out.
+                channel=Invitation.Channel.EMAIL if form.cleaned_data["send_email"] else Invitation.Channel.LINK,
             )
         except ValidationError as error:
             form.add_error(None, error.messages)

@@ -22,6 +22,7 @@ PUBLIC = {
     "password_reset_complete",
     "set_language",
     "healthz",
+    "readyz",
     "complaint_form",
     "case_track",
     "unsubscribe",
@@ -47,6 +48,8 @@ STAFF_PAGES = {
     "action_detail",
     "item_add",
     "item_status",
+    "theme_comments",
+    "comment_correct",
 }
 SIGNED_IN = {"password_change", "password_change_done"}
 # Everything else under our apps is for quality managers.
@@ -80,6 +83,10 @@ def _url(name: str, pattern: URLPattern, ids: dict) -> str:
         kwargs = {key: ids["export"] for key in kwargs}
     if name.startswith("review_") and "pk" in kwargs:
         kwargs = {key: ids["review"] for key in kwargs}
+    if name.startswith("theme_") and "pk" in kwargs:
+        kwargs = {key: ids["theme"] for key in kwargs}
+    if name == "comment_correct":
+        kwargs = {key: ids["comment"] for key in kwargs}
     return reverse(name, kwargs=kwargs)
 
 
@@ -122,7 +129,20 @@ def ids():
         "objective": _objective(survey, action.owner).pk,
         "export": _export(survey, action.owner).pk,
         "review": _review(action.owner).pk,
+        **_insight(survey),
     }
+
+
+def _insight(survey):
+    from insight import pipeline, services
+    from surveys.models import Answer, Response
+
+    theme = services.theme_create(name_vi="Giao hàng", name_en="Delivery", examples="giao hàng chậm")
+    response = Response.objects.create(survey=survey, version=survey.current_version, language="vi")
+    comment = survey.current_version.questions.order_by("position").last()
+    Answer.objects.create(response=response, question=comment, text="giao hàng chậm quá")
+    pipeline.comments_sweep()
+    return {"theme": theme.pk, "comment": response.answers.get().insight.pk}
 
 
 def _review(owner):

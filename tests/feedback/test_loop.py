@@ -7,6 +7,7 @@ from django.urls import reverse
 from feedback.loop import case_from_response
 from feedback.models import ComplaintCase
 from tests.factories import CustomerFactory, make_invitation, make_survey, quality_manager
+from tests.helpers import set_eager
 
 pytestmark = pytest.mark.django_db
 
@@ -110,22 +111,28 @@ def test_a_lost_message_is_caught_by_the_next_sweep(django_capture_on_commit_cal
 
 
 def test_sweep_requests_are_debounced_when_a_broker_is_used(monkeypatch, django_capture_on_commit_callbacks):
-    from config.celery import app
+    from config import debounce
     from feedback import loop
     from feedback.tasks import sweep_detractors
 
     sent = []
     monkeypatch.setattr(sweep_detractors, "apply_async", lambda **kw: sent.append(kw))
-    monkeypatch.setattr(loop._sweep_requests(), "last", 0.0)
+    publisher = debounce._Publisher(start=False)  # flushed by hand below, instead of by its thread
+    monkeypatch.setattr(debounce, "_publisher", lambda: publisher)
     survey = make_survey(kind="csat")
-    app.conf.task_always_eager = False
+    set_eager(False)
     try:
         for _ in range(5):
             answer(survey, 1, capture=django_capture_on_commit_callbacks)
         answer(survey, 5, capture=django_capture_on_commit_callbacks)
     finally:
-        app.conf.task_always_eager = True
-    assert sent == [{"countdown": loop.DEBOUNCE_SECONDS}]
+        set_eager(True)
+    assert sent == []  # nothing published inside the requests
+    assert publisher.flush(now=100.0) == 0
+    assert sent == [{"retry": False}]  # one message for six answers, without a countdown
+    publisher.ask(sweep_detractors, loop.DEBOUNCE_SECONDS)
+    assert publisher.flush(now=101.0) == 1 and len(sent) == 1  # too soon: kept for later
+    assert publisher.flush(now=100.0 + loop.DEBOUNCE_SECONDS) == 0 and len(sent) == 2
     assert ComplaintCase.objects.count() == 0  # the one sweep, when it runs, opens all five
     assert loop.sweep() == 5
 
@@ -146,3 +153,23 @@ def test_the_closed_loop_summary_is_drawn_in_the_readers_language(
     assert case.description == "Chờ quá lâu"
     html = staff_client.get(reverse("case_detail", args=[case.reference]), HTTP_ACCEPT_LANGUAGE=language).content
     assert summary in html.decode()
+
+
+def test_a_backlog_larger_than_a_batch_is_swept_in_one_run(monkeypatch, django_capture_on_commit_callbacks):
+    # After an outage, or under load, the last minutes (which the watermark stays behind) can hold more responses
+    # than one batch: one sweep pages through all of them, so no case waits for the next beat period.
+    from config import debounce
+    from feedback import loop
+
+    survey = make_survey(kind="csat")
+    set_eager(False)  # the answers only ask for a sweep; nobody runs it yet
+    monkeypatch.setattr(debounce, "_publisher", lambda: debounce._Publisher(start=False))
+    try:
+        for _ in range(7):
+            answer(survey, 1, capture=django_capture_on_commit_callbacks)
+    finally:
+        set_eager(True)
+    assert ComplaintCase.objects.count() == 0
+    monkeypatch.setattr(loop, "SWEEP_BATCH", 2)
+    assert loop.sweep() == 7
+    assert ComplaintCase.objects.count() == 7

@@ -60,6 +60,8 @@ def test_campaign_reaches_the_smtp_server_once_per_customer(smtp, worker):  # no
     celery_app.conf.task_default_queue = queue
     try:
         campaigns.campaign_start(campaign=campaign)
+        # What beat's dispatcher does every few seconds: hand the queued invitations to the worker in chunks.
+        assert campaigns.invitations_dispatch() == 7
     finally:
         celery_app.conf.task_default_queue = previous
     deadline = time.monotonic() + 60

@@ -68,3 +68,32 @@ def test_an_email_that_could_not_go_is_retried(mailoutbox, monkeypatch):
     assert AlertEvent.objects.filter(notified_at__isnull=True).exists()
     alerts_check()
     assert len(mailoutbox) == 2 and not AlertEvent.objects.filter(notified_at__isnull=True).exists()
+
+
+def test_only_the_rules_chosen_for_email_send_one(mailoutbox, qm_client):
+    from django.urls import reverse
+
+    from reports.models import AlertSettings
+
+    quality_manager(username="lan", email="lan@example.com")
+    survey = make_survey(kind="nps")
+    # Twelve weeks at 20 % detractors, then two at 30 % (n = 100 each). p̄ = 300/1400 = 21.43 %, σ = 4.10 %: the
+    # two weeks sit at z = 2.09 — rule 2 (two of three beyond 2σ), not rule 1. Nor is last week a significant
+    # drop: NPS 40 (n = 100) against 55 (n = 400), z = −0.15/0.1007 = −1.49.
+    for weeks_back in range(2, 14):
+        answers(survey, weeks_back, [10] * 80 + [3] * 20)
+    answers(survey, 1, [10] * 70 + [3] * 30)
+    answers(survey, 0, [10] * 70 + [3] * 30)
+    rollup_refresh()
+    page = qm_client.get(reverse("alert_settings")).content.decode()
+    # Rule 1 alone (the default): one stable week in 370 is flagged, about one false email in 741 weeks.
+    assert "khoảng một tuần trong 370" in page and "741 tuần" in page
+    assert AlertSettings.load().email_rules == [1]
+    assert alerts_check() == 0 and mailoutbox == []
+    qm_client.post(reverse("alert_settings"), {"rules": ["1", "2"]})
+    assert AlertSettings.load().email_rules == [1, 2]
+    # Rules 1 + 2 flag one stable week in 215; half of those are rises: one false email in about 430 weeks.
+    assert "430 tuần" in qm_client.get(reverse("alert_settings")).content.decode()
+    assert alerts_check() == 1 and AlertEvent.objects.get().kind == "rule" and len(mailoutbox) == 1
+    assert qm_client.post(reverse("alert_settings"), {"rules": []}).status_code == 200  # at least one rule
+    assert AlertSettings.load().email_rules == [1, 2]

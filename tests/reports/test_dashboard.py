@@ -1,11 +1,13 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
 from feedback import workflow
 from feedback.models import Category
+from insight.pipeline import comments_sweep
 from reports.rollup import rollup_refresh
 from surveys.models import Answer
 from tests.factories import CustomerFactory, make_response, make_survey
@@ -52,12 +54,18 @@ def test_the_page_costs_the_same_queries_at_any_size(qm_client, django_assert_ma
     small, large = CustomerFactory(segment="retail"), CustomerFactory(segment="corporate")
     fill(survey, [10, 3], customer=small)
     rollup_refresh()
-    with django_assert_max_num_queries(19) as few:
+    comments_sweep()  # what a worker does between two visits; the page then reads, never writes
+    cache.clear()  # both visits pay for the theme figures (they are cached until the next comment is read)
+    # 19 for the figures, plus the comment themes (two aggregates, two for a theme's p-chart) and, in the embedded
+    # mode these tests run in, the insight catch-up's reads when no comment waits.
+    with django_assert_max_num_queries(30) as few:
         assert qm_client.get(URL).status_code == 200
     for day in range(60):
         fill(survey, [10, 9, 3, 7], customer=large, days_ago=day)
     rollup_refresh()
-    with django_assert_max_num_queries(19) as many:
+    comments_sweep()
+    cache.clear()
+    with django_assert_max_num_queries(30) as many:
         assert qm_client.get(URL).status_code == 200
     assert len(many.captured_queries) == len(few.captured_queries)
 

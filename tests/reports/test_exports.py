@@ -150,3 +150,26 @@ def test_old_exports_are_removed_with_their_files(qm, survey_with_answers):
     assert (export_dir() / job.file_name).exists()
     assert exports_remove_old(now=timezone.now() + timedelta(days=8)) == 1
     assert not (export_dir() / job.file_name).exists() and not ExportJob.objects.exists()
+
+
+def test_export_times_are_local_to_the_second_and_titles_in_the_readers_language(
+    qm_client, django_capture_on_commit_callbacks, settings
+):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    settings.TIME_ZONE = "Asia/Ho_Chi_Minh"
+    survey = make_survey(kind="nps")
+    survey.title_en, survey.title_vi = "Relationship survey", "Khảo sát quan hệ"
+    survey.save()
+    # 01:02:03 UTC is 08:02:03 in Ho Chi Minh City (UTC+7).
+    make_response(survey, 9, at=datetime(TODAY.year, TODAY.month, TODAY.day, 1, 2, 3, tzinfo=ZoneInfo("UTC")))
+    with django_capture_on_commit_callbacks(execute=True):
+        job = run_export(qm_client, survey)
+    body = b"".join(qm_client.get(reverse("export_download", args=[job.pk])).streaming_content)
+    (_header, row) = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert row[1] == f"{TODAY.isoformat()} 08:02:03"
+    listing = qm_client.get(reverse("export_list")).content.decode()
+    assert "Khảo sát quan hệ" in listing and "Relationship survey" not in listing
+    breadcrumb = qm_client.get(reverse("survey_detail", args=[survey.pk])).content.decode()
+    assert "Khảo sát quan hệ" in breadcrumb and "Relationship survey</li>" not in breadcrumb

@@ -54,15 +54,19 @@ def test_progress_comes_from_the_data_with_its_interval(qm):
     hard = objective(survey=survey, owner=qm, target=45)
     close = objective(survey=survey, owner=qm, target=35)
     assert objective_progress(easy).estimate.value == pytest.approx(40.0)
+    # NPS 40 (n = 100). Adjusted Wald: n' = 103, p' = 60.75/103 = .58981, d' = 20.75/103 = .20146, centre .38835,
+    # Var = (.58981 + .20146 − .38835²)/103 = .0062181, half-width 1.96·.078855 = .15455 → 23.4 – 54.3.
+    # A target of 20 lies below the whole interval: met. 35 and 45 lie inside it: the data cannot say yet,
+    # whichever side the figure is on. 60 lies above it: not met.
+    never = objective(survey=survey, owner=qm, target=60)
     verdict = {
-        name: (p.met, p.beyond_doubt)
-        for name, p in (
-            ("easy", objective_progress(easy)),
-            ("close", objective_progress(close)),
-            ("hard", objective_progress(hard)),
-        )
+        name: objective_progress(o).verdict
+        for name, o in (("easy", easy), ("close", close), ("hard", hard), ("never", never))
     }
-    assert verdict == {"easy": (True, True), "close": (True, False), "hard": (False, False)}
+    assert verdict == {"easy": "met", "close": "unclear", "hard": "unclear", "never": "not_met"}
+    assert objective_progress(close).met is None
+    # n = 100 detects about ±(1.96 + 0.8416)·SE with SE = 7.8855 points: ±22.1 NPS points.
+    assert objective_progress(close).detectable == pytest.approx(22.09, abs=0.01)
     later = objective(survey=survey, owner=qm, start=TODAY + timedelta(days=1), due=TODAY + timedelta(days=9))
     assert objective_progress(later).met is None  # nothing measured in its period yet
 

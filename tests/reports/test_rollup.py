@@ -29,11 +29,11 @@ def from_raw() -> dict[tuple, tuple]:
         question, n = answer.question, answer.number
         if question.kind not in rollup.SCORED_KINDS:
             continue
-        customer = answer.response.customer
         key = (
             answer.response.survey_id,
             question.pk,
-            customer.segment if customer else "",
+            answer.response.segment,
+            answer.response.channel,
             timezone.localdate(answer.response.submitted_at),
         )
         good = bad = False
@@ -59,7 +59,7 @@ def from_raw() -> dict[tuple, tuple]:
 
 def stored() -> dict[tuple, tuple]:
     return {
-        (r.survey_id, r.question_id, r.segment, r.day): tuple(getattr(r, s) for s in STATS)
+        (r.survey_id, r.question_id, r.segment, r.channel, r.day): tuple(getattr(r, s) for s in STATS)
         for r in DailyRollup.objects.all()
     }
 
@@ -137,15 +137,20 @@ def test_after_any_sequence_of_submissions_and_runs_the_rollups_equal_a_recomput
     assert RollupState.load().watermark == Response.objects.latest("pk").pk
 
 
-def test_a_day_is_recomputed_whole_so_a_changed_segment_leaves_no_stale_row():
+def test_a_later_segment_change_never_moves_history():
     survey = make_survey(kind="nps")
     customer = CustomerFactory(segment="retail")
     make_response(survey, 10, customer=customer)
     rollup.rollup_refresh()
     Customer.objects.filter(pk=customer.pk).update(segment="corporate")
+    customer.refresh_from_db()
     make_response(survey, 0, customer=customer)
     rollup.rollup_refresh()
-    assert {(r.segment, r.count) for r in DailyRollup.objects.all()} == {("corporate", 2)}
+    # The first answer was given as a retail customer and stays retail; the second counts as corporate.
+    expected = {("retail", 1, 1, 0), ("corporate", 1, 0, 1)}
+    assert {(r.segment, r.count, r.promoters, r.detractors) for r in DailyRollup.objects.all()} == expected
+    rollup.rollup_rebuild()
+    assert {(r.segment, r.count, r.promoters, r.detractors) for r in DailyRollup.objects.all()} == expected
 
 
 def test_a_submitted_answer_reaches_the_rollups_on_commit(django_capture_on_commit_callbacks):
@@ -198,16 +203,18 @@ def test_the_funnel_follows_invitations_until_they_expire():
     survey = make_survey(kind="nps")
     now = timezone.now()
     invitations = [make_invitation(survey=survey)[0] for _ in range(5)]
+    Invitation.objects.filter(pk__in=[i.pk for i in invitations]).update(channel="email")  # as a campaign makes
     Invitation.objects.filter(pk__in=[i.pk for i in invitations[:3]]).update(status="sent", sent_at=now)
     Invitation.objects.filter(pk=invitations[3].pk).update(status="failed", status_reason="550")
     Invitation.objects.filter(pk=invitations[4].pk).update(status="skipped", status_reason="throttled")
     rollup.rollup_refresh()
     row = InvitationRollup.objects.get()
-    assert (row.invited, row.sent, row.opened, row.answered, row.failed, row.skipped) == (5, 3, 0, 0, 1, 1)
+    assert row.channel == "email"
+    assert (row.invited, row.delivered, row.opened, row.answered, row.failed, row.skipped) == (5, 3, 0, 0, 1, 1)
     Invitation.objects.filter(pk=invitations[0].pk).update(status="answered", opened_at=now, answered_at=now)
     rollup.rollup_refresh()
     row.refresh_from_db()
-    assert (row.sent, row.opened, row.answered) == (3, 1, 1)
+    assert (row.delivered, row.opened, row.answered) == (3, 1, 1)
     # A year later the day is final: the refresh no longer reads it, the rebuild still does.
     with time_machine.travel(now + timedelta(days=365)):
         Invitation.objects.filter(pk=invitations[1].pk).update(opened_at=now)
@@ -215,3 +222,21 @@ def test_the_funnel_follows_invitations_until_they_expire():
         assert InvitationRollup.objects.get().opened == 1
         rollup.rollup_rebuild()
         assert InvitationRollup.objects.get().opened == 2
+
+
+def test_each_channel_counts_what_it_delivered_so_answered_never_exceeds_it():
+    survey = make_survey(kind="nps")
+    now = timezone.now()
+    by_hand = [make_invitation(survey=survey)[0] for _ in range(2)]  # links shown once, never emailed
+    emailed = [make_invitation(survey=survey)[0] for _ in range(3)]
+    Invitation.objects.filter(pk__in=[i.pk for i in emailed]).update(channel="email")
+    Invitation.objects.filter(pk__in=[i.pk for i in by_hand]).update(answered_at=now, opened_at=now)
+    Invitation.objects.filter(pk=emailed[0].pk).update(sent_at=now, opened_at=now, answered_at=now)
+    # Old data: an email invitation answered though no email was ever recorded as sent.
+    Invitation.objects.filter(pk=emailed[1].pk).update(answered_at=now)
+    rollup.rollup_refresh()
+    rows = {r.channel: (r.invited, r.delivered, r.opened, r.answered) for r in InvitationRollup.objects.all()}
+    # Email: 2 invited (one still waiting), 1 sent, opened and answered. By hand: the two links and the email
+    # invitation that was answered without an email, all delivered when made; three answered.
+    assert rows == {"email": (2, 1, 1, 1), "link": (3, 3, 2, 3)}
+    assert all(answered <= delivered for _i, delivered, _o, answered in rows.values())

@@ -242,19 +242,167 @@ def test_campaign_pages_show_the_funnel(qm_client, django_capture_on_commit_call
     assert bad.status_code == 200 and Campaign.objects.count() == 1
 
 
-def test_invitations_left_sending_by_a_stopped_worker_are_marked_failed_not_resent(survey, client, qm):
+def test_a_lease_that_ends_is_queued_again_and_sent_once(survey, settings):
+    # A worker claimed it, then was killed before recording anything: sent again (a duplicate at worst, never lost).
     CustomerFactory(email="lost@example.com")
     campaign = new_campaign(survey)
     campaigns.campaign_build(campaign=campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
     invitation = campaign.invitations.get()
-    # A worker claimed it, then was killed before recording anything.
-    Invitation.objects.filter(pk=invitation.pk).update(status=S.SENDING, claimed_at=timezone.now())
-    assert campaigns.reconcile_stopped_sends() == 0  # still within what a chunk may take
-    later = timezone.now() + campaigns.STOPPED_AFTER + timedelta(minutes=1)
-    assert campaigns.reconcile_stopped_sends(now=later) == 1
+    start = timezone.now()
+    lease = timedelta(seconds=settings.INVITATION_SEND_LEASE_SECONDS)
+    Invitation.objects.filter(pk=invitation.pk).update(status=S.SENDING, attempts=1, lease_until=start + lease)
+    assert campaigns.invitations_dispatch(now=start) == 0  # still within its lease: nobody touches it
+    assert len(mail.outbox) == 0
+    with time_machine.travel(start + lease + timedelta(seconds=1), tick=False):
+        assert campaigns.invitations_dispatch() == 1  # re-queued and handed out (sent in-process here)
+        assert campaigns.invitations_dispatch() == 0
     invitation.refresh_from_db()
-    assert invitation.status == S.FAILED
-    assert campaigns.send_chunk([invitation.pk]) == {"already-sent": 1}  # never sent again by itself
+    assert (invitation.status, invitation.attempts) == (S.SENT, 2)
+    assert [m.to for m in mail.outbox] == [["lost@example.com"]]
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENT
+
+
+def test_a_lease_that_ends_on_the_last_attempt_fails_with_a_readable_reason(survey, settings, client, qm):
+    settings.INVITATION_MAX_ATTEMPTS = 3
+    CustomerFactory(email="lost@example.com")
+    campaign = new_campaign(survey)
+    campaigns.campaign_build(campaign=campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
+    invitation = campaign.invitations.get()
+    past = timezone.now() - timedelta(seconds=1)
+    Invitation.objects.filter(pk=invitation.pk).update(status=S.SENDING, attempts=3, lease_until=past)
+    campaigns.invitations_dispatch()
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.status_reason) == (S.FAILED, campaigns.WORKER_STOPPED)
+    assert len(mail.outbox) == 0
     client.force_login(qm)
     page = client.get(reverse("campaign_detail", args=[campaign.pk])).content.decode()
-    assert "Tiến trình gửi đã dừng" in page
+    assert "Tiến trình gửi đã dừng ở lần thử cuối" in page
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENT  # nothing left queued, sending or deferred
+
+
+class RefusingBackend(locmem.EmailBackend):
+    """Refuses every recipient with `reply` (code, words) while it is set; accepts once it is None."""
+
+    reply: tuple[int, bytes] | None = None
+
+    def send_messages(self, messages):  # type: ignore[no-untyped-def]
+        if RefusingBackend.reply is not None:
+            raise smtplib.SMTPRecipientsRefused({messages[0].to[0]: RefusingBackend.reply})
+        return super().send_messages(messages)
+
+
+class DownBackend(locmem.EmailBackend):
+    def open(self):  # type: ignore[no-untyped-def]
+        raise ConnectionRefusedError(111, "Connection refused")
+
+
+def test_a_451_defers_with_backoff_over_hours_then_sends_once(survey, settings, qm_client):
+    settings.EMAIL_BACKEND = "tests.surveys.test_campaigns.RefusingBackend"
+    RefusingBackend.reply = (451, b"4.3.0 Mailbox busy, try later")
+    CustomerFactory(email="busy@example.com")
+    campaign = new_campaign(survey)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        campaigns.campaign_start(campaign=campaign)
+        campaigns.invitations_dispatch()
+    invitation = campaign.invitations.get()
+    assert invitation.status == S.DEFERRED
+    assert invitation.status_reason == "451 4.3.0 Mailbox busy, try later"  # the server's words, not a repr
+    assert invitation.next_attempt_at == start + timedelta(minutes=1)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENDING  # not "sent" while anything is deferred
+    page = qm_client.get(reverse("campaign_detail", args=[campaign.pk])).content.decode()
+    assert "451 4.3.0 Mailbox busy, try later" in page
+    data = qm_client.get(reverse("campaign_progress", args=[campaign.pk])).json()
+    assert (data["deferred"], data["queued"], data["sent"]) == (1, 0, 0)
+    # Each refusal doubles the wait: 1, 2, 4, 8 ... minutes, then hourly.
+    at = start
+    waits = []
+    for _try in range(8):
+        at = invitation.next_attempt_at
+        with time_machine.travel(at - timedelta(seconds=1), tick=False):
+            campaigns.invitations_dispatch()  # not yet due
+        invitation.refresh_from_db()
+        assert invitation.status == S.DEFERRED
+        with time_machine.travel(at, tick=False):
+            campaigns.invitations_dispatch()
+        invitation.refresh_from_db()
+        waits.append(round((invitation.next_attempt_at - at).total_seconds() / 60))
+    assert waits == [2, 4, 8, 16, 32, 60, 60, 60]
+    RefusingBackend.reply = None  # the server is well again
+    with time_machine.travel(invitation.next_attempt_at, tick=False):
+        campaigns.invitations_dispatch()
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.attempts, invitation.status_reason) == (S.SENT, 10, "")
+    assert [m.to for m in mail.outbox] == [["busy@example.com"]]
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENT
+
+
+def test_a_550_fails_for_good_with_the_server_words(survey, settings):
+    settings.EMAIL_BACKEND = "tests.surveys.test_campaigns.RefusingBackend"
+    RefusingBackend.reply = (550, b"5.1.1 <nobody@example.com>: Recipient address rejected")
+    CustomerFactory(email="nobody@example.com")
+    campaign = new_campaign(survey)
+    campaigns.campaign_start(campaign=campaign)
+    assert campaigns.invitations_dispatch() == 1
+    invitation = campaign.invitations.get()
+    assert invitation.status == S.FAILED
+    assert invitation.status_reason == "550 5.1.1 <nobody@example.com>: Recipient address rejected"
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENT
+
+
+def test_deferred_past_the_limit_fails(survey, settings):
+    settings.EMAIL_BACKEND = "tests.surveys.test_campaigns.RefusingBackend"
+    settings.INVITATION_MAX_ATTEMPTS = 2
+    RefusingBackend.reply = (421, b"4.7.0 Too many connections")
+    CustomerFactory(email="c@example.com")
+    campaign = new_campaign(survey)
+    campaigns.campaign_start(campaign=campaign)
+    campaigns.invitations_dispatch()
+    invitation = campaign.invitations.get()
+    assert invitation.status == S.DEFERRED
+    with time_machine.travel(invitation.next_attempt_at, tick=False):
+        campaigns.invitations_dispatch()
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.status_reason) == (S.FAILED, "421 4.7.0 Too many connections")
+
+
+def test_an_unreachable_server_defers_the_whole_chunk_and_loses_nothing(survey, settings, qm_client):
+    settings.EMAIL_BACKEND = "tests.surveys.test_campaigns.DownBackend"
+    for i in range(3):
+        CustomerFactory(email=f"d{i}@example.com")
+    campaign = new_campaign(survey)
+    campaigns.campaign_start(campaign=campaign)
+    campaigns.invitations_dispatch()
+    states = set(campaign.invitations.values_list("status", "status_reason", "attempts"))
+    assert states == {(S.DEFERRED, "smtp-refused", 1)}
+    page = qm_client.get(reverse("campaign_detail", args=[campaign.pk])).content.decode()
+    assert "Máy chủ thư đã từ chối kết nối." in page
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with time_machine.travel(timezone.now() + timedelta(minutes=1, seconds=1), tick=False):
+        assert campaigns.invitations_dispatch() == 3
+    assert sorted(m.to[0] for m in mail.outbox) == [f"d{i}@example.com" for i in range(3)]
+    assert set(campaign.invitations.values_list("status", flat=True)) == {S.SENT}
+
+
+def test_a_dispatched_chunk_whose_message_was_lost_is_handed_out_again(survey, settings, monkeypatch):
+    CustomerFactory(email="c@example.com")
+    campaign = new_campaign(survey)
+    campaigns.campaign_start(campaign=campaign)
+    from surveys import tasks
+
+    lost: list[object] = []
+    monkeypatch.setattr(tasks.campaign_send_chunk, "apply_async", lambda args: lost.append(args))
+    start = timezone.now()
+    assert campaigns.invitations_dispatch(now=start) == 1 and len(lost) == 1  # the message vanished with Redis
+    assert campaigns.invitations_dispatch(now=start + timedelta(minutes=1)) == 0  # leased: not handed out twice
+    monkeypatch.undo()
+    later = start + timedelta(seconds=settings.INVITATION_SEND_LEASE_SECONDS + 1)
+    assert campaigns.invitations_dispatch(now=later) == 1
+    assert [m.to for m in mail.outbox] == [["c@example.com"]]

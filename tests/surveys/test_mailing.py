@@ -203,15 +203,17 @@ def test_a_dropped_connection_puts_the_unsent_back_and_the_retry_sends_each_once
         make_invitation(survey=survey, customer=CustomerFactory(email=f"{n}@example.com"))[0].pk
         for n in ("first", "second", "third", "fourth")
     ]
-    with pytest.raises(smtplib.SMTPServerDisconnected):
-        send_chunk(ids)  # the task's autoretry takes it from here
-    statuses = dict(Invitation.objects.values_list("customer__email", "status"))
-    assert statuses == {
-        "first@example.com": "sent",
-        "second@example.com": "sent",
-        "third@example.com": "queued",
-        "fourth@example.com": "queued",
+    assert send_chunk(ids) == {"sent": 2, "deferred": 2}  # recorded, not raised: nothing for a task to retry
+    rows = {i.customer.email: (i.status, i.status_reason) for i in Invitation.objects.select_related("customer")}
+    assert rows == {
+        "first@example.com": ("sent", ""),
+        "second@example.com": ("sent", ""),
+        "third@example.com": ("deferred", "smtp-closed"),
+        "fourth@example.com": ("deferred", "smtp-closed"),
     }
+    assert not Invitation.objects.filter(status="deferred", next_attempt_at__isnull=True).exists()
+    # When their next attempt comes, the dispatcher queues them again (campaigns.invitations_dispatch).
+    Invitation.objects.filter(status="deferred").update(status="queued")
     assert send_chunk(ids) == {"already-sent": 2, "sent": 2}
     assert sorted(rcpt[0] for rcpt, _message in server.inbox) == [
         f"{n}@example.com" for n in ("first", "fourth", "second", "third")
@@ -249,14 +251,14 @@ def test_a_message_refused_after_its_content_fails_alone(smtp_server, pipelining
     assert (order[first_end + 1] == "write") is pipelining
 
 
-def test_an_unreachable_server_leaves_the_chunk_queued(settings):
+def test_an_unreachable_server_defers_the_chunk(settings):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", port, False
     invitation, _token = make_invitation()
-    with pytest.raises(OSError):
-        send_chunk([invitation.pk])
+    assert send_chunk([invitation.pk]) == {"deferred": 1}
     invitation.refresh_from_db()
-    assert invitation.status == Invitation.Status.QUEUED
+    assert (invitation.status, invitation.status_reason, invitation.attempts) == ("deferred", "smtp-refused", 1)
+    assert invitation.next_attempt_at is not None and invitation.lease_until is None

@@ -70,9 +70,9 @@ def test_demo_has_a_visible_dip(settings, tmp_path):
     now = timezone.now()
     nps = Survey.objects.get(kind="nps")
     by_month: dict[int, list[int]] = {}
-    for number, submitted in Answer.objects.filter(question__version__survey=nps, number__isnull=False).values_list(
-        "number", "response__submitted_at"
-    ):
+    for number, submitted in Answer.objects.filter(
+        question__version__survey=nps, question__kind="nps", number__isnull=False
+    ).values_list("number", "response__submitted_at"):
         months_ago = (now.year - submitted.year) * 12 + now.month - submitted.month
         by_month.setdefault(months_ago, []).append(number)
 

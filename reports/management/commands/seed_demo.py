@@ -65,6 +65,13 @@ class Command(BaseCommand):
         watermark_to_now()
         if cases:
             self.stdout.write(f"Created {cases} complaint cases and a corrective action.")
+        from insight.pipeline import comments_sweep
+        from insight.services import themes_seed_starter
+
+        themes_seed_starter()
+        started = time.perf_counter()
+        read = comments_sweep()
+        self.stdout.write(f"Comment themes: {read:,} comments read in {time.perf_counter() - started:.1f} s.")
         from reports.rollup import rollup_rebuild
 
         self.stdout.write(f"Rollups rebuilt: {rollup_rebuild():,} rows.")

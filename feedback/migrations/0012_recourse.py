@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0009_initial_assessment'),
+        ('feedback', '0011_initial_assessment'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0008_escalation_levels'),
+        ('feedback', '0010_escalation_levels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -12,7 +12,7 @@ def mark_escalated(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0007_business_calendar'),
+        ('feedback', '0009_business_calendar'),
     ]
 
     operations = [

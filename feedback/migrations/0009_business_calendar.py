@@ -19,7 +19,7 @@ def seed_holidays(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0006_one_line_contact_fields'),
+        ('feedback', '0008_correctiveaction_themes'),
     ]
 
     operations = [

@@ -1,0 +1,250 @@
+"""The respondent benchmark with the whole stack running and Redis killed and restarted in the middle.
+
+    .venv/bin/python bench/faults.py [--duration 300] [--clients 128] [--outage 30] [--workers 2]
+
+gunicorn (production settings), a Celery worker and beat, PostgreSQL, and a Redis server of its own on a free port
+(so that killing it touches nothing else on the machine). Customers submit answers without pause; a third of the
+way in Redis is killed (SIGKILL) and, `--outage` seconds later, started again empty. Reported:
+
+- stored responses = accepted submissions, and respondent 5xx (none is allowed after a stored answer);
+- how long after Redis returned the rollups (and the closed loop's cases) had caught up with every answer;
+- each process's resident memory at the start, the end and its peak (flat is the target);
+- the submit rate against the one-INSERT view measured in the same run, before and after (target >= 0.6x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import load, run  # noqa: E402
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Redis:
+    def __init__(self, workdir: str) -> None:
+        self.port, self.workdir, self.process = free_port(), workdir, None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        program = shutil.which("redis-server") or "redis-server"
+        self.process = subprocess.Popen(
+            [program, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=self.workdir,
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(0.5)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def family(pid: int) -> list[int]:
+    """A process and its children (gunicorn's workers, Celery's pool)."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [pid, *(int(c) for c in children)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=float, default=300.0, help="seconds of submissions")
+    parser.add_argument("--clients", type=int, default=128)
+    parser.add_argument("--outage", type=float, default=30.0, help="seconds Redis stays down")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--baseline", type=float, default=8.0, help="seconds of the one-INSERT view, before and after")
+    args = parser.parse_args()
+
+    var_dir = tempfile.mkdtemp(prefix="langnghe-faults-")
+    redis_server = Redis(var_dir)
+    redis_server.start()
+    env = run.environment(var_dir) | {"REDIS_URL": redis_server.url}
+    run.recreate_database()
+    data = run.prepare(env, submit_tokens=int(args.duration * 1000) + 20_000)
+    from feedback.loop import watermark_to_now
+
+    watermark_to_now()  # the demo's 100,000 responses are history, as after seed_demo: no cases for them
+    worker_env = env | {
+        "PROCESS_ROLE": "worker",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "LOG_LEVEL": "WARNING",
+        "CELERY_LOG_LEVEL": "WARNING",
+    }
+    celery = [sys.executable, "-m", "celery", "-A", "config"]
+    worker = subprocess.Popen(
+        [*celery, "worker", "--concurrency=2", "--without-gossip", "--without-mingle", "--max-tasks-per-child=1000"],
+        cwd=ROOT,
+        env=worker_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    beat = subprocess.Popen(
+        [*celery, "beat", "--schedule", f"{var_dir}/beat"],
+        cwd=ROOT,
+        env=worker_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    server = run.start_server(env, args.workers)
+    host = f"{run.HOST}:{run.PORT}"
+    nps_q, comment_q = data["questions"][:2]
+    tokens = data["tokens"]
+    page_html = urllib.request.urlopen(f"http://{host}/s/{data['page_token']}/").read().decode()  # noqa: S310
+    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page_html))
+    hidden_query = "&".join(f"{k}={urllib.parse.quote(v)}" for k, v in hidden.items() if k != "lang")
+    next_token = iter(range(len(tokens)))
+
+    def submit_request(_i: int) -> bytes | None:
+        i = next(next_token, None)
+        if i is None:
+            return None
+        body = f"q{nps_q}={run.SCORES[i % len(run.SCORES)]}&q{comment_q}=Giao+h%C3%A0ng+nhanh&lang=vi&{hidden_query}"
+        return load.post(f"/s/{tokens[i]}/", host, body)
+
+    def accepted(status: int, raw: bytes) -> bool:
+        return status == 302 and b"/thanks/" in raw.split(b"\r\n\r\n", 1)[0]
+
+    def scenario(name, make, duration, accept=None):  # type: ignore[no-untyped-def]
+        return asyncio.run(
+            load.run(name, run.HOST, run.PORT, make, clients=args.clients, duration=duration, accept=accept)
+        )
+
+    memory: dict[str, list[int]] = {"gunicorn": [], "worker": [], "beat": []}
+    stop_sampling = threading.Event()
+
+    def sample() -> None:
+        while not stop_sampling.wait(5):
+            for name, pid in (("gunicorn", server.pid), ("worker", worker.pid), ("beat", beat.pid)):
+                memory[name].append(sum(rss_kib(p) for p in family(pid)))
+
+    events: dict[str, float] = {}
+
+    def outage() -> None:
+        time.sleep(args.duration / 3)
+        redis_server.kill()
+        events["killed"] = time.monotonic()
+        time.sleep(args.outage)
+        redis_server.start()
+        events["back"] = time.monotonic()
+
+    try:
+        scenario("warm-up", lambda i: load.post("/bench/insert/", host, "q=1"), 2)
+        before = scenario("one-INSERT view POST", lambda i: load.post("/bench/insert/", host, "q=5"), args.baseline)
+        threading.Thread(target=sample, daemon=True).start()
+        threading.Thread(target=outage, daemon=True).start()
+        submit = scenario("complete submit POST", submit_request, args.duration, accept=accepted)
+        after = scenario("one-INSERT view POST", lambda i: load.post("/bench/insert/", host, "q=5"), args.baseline)
+
+        from django.db.models import Sum
+
+        from feedback.models import ComplaintCase
+        from reports.models import DailyRollup
+        from surveys.models import Response
+
+        stored = Response.objects.filter(survey_id=data["survey_id"]).count()
+        detractors = Response.objects.filter(survey_id=data["survey_id"], answers__number__lte=6).count()
+
+        def caught_up() -> bool:
+            rolled = DailyRollup.objects.filter(survey_id=data["survey_id"], question_id=nps_q).aggregate(
+                n=Sum("count")
+            )["n"]
+            cases = ComplaintCase.objects.filter(response__survey_id=data["survey_id"]).count()
+            return rolled == stored and cases == detractors
+
+        while not caught_up() and time.monotonic() - events.get("back", time.monotonic()) < 600:
+            time.sleep(1)
+        caught = time.monotonic() - events["back"] if caught_up() else float("nan")
+        from outbox.models import OutboxMessage
+
+        while OutboxMessage.objects.filter(state="pending").exists() and time.monotonic() - events["back"] < 900:
+            time.sleep(1)
+        emails_done = time.monotonic() - events["back"]
+        outbox_left = OutboxMessage.objects.filter(state="pending").count()
+        outbox_failed = OutboxMessage.objects.filter(state="failed").count()
+        worker_alive = worker.poll() is None
+    finally:
+        stop_sampling.set()
+        for process in (server, worker, beat):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in (server, worker, beat):
+            process.wait(timeout=60)
+        redis_server.kill()
+
+    fivexx = sum(n for status, n in submit.statuses.items() if status >= 500)
+    insert_rate = statistics.mean([before.rate, after.rate])
+    print(
+        f"Redis killed {args.duration / 3:.0f} s into {args.duration:.0f} s of submissions, "
+        f"back {args.outage:.0f} s later"
+    )
+    for result in (before, submit, after):
+        print("  " + result.line())
+    print(
+        f"stored responses        = {stored} for {submit.accepted} accepted "
+        f"{'PASS' if stored == submit.accepted else 'FAIL'}"
+    )
+    print(f"respondent 5xx          = {fivexx} {'PASS' if fivexx == 0 else 'FAIL'}")
+    print(
+        f"caught up after Redis   = {caught:.0f} s (rollups and {detractors} cases; target <= 60 s) "
+        f"{'PASS' if caught <= 60 else 'FAIL'}"
+    )
+    print(
+        f"acknowledgements (outbox) all done {emails_done:.0f} s after Redis returned; "
+        f"pending {outbox_left}, failed {outbox_failed}"
+    )
+    print(f"worker alive, never restarted: {'PASS' if worker_alive else 'FAIL'}")
+    ratio = submit.rate / insert_rate
+    print(
+        f"submit / one-INSERT     = {ratio:.2f}x (outage included; target >= 0.60x) "
+        f"{'PASS' if ratio >= 0.6 else 'FAIL'}"
+    )
+    for name, values in memory.items():
+        if values:
+            print(
+                f"RSS {name:<9} start {values[0] / 1024:.0f} MiB, end {values[-1] / 1024:.0f} MiB, "
+                f"peak {max(values) / 1024:.0f} MiB"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

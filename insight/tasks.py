@@ -1,0 +1,18 @@
+"""Thin Celery tasks for insight: the sweep of new comments and the recompute after a theme-list change."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from insight import pipeline
+
+
+# Idempotent: each answer has at most one analysis; a run killed half-way is redone by the next.
+@shared_task
+def comments_sweep() -> int:
+    return pipeline.comments_sweep()
+
+
+@shared_task
+def comments_recompute() -> int:
+    return pipeline.comments_recompute()

@@ -1,0 +1,130 @@
+"""Comment text → features, for Vietnamese (with or without diacritics, teencode) and English.
+
+The Rust preprocessor of underthesea-core (a PyPI wheel, no model download) does the Vietnamese clean-up: Unicode
+NFC, lower case, repeated letters ("đẹppp"), teencode ("ko" → "không", "dc" → "được") and negation marking
+("không tốt" → "không NEG_tốt"). We widen its teencode and negation lists with the forms our evaluation set showed
+(English negations, unaccented "khong", "wá", "nv"...).
+
+Customers type Vietnamese with or without diacritics ("giao hàng chậm" / "giao hang cham"), so every word is also
+taken with its diacritics folded away, and character n-grams of the folded words catch misspellings and stretched
+spellings. A comment thus becomes a bag of features: accented words and bigrams, folded words and bigrams, and
+folded character 3–5-grams.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+import underthesea_core
+
+# Forms seen in customers' comments that the preprocessor's own list lacks. Keys are whole lower-case words.
+EXTRA_TEENCODE: dict[str, str] = {
+    "wá": "quá",
+    "qá": "quá",
+    "wa": "quá",
+    "nv": "nhân viên",
+    "nvien": "nhân viên",
+    "bik": "biết",
+    "bit": "biết",
+    "h": "giờ",
+    "e": "em",
+    "a": "anh",
+    "ad": "admin",
+    "lun": "luôn",
+    "iu": "yêu",
+    "hk": "không",
+    "kh": "không",
+    "khg": "không",
+    "kg": "không",
+    "kp": "không phải",
+    "đt": "điện thoại",
+    "tv": "tư vấn",
+    "sđt": "số điện thoại",
+    "sdt": "số điện thoại",
+    "đk": "được",
+    "trc": "trước",
+    "ntn": "như thế nào",
+    "bh": "bao giờ",
+    "bn": "bao nhiêu",
+    "gđ": "gia đình",
+    "mik": "mình",
+    "zậy": "vậy",
+    "dzậy": "vậy",
+    "wtf": "tệ",
+}
+NEGATIONS = [
+    "không",
+    "khong",
+    "chẳng",
+    "chang",
+    "chả",
+    "cha",
+    "chưa",
+    "chua",
+    "đừng",
+    "dung",
+    "ko",
+    "hok",
+    "hem",
+    "not",
+    "no",
+    "never",
+    "don't",
+    "doesn't",
+    "didn't",
+    "can't",
+    "cannot",
+    "won't",
+    "isn't",
+    "wasn't",
+    "aren't",
+    "couldn't",
+    "nobody",
+]
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?(?:_[^\W_]+)?", re.UNICODE)
+
+
+@functools.cache
+def _preprocessor() -> underthesea_core.TextPreprocessor:
+    teencode = dict(underthesea_core.TextPreprocessor().teencode)
+    # The library maps "ok" to "tốt"; in a comment "ok" is as often lukewarm ("cũng ok") as praise, keep the word.
+    teencode.pop("ok", None)
+    teencode.pop("oke", None)
+    teencode.update(EXTRA_TEENCODE)
+    return underthesea_core.TextPreprocessor(teencode=teencode, negation_words=NEGATIONS, negation_window=2)
+
+
+def fold(text: str) -> str:
+    """Vietnamese without diacritics: "giao hàng chậm" → "giao hang cham" (đ → d)."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+
+
+def normalise_many(texts: list[str]) -> list[str]:
+    cleaned = [unicodedata.normalize("NFC", t or "")[:2000] for t in texts]
+    return list(_preprocessor().transform_batch(cleaned))
+
+
+def features(normalised: str) -> list[str]:
+    """The feature strings of one preprocessed comment (duplicates kept: they count)."""
+    words = _WORD.findall(normalised)
+    folded = [fold(w) for w in words]
+    out: list[str] = []
+    out.extend("w:" + w for w in words)
+    out.extend("b:" + a + " " + b for a, b in zip(words, words[1:], strict=False))
+    out.extend("f:" + w for w in folded)
+    out.extend("g:" + a + " " + b for a, b in zip(folded, folded[1:], strict=False))
+    # A question is rarely praise or blame: the mark itself is a feature.
+    if "?" in normalised:
+        out.append("p:?")
+    if "!" in normalised:
+        out.append("p:!")
+    for w in folded:
+        if w.startswith("neg_"):
+            w = w[4:]
+        padded = f"<{w}>"
+        for size in (3, 4, 5):
+            out.extend("c:" + padded[i : i + size] for i in range(len(padded) - size + 1))
+    return out
