@@ -1,8 +1,8 @@
 FROM python:3.12-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 VAR_DIR=/app/var
 WORKDIR /app
-COPY pyproject.toml README.md ./
-RUN pip install --no-cache-dir .
+COPY pyproject.toml README.md requirements.lock ./
+RUN pip install --no-cache-dir -r requirements.lock && pip install --no-cache-dir --no-deps .
 COPY . .
 RUN pip install --no-cache-dir polib && python scripts/compile_messages.py \
     && DJANGO_ENV=production SECRET_KEY=build-only ALLOWED_HOSTS=build SITE_URL=http://build \

@@ -9,7 +9,7 @@ PORT   ?= 8000
 DEMO_URL ?= http://$(HOST):$(PORT)
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-reset serve test test-fast lint format worker beat bench messages compile-messages clean
+.PHONY: lock help install demo demo-reset serve test test-fast lint format worker beat bench messages compile-messages clean
 
 help:
 	@echo "make demo    install, migrate, load demo data and serve on http://$(HOST):$(PORT) (make demo PORT=8120)"
@@ -21,11 +21,13 @@ help:
 	@echo "make bench   run the benchmarks in bench/ (needs PostgreSQL; see bench/README.md)"
 	@echo "make messages  extract strings into locale/vi (needs GNU gettext) and compile them"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# The pinned versions CI and production run (requirements.lock), then the project itself without resolving again.
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e ".[dev]"
 	@touch $(STAMP)
 
 install: $(STAMP) compile-messages
@@ -83,6 +85,13 @@ bench: install
 messages: install
 	$(BIN)/python manage.py makemessages --locale vi --ignore ".venv/*" --ignore "var/*" --ignore "tests/*" --ignore "bench/*" --no-obsolete
 	$(BIN)/python scripts/compile_messages.py
+
+# Re-pin every dependency after changing pyproject.toml (or to take new releases: make lock UPGRADE=--upgrade).
+# One lock for Python 3.11 and newer; uv only resolves here, pip installs.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --no-header --no-annotate \
+		$(UPGRADE) -o requirements.lock
 
 clean:
 	rm -rf $(VENV) var/staticfiles .pytest_cache
