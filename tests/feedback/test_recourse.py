@@ -8,6 +8,7 @@ from audit.models import AuditEntry
 from feedback import workflow
 from feedback.models import CaseEvent, CaseStatus
 from feedback.notify import tracking_link
+from outbox.dispatch import outbox_dispatch
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,6 +19,8 @@ def _answered(customer, actor):
     case = workflow.case_create(channel="phone", description="Giao trễ", customer=customer, assignee=actor)
     for status, extra in [(S.ACKNOWLEDGED, {}), (S.INVESTIGATING, {}), (S.RESPONDED, {"message": "Tặng phiếu"})]:
         workflow.case_transition(case=case, to_status=status, actor=actor, **extra)
+    # The acknowledgement and the decision wait in the outbox until a commit; send them now, as a worker would.
+    outbox_dispatch()
     return case
 
 
