@@ -84,9 +84,9 @@ def _url(name: str, pattern: URLPattern, ids: dict) -> str:
     if name.startswith("review_") and "pk" in kwargs:
         kwargs = {key: ids["review"] for key in kwargs}
     if name.startswith("theme_") and "pk" in kwargs:
-        kwargs = {key: ids["theme"] for key in kwargs}
+        kwargs = {key: ids.get("theme", 1) for key in kwargs}
     if name == "comment_correct":
-        kwargs = {key: ids["comment"] for key in kwargs}
+        kwargs = {key: ids.get("comment", 1) for key in kwargs}
     return reverse(name, kwargs=kwargs)
 
 

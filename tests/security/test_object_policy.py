@@ -17,6 +17,9 @@ from tests.factories import quality_manager, staff_user
 pytestmark = pytest.mark.django_db
 
 # The staff pages that only read; every other staff page changes a case or an action item.
+# Comment themes belong to no one: every staff member may read and correct them (tests/accounts/test_access.py
+# walks them for each role), so the ownership walk below leaves them out.
+UNOWNED = {"theme_comments", "comment_correct"}
 READS = {"home", "case_list", "case_detail", "action_list", "action_detail", "case_create"}
 # What each changing page is sent, so that the only reason to refuse is the policy.
 POSTS = {
@@ -45,7 +48,11 @@ def world():
     )
     item = corrective.item_add(action=action, description="d", owner=alice, due_date=date(2030, 1, 1))
     ids = {"case": case.reference, "action": action.reference, "item_id": item.pk}
-    urls = {name: _url(name, pattern, ids) for name, pattern in _named_patterns(get_resolver()) if name in STAFF_PAGES}
+    urls = {
+        name: _url(name, pattern, ids)
+        for name, pattern in _named_patterns(get_resolver())
+        if name in STAFF_PAGES - UNOWNED
+    }
     return {"manager": manager, "alice": alice, "bob": bob, "case": case, "item": item, "urls": urls}
 
 
@@ -62,7 +69,7 @@ def _state(world) -> tuple:
 
 
 def test_the_walk_covers_every_staff_page(world):
-    assert set(world["urls"]) == STAFF_PAGES
+    assert set(world["urls"]) == STAFF_PAGES - UNOWNED
     assert set(world["urls"]) - READS == set(POSTS) | {"case_assign", "item_add"}
 
 
