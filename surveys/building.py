@@ -307,6 +307,27 @@ def _renumber(version: SurveyVersion, ordered: list[Question] | None = None) -> 
             audit_record(q, action="update", before=before, context=context)
 
 
+def _copy_questions(*, from_version_id: int, to: SurveyVersion) -> None:
+    """Every question of one version, in order, into another (a new version, or a duplicated survey)."""
+    Question.objects.bulk_create(
+        Question(
+            version=to,
+            position=q.position,
+            kind=q.kind,
+            text_en=q.text_en,
+            text_vi=q.text_vi,
+            required=q.required,
+            choices=q.choices,
+            scale_min=q.scale_min,
+            scale_max=q.scale_max,
+            show_if_min=q.show_if_min,
+            show_if_max=q.show_if_max,
+            headline=q.headline,
+        )
+        for q in Question.objects.filter(version_id=from_version_id).order_by("position", "id")
+    )
+
+
 @transaction.atomic
 def survey_new_version(*, survey: Survey) -> SurveyVersion:
     """Copy the current questions into a new version, which new responses will answer from now on."""
@@ -317,23 +338,7 @@ def survey_new_version(*, survey: Survey) -> SurveyVersion:
     version = SurveyVersion.objects.create(survey=survey, number=number)
     audit_record(version, action="create")
     if current is not None:
-        Question.objects.bulk_create(
-            Question(
-                version=version,
-                position=q.position,
-                kind=q.kind,
-                text_en=q.text_en,
-                text_vi=q.text_vi,
-                required=q.required,
-                choices=q.choices,
-                scale_min=q.scale_min,
-                scale_max=q.scale_max,
-                show_if_min=q.show_if_min,
-                show_if_max=q.show_if_max,
-                headline=q.headline,
-            )
-            for q in current.questions.order_by("position", "id")
-        )
+        _copy_questions(from_version_id=current.pk, to=version)
         audit_record_many(version.questions.all(), action="create", context=_applies_to(survey, version))
     survey.current_version = version
     survey.save(update_fields=["current_version", "updated_at"])
@@ -400,23 +405,7 @@ def survey_duplicate(*, survey: Survey, owner: AbstractBaseUser) -> Survey:
     audit_record(copy, action="create", context={"duplicate_of": survey.pk})
     audit_record(version, action="create")
     if survey.current_version_id is not None:
-        Question.objects.bulk_create(
-            Question(
-                version=version,
-                position=q.position,
-                kind=q.kind,
-                text_en=q.text_en,
-                text_vi=q.text_vi,
-                required=q.required,
-                choices=q.choices,
-                scale_min=q.scale_min,
-                scale_max=q.scale_max,
-                show_if_min=q.show_if_min,
-                show_if_max=q.show_if_max,
-                headline=q.headline,
-            )
-            for q in Question.objects.filter(version_id=survey.current_version_id).order_by("position", "id")
-        )
+        _copy_questions(from_version_id=survey.current_version_id, to=version)
         audit_record_many(version.questions.all(), action="create", context=_applies_to(copy, version))
     return copy
 
