@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from tests.helpers import require, set_eager
-from tests.integration.services import RedisServer, SmtpServer, Worker, use_broker
+from tests.integration.services import RedisServer, SmtpServer, WebServer, Worker, use_broker
 
 
 @pytest.fixture
@@ -40,3 +40,19 @@ def workers(tmp_path):
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def web_servers(own_redis, tmp_path):
+    """Start gunicorn on the test's own Redis: `web_servers(**env)`; stopped at the end."""
+    started: list[WebServer] = []
+
+    def start(**env: str) -> WebServer:
+        server = WebServer(tmp_path, broker=own_redis.url, **env)
+        started.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

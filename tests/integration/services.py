@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import http.client
 import os
 import shutil
 import signal
@@ -25,6 +26,15 @@ from aiosmtpd.controller import Controller
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
+
+FAST = {  # the beat schedule and retries of a production stack, in seconds instead of minutes
+    "OUTBOX_DISPATCH_SECONDS": "1",
+    "OUTBOX_RETRY_BASE_SECONDS": "1",
+    "OUTBOX_RETRY_MAX_SECONDS": "1",
+    "OUTBOX_MAX_ATTEMPTS": "3",
+    "SWEEP_SECONDS": "2",
+    "ROLLUP_SECONDS": "2",
+}
 
 
 def free_port() -> int:
@@ -237,3 +247,62 @@ def use_broker(url: str) -> Callable[[], None]:
 
     point(url)
     return lambda: point(before)
+
+
+def http_request(port: int, method: str, path: str, body: str = "", timeout: float = 20) -> tuple[int, str]:
+    """(status, Location or the start of the body); status 0 with the error when the server could not be reached."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+        conn.request(method, path, body=body or None, headers=headers)
+        reply = conn.getresponse()
+        return reply.status, reply.getheader("Location") or reply.read().decode(errors="replace")[:4000]
+    except OSError as error:
+        return 0, str(error)
+
+
+class WebServer:
+    """gunicorn with the project's gunicorn.conf.py (sync workers, the web role) on a free port."""
+
+    def __init__(self, logdir: Path, *, broker: str, workers: int = 2, **env: str) -> None:
+        self.port = free_port()
+        self.logdir = logdir
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": broker,
+            "BIND": f"127.0.0.1:{self.port}",
+            "WEB_WORKERS": str(workers),
+            "DJANGO_ENV": "development",  # static files without a collected manifest
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            **env,
+        }
+        self.env.pop("DEBUG", None)
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.log = open(self.logdir / "gunicorn.log", "w")  # noqa: SIM115 - closed in stop()
+        command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "config.wsgi:application"]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)  # noqa: S603
+        ready = wait_for(lambda: http_request(self.port, "GET", "/healthz/")[0] == 200, timeout=30)
+        assert ready, self.output()
+
+    def worker_pids(self) -> set[int]:
+        """gunicorn's worker processes: a worker killed on its timeout comes back with another pid."""
+        assert self.process is not None
+        found = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False)  # noqa: S607
+        return {int(pid) for pid in found.stdout.split()}
+
+    def output(self) -> str:
+        return (self.logdir / "gunicorn.log").read_text()[-6000:]
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.log.close()

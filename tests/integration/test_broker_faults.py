@@ -19,18 +19,9 @@ from outbox.tasks import outbox_dispatch
 from reports.models import DailyRollup
 from surveys.models import Response
 from tests.factories import CustomerFactory, make_invitation, make_survey
-from tests.integration.services import wait_for
+from tests.integration.services import FAST, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-FAST = {  # the beat schedule and retries of a production stack, in seconds instead of minutes
-    "OUTBOX_DISPATCH_SECONDS": "1",
-    "OUTBOX_RETRY_BASE_SECONDS": "1",
-    "OUTBOX_RETRY_MAX_SECONDS": "1",
-    "OUTBOX_MAX_ATTEMPTS": "3",
-    "SWEEP_SECONDS": "2",
-    "ROLLUP_SECONDS": "2",
-}
 
 
 def _answer(token: str, question_id: int, score: int) -> tuple[int, str]:

@@ -2,10 +2,6 @@
 table locked. No customer sees a 200 without a stored row; the next requests succeed; a lock makes a quick 503,
 not a stalled server."""
 
-import http.client
-import os
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
@@ -16,46 +12,19 @@ from django.db import connection
 
 from surveys.models import Response, hash_token
 from tests.factories import make_invitation, make_survey
-from tests.integration.services import ROOT, database_url, free_port, wait_for
+from tests.integration.services import database_url, http_request
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def web(own_redis, tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": own_redis.url,
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_WORKERS": "2",
-        "DB_LOCK_TIMEOUT_MS": "1000",
-        "DJANGO_ENV": "development",  # static files without a collected manifest
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-    env.pop("DEBUG", None)
-    log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 - closed below
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "config.wsgi:application"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        assert wait_for(lambda: _get(port, "/healthz/")[0] == 200, timeout=30), (tmp_path / "gunicorn.log").read_text()
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+def web(web_servers):
+    return web_servers(DB_LOCK_TIMEOUT_MS="1000").port
 
 
 def _request(port: int, method: str, path: str, body: str = "") -> tuple[int, str]:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-        headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
-        conn.request(method, path, body=body or None, headers=headers)
-        reply = conn.getresponse()
-        return reply.status, reply.getheader("Location") or reply.read().decode(errors="replace")[:200]
-    except OSError as error:
-        return 0, str(error)
+    status, detail = http_request(port, method, path, body)
+    return status, detail[:200]
 
 
 def _get(port: int, path: str) -> tuple[int, str]:
