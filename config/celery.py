@@ -7,9 +7,12 @@ import time
 
 from celery import Celery, signals
 
+from config.brokerfix import release_slot_when_an_ack_fails
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("lang_nghe")
+release_slot_when_an_ack_fails()  # config/brokerfix.py: a Redis timeout must not leave a worker deaf
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
