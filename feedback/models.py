@@ -270,6 +270,8 @@ class CaseEvent(models.Model):
             if not arrow:
                 what, arrow, to = self.text.partition("→ ")
             what = what.strip()
+            if what.startswith("message #"):  # "message #12": which message was emailed
+                what = "message"
             level = ""
             if what.startswith("escalation"):
                 number = what.removeprefix("escalation").strip()

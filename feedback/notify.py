@@ -76,12 +76,29 @@ def send_acknowledgement(case_id: int) -> str:
     return "sent"
 
 
-def send_customer_message(case_id: int, text: str) -> str:
+def send_customer_message(case_id: int, text: str, message_id: int | None = None) -> str:
+    """Email one message staff wrote to the customer (the MESSAGE event `message_id`), once.
+
+    The email's record names the message ("message #12 → …"), and the message's row is locked while it is sent, so
+    a re-run of the same outbox row or a duplicate task finds it sent and sends nothing. Only a worker dying between
+    the server's 250 and the commit of the record can send it twice (one duplicate, never a loss: the outbox row
+    runs again). Rows written before messages carried their id name the newest message of the case with that text.
+    """
     case = ComplaintCase.objects.select_related("customer").get(pk=case_id)
     if not case.email:
         return "no-address"
-    _send("message", {**_customer_context(case), "message": text}, case.language, [case.email])
-    _record(case, f"message → {case.email}")
+    messages = CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.MESSAGE)
+    with transaction.atomic():
+        if message_id is None:
+            message_id = messages.filter(text=text).order_by("-pk").values_list("pk", flat=True).first()
+        message = messages.select_for_update().filter(pk=message_id).first()
+        if message is None:
+            return "no-message"
+        marker = f"message #{message.pk} → "
+        if case.events.filter(kind=CaseEvent.Kind.EMAIL, text__startswith=marker).exists():
+            return "already-sent"
+        _send("message", {**_customer_context(case), "message": message.text}, case.language, [case.email])
+        _record(case, marker + case.email)
     return "sent"
 
 

@@ -106,8 +106,8 @@ def _set_due_dates(case: ComplaintCase) -> None:
     case.close_due = schedule.due_after(case.received_at, close, calendar)
 
 
-def _event(case: ComplaintCase, kind: str, actor: AbstractBaseUser | None, text: str = "", **extra: Any) -> None:
-    CaseEvent.objects.create(case=case, kind=kind, actor=actor, text=text, at=timezone.now(), **extra)
+def _event(case: ComplaintCase, kind: str, actor: AbstractBaseUser | None, text: str = "", **extra: Any) -> CaseEvent:
+    return CaseEvent.objects.create(case=case, kind=kind, actor=actor, text=text, at=timezone.now(), **extra)
 
 
 def _after_commit(task_name: str, *args: Any) -> None:
@@ -280,9 +280,10 @@ def case_acknowledgement_sent(*, case_id: int) -> bool:
 
 
 def _record_message(case: ComplaintCase, actor: AbstractBaseUser, text: str) -> None:
-    _event(case, CaseEvent.Kind.MESSAGE, actor, text=text)
+    message = _event(case, CaseEvent.Kind.MESSAGE, actor, text=text)
     if case.email:
-        _after_commit("send_customer_message", case.pk, text)
+        # The message's own event id: a re-run of this row (or a duplicate task) finds it emailed and sends nothing.
+        _after_commit("send_customer_message", case.pk, text, message.pk)
 
 
 @transaction.atomic

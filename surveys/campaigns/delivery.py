@@ -25,6 +25,9 @@ from surveys.models import Campaign, Invitation
 
 S, Skip = Invitation.Status, Invitation.Skip
 CHUNK = 200
+# Accepted messages are recorded as sent in batches of this many, or after this long (see _send_first).
+SENT_BATCH = 50
+SENT_FLUSH_SECONDS = 1.0
 # States in which an invitation still awaits an answer (or its email): past the expiry they become expired.
 WAITING = (S.QUEUED, S.DEFERRED, S.SENT, S.OPENED)
 # The reason of an invitation whose lease ran out too often: the worker sending it kept stopping.
@@ -114,16 +117,18 @@ def send_chunk(invitation_ids: list[int], *, reminder: bool = False) -> dict[str
 
 
 def _send_first(invitation_ids: list[int]) -> dict[str, int]:
-    """The bulk path: claim the queued ones with a lease, send them over one connection, record each outcome as
-    soon as the server gives it.
+    """The bulk path: claim the queued ones with a lease, send them over one connection, record the outcomes.
 
     Claiming (queued → sending) under row locks makes a re-run or a second worker skip them: each is emailed at
-    most once per attempt. Each outcome is written right after the server's reply, so a worker killed mid-chunk
-    leaves only unrecorded what the server had not answered or what we had not written yet: at most the message
-    whose 250 was just read and, with pipelining, the one in flight behind it. The dispatcher re-queues them when
-    the lease ends, so the worst case is a duplicate of those (at most two per crash), never a loss
-    (tests/integration/test_delivery_faults.py). A temporary refusal (4xx, refused connection, timeout, dropped
-    connection) defers with backoff; a permanent one (5xx) fails with the server's words.
+    most once per attempt. Messages the server accepted are recorded as sent together, one UPDATE per batch of
+    SENT_BATCH (or every SENT_FLUSH_SECONDS, and always when the chunk ends or its connection drops): one UPDATE per
+    message cost the connection more than half its rate (bench/README.md). A worker killed between a 250 and the
+    batch's write leaves those invitations "sending"; the dispatcher re-queues them when the lease ends and they
+    are sent again. So the crash's worst case is a duplicate, never a loss: at most one extra copy of each message
+    accepted but not yet recorded, which is at most SENT_BATCH messages, plus with pipelining the one in flight
+    behind them (tests/integration/test_delivery_faults.py, tests/surveys/test_delivery_batch.py). A temporary
+    refusal (4xx, refused connection, timeout, dropped connection) defers with backoff; a permanent one (5xx)
+    fails with the server's words; both are written at once.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -157,6 +162,7 @@ def _send_first(invitation_ids: list[int]) -> dict[str, int]:
             raise  # the lease ends and the dispatcher re-queues what is left
         delivery.defer_rest(error)  # what the server had not answered, and what was not sent yet
     finally:
+        delivery.flush()  # what the server accepted is recorded whatever happened after
         with contextlib.suppress(OSError):  # the connection may already be gone
             connection.close()
     return outcomes
@@ -170,6 +176,8 @@ class _Delivery:
         self.open = set(self.invitations)  # claimed, outcome not yet recorded
         self.outcomes = outcomes
         self.renewed = time.monotonic()
+        self.accepted: list[int] = []  # sent (the server said 250), not yet recorded: see flush()
+        self.flushed = time.monotonic()
 
     def _count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -179,9 +187,22 @@ class _Delivery:
         Invitation.objects.filter(pk=pk, status=S.SENDING).update(lease_until=None, **fields)
 
     def sent(self, pk: int) -> None:
-        now = timezone.now()
-        self._update(pk, status=S.SENT, sent_at=now, last_sent_at=now, status_reason="", next_attempt_at=None)
+        self.open.discard(pk)
+        self.accepted.append(pk)
         self._count("sent")
+        if len(self.accepted) >= SENT_BATCH or time.monotonic() - self.flushed >= SENT_FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Record every accepted message of the batch as sent, in one statement."""
+        self.flushed = time.monotonic()
+        if not self.accepted:
+            return
+        batch, self.accepted = self.accepted, []
+        now = timezone.now()
+        Invitation.objects.filter(pk__in=batch, status=S.SENDING).update(
+            status=S.SENT, sent_at=now, last_sent_at=now, status_reason="", next_attempt_at=None, lease_until=None
+        )
 
     def refused(self, pk: int, error: Exception) -> None:
         invitation = self.invitations[pk]
@@ -204,6 +225,8 @@ class _Delivery:
 
     def renew(self) -> None:
         """Keep the lease of what is still ours while the chunk runs (a slow server must not look like a crash)."""
+        if time.monotonic() - self.flushed >= SENT_FLUSH_SECONDS:
+            self.flush()
         if time.monotonic() - self.renewed < settings.INVITATION_SEND_LEASE_SECONDS / 3:
             return
         self.renewed = time.monotonic()
