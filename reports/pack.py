@@ -36,7 +36,7 @@ def _objective_status(o: dict[str, Any]) -> str:
 
 
 def _number(value: float | None) -> str:
-    return "—" if value is None else formats.number_format(value, 1, use_l10n=True)
+    return "—" if value is None else formats.number_format(round(value, 1), 1, use_l10n=True)
 
 
 def _estimate(e: dict[str, Any], unit: str = "") -> str:

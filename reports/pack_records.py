@@ -13,7 +13,7 @@ from reports.records import InputTopic, OutputKind
 
 
 def _number(value: float | None) -> str:
-    return "—" if value is None else formats.number_format(value, 1, use_l10n=True)
+    return "—" if value is None else formats.number_format(round(value, 1), 1, use_l10n=True)
 
 
 def _date(value: str | None) -> str:

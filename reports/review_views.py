@@ -217,9 +217,11 @@ def evidence_pdf(request: HttpRequest) -> HttpResponse:
     from reports.evidence import evidence_pdf as build
 
     form, period = _period(request)
-    if period is None:
+    if period is None and form.is_bound:
         messages.error(request, _("Choose the period of the evidence pack."))
         return redirect("evidence")
+    if period is None:  # no period asked: the year so far
+        period = (form.initial["start"], form.initial["end"])
     response = HttpResponse(build(evidence_inputs(*period), _language()), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="evidence-9-1-2-{period[0]:%Y%m%d}-{period[1]:%Y%m%d}.pdf"'
     return response

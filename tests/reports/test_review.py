@@ -23,6 +23,7 @@ def signer(user):
     from django.contrib.auth.models import Group
 
     from accounts.roles import TOP_MANAGEMENT
+
     user.groups.add(Group.objects.get(name=TOP_MANAGEMENT))
     user._role_groups = None
     return user

@@ -92,7 +92,9 @@ def test_outputs_become_actions_that_carry_to_the_next_review_with_their_status(
          due="2026-08-31")  # fmt: skip
     post(qm_client, review, op="add_output", kind="improvement", description="Tự động nhắc khảo sát")
     half = post(qm_client, review, op="add_output", kind="qms_change", description="Sửa quy trình", owner=qm.pk)
-    assert "người phụ trách và hạn hoàn thành" in half.content.decode() or "owner and a due date" in half.content.decode()
+    assert (
+        "người phụ trách và hạn hoàn thành" in half.content.decode() or "owner and a due date" in half.content.decode()
+    )
     assert ReviewOutput.objects.count() == 2
     (action,) = ReviewAction.objects.all()
     assert action.kind == "resources" and action.output.description == "Thêm 2 nhân viên CSKH"
@@ -113,7 +115,9 @@ def test_outputs_become_actions_that_carry_to_the_next_review_with_their_status(
 
 def test_only_top_management_signs_and_only_once_the_meeting_is_recorded(qm, qm_client, review):
     refused = post(qm_client, review, op="sign")
-    assert "lãnh đạo cao nhất" in refused.content.decode() and 'data-testid="review-sign"' not in refused.content.decode()
+    assert (
+        "lãnh đạo cao nhất" in refused.content.decode() and 'data-testid="review-sign"' not in refused.content.decode()
+    )
     top(qm)
     qm_client.force_login(qm)
     refused = post(qm_client, review, "en", op="sign")
