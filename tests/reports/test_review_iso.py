@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -131,7 +132,7 @@ def test_only_top_management_signs_and_only_once_the_meeting_is_recorded(qm, qm_
     # Signed: nothing changes any more, through the page or the services.
     after = post(qm_client, review, op="add_output", kind="improvement", description="Muộn")
     assert "đã được ký duyệt" in after.content.decode() and not ReviewOutput.objects.exists()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         review_save_meeting(review=review, chair=qm, attendees="khác")
 
 
@@ -193,5 +194,5 @@ def test_a_director_who_is_not_a_quality_manager_cannot_reach_the_pack(review):
     client = Client()
     client.force_login(director)
     assert client.get(reverse("review_detail", args=[review.pk])).status_code == 403
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         review_sign(review=ManagementReview.objects.get(pk=review.pk), user=director)
