@@ -47,7 +47,7 @@ class ReportsConfig(AppConfig):
         register(ReviewInput, fields=["review", "topic", "text", "owner"])
         register(ReviewOutput, fields=["review", "kind", "description"])
         register(AnalysisSnapshot, fields=["title", "survey", "filters", "figures", "conclusion", "created_by"])
-        from surveys.customers import customer_erased
+        from customers.services import customer_erased
 
         customer_erased.connect(_erase_exports, dispatch_uid="reports.erase_exports")
 
