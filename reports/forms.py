@@ -247,3 +247,14 @@ class PeriodForm(forms.Form):
         if start and end and start > end and not self.errors:
             self.add_error("end", _("The end date must not be before the start date."))
         return cleaned
+
+
+class OutputActionForm(forms.Form):
+    """Makes an output of the review an action: who and by when."""
+
+    owner = forms.ModelChoiceField(label=_("Action owner"), queryset=staff_users(), widget=forms.Select(attrs=SELECT))
+    due = forms.DateField(label=_("Action due by"), widget=forms.DateInput(attrs={**SMALL, "type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _people(self, "owner")

@@ -107,6 +107,7 @@ def records_view(review: Any, inputs: dict[str, Any], language: str) -> dict[str
         "analyses": [analysis_lines(a, language) for a in inputs.get("analyses", [])],
         "outputs": [
             {
+                "id": o.get("id"),
                 "kind": str(kinds.get(o["kind"], o["kind"])),
                 "description": o["description"],
                 "action": "; ".join(

@@ -121,6 +121,7 @@ def records_inputs(review: ManagementReview) -> dict[str, Any]:
         ],
         "outputs": [
             {
+                "id": o.pk,
                 "kind": o.kind,
                 "description": o.description,
                 "actions": [{"owner": _name(a.owner), "due": a.due.isoformat()} for a in o.actions.all()],

@@ -24,6 +24,7 @@ from reports import review_records as records
 from reports.forms import (
     AnalysisForm,
     DashboardFilterForm,
+    OutputActionForm,
     PeriodForm,
     ReviewActionForm,
     ReviewForm,
@@ -32,7 +33,7 @@ from reports.forms import (
     ReviewOutputForm,
     filter_values,
 )
-from reports.models import AnalysisSnapshot, ManagementReview, ReviewAction
+from reports.models import AnalysisSnapshot, ManagementReview, ReviewAction, ReviewOutput
 from reports.pack import pack_pdf, pack_view
 from reports.pack_records import analysis_lines
 
@@ -68,7 +69,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
 
 
 FORMS = {"add_action": ReviewActionForm, "meeting": ReviewMeetingForm, "add_input": ReviewInputForm,
-         "add_output": ReviewOutputForm}  # fmt: skip
+         "add_output": ReviewOutputForm, "output_action": OutputActionForm}  # fmt: skip
 
 
 @quality_manager_required
@@ -121,6 +122,9 @@ def _review_post(request: HttpRequest, review: ManagementReview, forms: dict) ->
             records.review_save_meeting(review=review, **data)
         elif op == "add_input":
             records.review_add_input(review=review, **data)
+        elif op == "output_action":
+            output = get_object_or_404(ReviewOutput, pk=parse_id(request.POST.get("output")), review=review)
+            records.output_to_action(output=output, **data)
         else:
             records.review_add_output(review=review, **data)
         messages.success(request, _("Saved."))

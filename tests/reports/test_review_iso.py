@@ -196,3 +196,19 @@ def test_a_director_who_is_not_a_quality_manager_cannot_reach_the_pack(review):
     assert client.get(reverse("review_detail", args=[review.pk])).status_code == 403
     with pytest.raises(ValidationError):
         review_sign(review=ManagementReview.objects.get(pk=review.pk), user=director)
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_an_output_recorded_without_an_owner_becomes_an_action_later(qm, qm_client, review, language):
+    post(qm_client, review, language, op="add_output", kind="improvement", description="Khảo sát sau bảo hành")
+    output = ReviewOutput.objects.get()
+    html = qm_client.get(reverse("review_detail", args=[review.pk]), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert ("Make it an action" if language == "en" else "Chuyển thành hành động") in html
+    bad = post(qm_client, review, language, op="output_action", output=output.pk, owner=qm.pk, due="")
+    assert bad.status_code == 200 and not ReviewAction.objects.exists()
+    post(qm_client, review, language, op="output_action", output=output.pk, owner=qm.pk, due="2026-10-31")
+    (action,) = ReviewAction.objects.all()
+    assert action.output == output and action.kind == "improvement" and action.due == date(2026, 10, 31)
+    again = post(qm_client, review, language, op="output_action", output=output.pk, owner=qm.pk, due="2026-11-30")
+    assert ReviewAction.objects.count() == 1
+    assert ("already an action" if language == "en" else "đã là một hành động") in again.content.decode()
