@@ -31,9 +31,9 @@ def test_complaint_before_a_holiday_to_a_signed_review_whose_page_and_pdf_agree(
 ):
     settings.SITE_URL = base = live_server.url
     lan = quality_manager(username="lan", first_name="Lan", last_name="Nguyễn", email="lan@example.com")
-    lan.groups.add(Group.objects.get(name=TOP_MANAGEMENT))  # the quality manager is also a director here
+    lan.groups.add(Group.objects.get_or_create(name=TOP_MANAGEMENT)[0])  # the quality manager is also a director here
     director = staff_user(username="tuan", first_name="Tuấn", email="director@example.com")
-    director.groups.add(Group.objects.get(name=TOP_MANAGEMENT))
+    director.groups.add(Group.objects.get_or_create(name=TOP_MANAGEMENT)[0])
 
     # 1. Wednesday 29 April 2026, 17:55: 30 April and 1 May are public holidays, then the weekend.
     with time_machine.travel("2026-04-29 17:55 +0700", tick=True):
