@@ -25,7 +25,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from config.debounce import Debounced
-from insight import corpus
+from insight import corpus, rollups
 from insight.engine import WEAK_WEIGHT, Analysis, Engine, Labelled, ThemeSpec
 from insight.models import CommentInsight, CommentTheme, InsightState, Theme, ThemeCorrection
 from surveys.customers import customer_erased
@@ -80,8 +80,11 @@ def catch_up_embedded() -> None:
 @receiver(customer_erased, dispatch_uid="insight.forget_erased_customer")
 def forget_erased_customer(sender: Any, customer: Customer, **kwargs: Any) -> None:
     # Inside the erasure's transaction: the texts are blanked there, and their themes and corrections go with them.
-    CommentInsight.objects.filter(response__customer=customer).delete()
+    doomed = CommentInsight.objects.filter(response__customer=customer)
+    rollups.mark(rollups.days_of(doomed))
+    doomed.delete()
     state_touch()
+    rollups.request_refresh()
 
 
 def state_touch() -> None:
@@ -185,6 +188,7 @@ def comments_sweep(now: datetime | None = None) -> int:
             InsightState.objects.filter(pk=1, watermark__lt=max(settled)).update(watermark=max(settled))
         if len(candidates) < BATCH:
             break
+    rollups.rollups_refresh()
     return total
 
 
@@ -224,6 +228,7 @@ def _store_new(candidates: list[tuple[int, str, int, int, datetime]], revision: 
             stored += 1
             rows.extend(_theme_rows(comment_id, insight, analysis, theme_ids))
         CommentTheme.objects.bulk_create(rows, ignore_conflicts=True)
+        rollups.mark((sid, at) for pk, _t, _r, sid, at in candidates if pk in created)
     return stored
 
 
@@ -278,9 +283,11 @@ def comments_recompute(*, limit: int | None = None) -> int:
                 batch, ["sentiment", "sentiment_confidence", "revision", "computed_at"], batch_size=500
             )
             CommentTheme.objects.bulk_create(rows, ignore_conflicts=True)
+            rollups.mark((c.survey_id, c.submitted_at) for c in batch)
         done += len(batch)
     if done:
         state_touch()
+        rollups.rollups_refresh()
     return done
 
 
