@@ -90,12 +90,13 @@ def main() -> int:
     from django.test import Client
 
     from accounts.roles import QUALITY_MANAGER
+    from customers.models import Customer
     from insight import corpus, pipeline, rollups, services
     from insight.models import CommentInsight, InsightState
     from insight.text import fold
     from reports.rollup import rollup_rebuild
     from surveys import building
-    from surveys.models import Answer, Customer, Response
+    from surveys.models import Answer, Response
 
     settings.ALLOWED_HOSTS = ["*"]
     from config.celery import app

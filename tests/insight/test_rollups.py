@@ -15,12 +15,13 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from customers.models import Customer
+from customers.services import customer_erase
 from insight import corpus, pipeline, rollups, selectors, services
 from insight.engine import Engine, ThemeSpec
 from insight.models import CommentInsight, CommentRollup, CommentTheme, RollupChange, Theme, ThemeRollup
 from insight.starter import STARTER_THEMES
-from surveys.customers import customer_erase
-from surveys.models import Answer, Customer
+from surveys.models import Answer
 from tests.factories import CustomerFactory, make_response, make_survey, quality_manager
 
 pytestmark = pytest.mark.django_db
