@@ -94,7 +94,7 @@ def test_only_the_newest_responses_are_read(monkeypatch):
 
 
 def test_the_model_learns_from_scores_a_word_only_unhappy_customers_use(qm):
-    """"zorblax" (a made-up product name) appears in no bundled comment and no seed. Forty detractors write it next
+    """The word "zorblax" (a made-up product name) is in no bundled comment or seed. Forty detractors write it next
     to neutral words, forty promoters write "quibbit": the weak labels alone must move the model's reading of each
     word the right way, and the model must stay above its held-out target (macro-F1 0.80)."""
     services.themes_seed_starter()
