@@ -171,6 +171,23 @@ def _work(args: tuple[list[str], int]) -> tuple[int, float, float]:
     return done, time.perf_counter() - started, peak
 
 
+def feature_paths(n: int = 3000) -> None:
+    """The batch feature path the worker uses against the plain one (features() + Vectoriser.transform), same run,
+    same comments: the two give the same rows (tests/insight/test_evaluation.py)."""
+    from insight.text import features, normalise_many
+
+    engine = Engine.train(SPECS, corpus.training())
+    normalised = normalise_many(comments(n, seed=11))
+    started = time.perf_counter()
+    engine.vectoriser.transform([features(t) for t in normalised])
+    plain = time.perf_counter() - started
+    started = time.perf_counter()
+    engine.featurise(normalised)
+    batch = time.perf_counter() - started
+    rates = f"batch path {n / batch:,.0f}/s vs plain {n / plain:,.0f}/s ({plain / batch:.1f}x)"
+    print(f"features of {n:,} comments: {rates}")
+
+
 def throughput(n: int, processes: int, batch: int = 2000) -> None:
     texts = comments(n)
     started = time.perf_counter()
@@ -209,6 +226,7 @@ def main() -> None:
     accuracy()
     if args.compare:
         compare()
+    feature_paths()
     if args.comments:
         throughput(args.comments, args.processes)
 
