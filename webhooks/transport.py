@@ -39,7 +39,15 @@ class _Pinned(http.client.HTTPConnection):
         self.address, self.connect_timeout, self.read_timeout = target.address, connect_timeout, read_timeout
 
     def _socket(self) -> socket.socket:
-        sock = socket.create_connection((self.address, self.port), timeout=self.connect_timeout)
+        # A plain socket on the checked IP: socket.create_connection would pass it through getaddrinfo again.
+        family = socket.AF_INET6 if ":" in self.address else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.connect_timeout)
+            sock.connect((self.address, self.port))
+        except BaseException:
+            sock.close()
+            raise
         sock.settimeout(self.read_timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
