@@ -255,7 +255,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "insight-sweep": {"task": "insight.tasks.comments_sweep", "schedule": 60.0},
     "insight-recompute": {"task": "insight.tasks.comments_recompute", "schedule": 60.0},
     # New responses and finished campaigns become webhook events; due deliveries (retries) are sent.
-    "webhooks-sweep": {"task": "webhooks.tasks.webhooks_sweep", "schedule": 30.0},
+    "webhooks-sweep": {"task": "webhooks.tasks.webhooks_sweep", "schedule": 30.0, "kwargs": {"full": True}},
     "webhooks-send": {"task": "webhooks.tasks.webhooks_send", "schedule": 15.0},
 }
 

@@ -79,7 +79,7 @@ def request_sweep() -> None:
 def _requests() -> Debounced:
     from webhooks.tasks import webhooks_sweep
 
-    return Debounced(webhooks_sweep, settings.WEBHOOK_SWEEP_DEBOUNCE_SECONDS)
+    return Debounced(webhooks_sweep, settings.WEBHOOK_SWEEP_DEBOUNCE_SECONDS)  # a quick sweep
 
 
 def message_id() -> str:
@@ -121,30 +121,35 @@ def events_record(items: list[tuple[str, str, dict[str, Any]]]) -> int:
 # --- Responses and campaigns: the sweep ---
 
 
-def sweep(now: datetime | None = None) -> int:
-    """Make the events of every response past the watermark, and of campaigns finished since the last sweep."""
+def sweep(now: datetime | None = None, *, full: bool = True) -> int:
+    """Make the events of the responses not yet examined, and of campaigns finished since the last sweep.
+
+    A quick sweep (asked for after submits, every half second under load) looks only past the newest response
+    examined so far. A full one (beat, every 30 s) looks again from the settled watermark: a response whose
+    transaction committed after a later one (a smaller id, missed by the quick sweep) gets its event there.
+    """
     now = now or timezone.now()
     made = 0
     cursor: int | None = None
     wanted = any(subscribers(t) for t in RESPONSE_EVENTS)
-    for _batch in range(SWEEP_MAX_BATCHES):
+    for batch in range(SWEEP_MAX_BATCHES):
         with transaction.atomic():
             config = WebhookSettings.objects.select_for_update().get_or_create(pk=1)[0]
-            start = config.response_watermark if cursor is None else max(cursor, config.response_watermark)
+            floor = config.response_watermark if full else max(config.response_watermark, config.response_examined)
+            start = floor if cursor is None else max(cursor, floor)
             candidates = list(
-                Response.objects.filter(pk__gt=start)
-                .order_by("pk")
-                .values_list("pk", "submitted_at", flat=False)[:SWEEP_BATCH]
+                Response.objects.filter(pk__gt=start).order_by("pk").values_list("pk", "submitted_at")[:SWEEP_BATCH]
             )
             if candidates:
                 if wanted:
                     made += events_record(_response_events([pk for pk, _at in candidates]))
                 cursor = candidates[-1][0]
+                config.response_examined = max(config.response_examined, cursor)
                 # With nobody listening there is nothing to settle: the watermark moves to the newest response.
                 settled = [pk for pk, at in candidates if at < now - SETTLE or not wanted]
-                if settled:
+                if settled and full:
                     config.response_watermark = max(config.response_watermark, max(settled))
-            if _batch == 0:
+            if batch == 0:
                 made += _campaign_events(config, now)
             config.save()
         if len(candidates) < SWEEP_BATCH:

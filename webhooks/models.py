@@ -127,7 +127,10 @@ class WebhookAttempt(models.Model):
 class WebhookSettings(models.Model):
     """One row: how far the sweep has looked for new responses and finished campaigns."""
 
+    # Every response up to here has been examined, late commits included (the full sweep, run by beat).
     response_watermark = models.BigIntegerField(default=0)
+    # The newest response a quick sweep (asked for after submits) has examined: it looks only past this.
+    response_examined = models.BigIntegerField(default=0)
     campaign_watermark = models.DateTimeField(null=True, blank=True)
 
     @classmethod

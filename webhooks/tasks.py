@@ -8,8 +8,8 @@ from webhooks import delivery, events, notify
 
 
 @shared_task
-def webhooks_sweep() -> int:
-    return events.sweep()
+def webhooks_sweep(full: bool = False) -> int:
+    return events.sweep(full=full)
 
 
 @shared_task

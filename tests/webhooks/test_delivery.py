@@ -146,3 +146,19 @@ def test_a_receiver_down_for_an_hour_gets_every_event_when_it_returns(endpoint, 
     assert WebhookDelivery.objects.filter(state="delivered").count() == 5
     # While it was down, one attempt per round was made, not one per delivery.
     assert WebhookAttempt.objects.filter(outcome="unreachable").count() < 5 * 13
+
+
+def test_a_response_committed_late_is_found_by_the_full_sweep(endpoint, receiver):
+    """A quick sweep looks past the newest response examined; a response with a smaller id that committed later
+    (its transaction began earlier) is caught by the full sweep beat runs."""
+    from tests.factories import make_response
+    from webhooks.models import WebhookEvent, WebhookSettings
+
+    survey = make_survey(kind="nps")
+    late, newer = make_response(survey, 9), make_response(survey, 10)
+    WebhookSettings.objects.update_or_create(pk=1, defaults={"response_examined": newer.pk})
+    assert sweep(full=False) == 0
+    assert sweep(full=True) == 2  # both were unsettled; `newer` is made now too, once
+    assert sweep(full=True) == 0
+    assert set(WebhookEvent.objects.values_list("subject", flat=True)) == {f"response:{late.pk}", f"response:{newer.pk}"}
+    assert len(receiver.received) == 2

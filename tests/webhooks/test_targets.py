@@ -54,7 +54,7 @@ def test_each_address_class_is_refused_at_registration(address, kind, qm):
     host = f"[{address}]" if ":" in address else address
     with pytest.raises(ValidationError) as refused:
         endpoint_create(url=f"https://{host}/hook", events=["case.opened"], actor=qm)
-    assert "webhooks are not sent there" in str(refused.value)
+    assert "webhook không được gửi tới đó" in str(refused.value)  # the site speaks Vietnamese by default
 
 
 @pytest.mark.parametrize(("address", "kind"), REFUSED)
