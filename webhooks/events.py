@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -54,6 +54,20 @@ def subscribers(event_type: str) -> list[WebhookEndpoint]:
 
 def subscribers_changed() -> None:
     _subscribers.clear()
+
+
+def responses_listened_from_now(endpoint: WebhookEndpoint) -> None:
+    """The first endpoint to want response events gets those from now on, not the whole history (demo data, an
+    import): with nobody listening the sweep does not run, so its watermark may be far behind."""
+    if not endpoint.active or not set(endpoint.events) & set(RESPONSE_EVENTS):
+        return
+    others = [e for t in RESPONSE_EVENTS for e in subscribers(t) if e.pk != endpoint.pk]
+    if others:
+        return
+    newest = Response.objects.aggregate(m=Max("pk"))["m"] or 0
+    WebhookSettings.objects.update_or_create(
+        pk=1, defaults={"response_watermark": newest, "response_examined": newest}
+    )
 
 
 def _wants_responses() -> bool:

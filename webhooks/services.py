@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from audit.trail import audit_record, audit_stored
 from outbox.dispatch import outbox_add
 from webhooks import signing
-from webhooks.events import subscribers_changed
+from webhooks.events import responses_listened_from_now, subscribers_changed
 from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
 from webhooks.targets import TargetRefused, target_check
 
@@ -44,6 +44,7 @@ def endpoint_create(*, url: str, events: list[str], description: str = "", actor
     )
     endpoint.full_clean()
     endpoint.save()
+    responses_listened_from_now(endpoint)
     audit_record(endpoint, action="create", actor=actor)
     transaction.on_commit(subscribers_changed)
     return endpoint
@@ -58,6 +59,7 @@ def endpoint_update(
     endpoint.url, endpoint.events, endpoint.description = _clean(url, events, description)
     endpoint.full_clean()
     endpoint.save(update_fields=["url", "events", "description"])
+    responses_listened_from_now(endpoint)
     audit_record(endpoint, action="update", before=before, actor=actor)
     transaction.on_commit(subscribers_changed)
     return endpoint
@@ -101,6 +103,7 @@ def endpoint_enable(*, endpoint: WebhookEndpoint, actor: Any) -> bool:
     endpoint.active, endpoint.disabled_at, endpoint.disabled_reason = True, None, ""
     endpoint.failing_since, endpoint.auto_disabled = None, False
     endpoint.save(update_fields=["active", "disabled_at", "disabled_reason", "failing_since", "auto_disabled"])
+    responses_listened_from_now(endpoint)
     endpoint.deliveries.filter(state=D.PENDING).update(
         next_attempt_at=now, give_up_at=now + timedelta(hours=settings.WEBHOOK_RETRY_HOURS)
     )

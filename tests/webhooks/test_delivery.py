@@ -162,3 +162,16 @@ def test_a_response_committed_late_is_found_by_the_full_sweep(endpoint, receiver
     assert sweep(full=True) == 0
     assert set(WebhookEvent.objects.values_list("subject", flat=True)) == {f"response:{late.pk}", f"response:{newer.pk}"}
     assert len(receiver.received) == 2
+
+
+def test_a_new_endpoint_gets_responses_from_now_on_not_the_history(qm, receiver, private_ok):
+    from tests.factories import make_response
+    from webhooks.services import endpoint_create
+
+    survey = make_survey(kind="nps")
+    old = [make_response(survey, 9) for _ in range(3)]  # e.g. demo data or an import, before anyone listened
+    endpoint_create(url=receiver.url, events=["response.submitted"], actor=qm)
+    new = make_response(survey, 8)
+    assert sweep() == 1
+    assert [json.loads(r.body)["data"]["response_id"] for r in receiver.received] == [new.pk]
+    assert old
