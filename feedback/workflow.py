@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 from audit.trail import audit_digest, audit_record, audit_stored
 from feedback import schedule
 from feedback.calendar import WorkCalendar
-from feedback.signals import case_status_changed
 from feedback.models import (
     CaseEvent,
     CaseStatus,
@@ -36,6 +35,7 @@ from feedback.models import (
     Severity,
     TimeLimit,
 )
+from feedback.signals import case_status_changed
 from outbox.dispatch import outbox_add
 from surveys.models import Customer, Response
 

@@ -104,7 +104,9 @@ def _send_to(endpoint: WebhookEndpoint, deliveries: list[WebhookDelivery], sende
         body = bodies.get(delivery.event_id) or bodies.setdefault(delivery.event_id, body_of(delivery.event))
         stamp = int(timezone.now().timestamp())
         result = sender.post(target, body, signing.headers(endpoint.secret, delivery.message_id, stamp, body))
-        outcome = O.OK if result.ok else O.HTTP_ERROR if result.status else O.TIMEOUT if result.timed_out else O.UNREACHABLE
+        outcome = (
+            O.OK if result.ok else O.HTTP_ERROR if result.status else O.TIMEOUT if result.timed_out else O.UNREACHABLE
+        )
         attempts.append(_attempt(delivery, result, outcome, timezone.now()))
         any_ok = any_ok or result.ok
         if result.status is None:
@@ -113,6 +115,14 @@ def _send_to(endpoint: WebhookEndpoint, deliveries: list[WebhookDelivery], sende
             break
     _endpoint_result(endpoint, ok=any_ok, now=now)
     return attempts
+
+
+def _outcome(result: Result) -> str:
+    if result.ok:
+        return O.OK
+    if result.status:
+        return O.HTTP_ERROR
+    return O.TIMEOUT if result.timed_out else O.UNREACHABLE
 
 
 def _attempt(delivery: WebhookDelivery, result: Result, outcome: str, at: datetime) -> WebhookAttempt:
@@ -157,5 +167,3 @@ def _endpoint_result(endpoint: WebhookEndpoint, *, ok: bool, now: datetime) -> N
 def _stale(endpoint: WebhookEndpoint, now: datetime) -> bool:
     # last_success_at is shown on the page: refresh it at most once a minute, not on every batch.
     return endpoint.last_success_at is not None and now - endpoint.last_success_at > timedelta(minutes=1)
-
-

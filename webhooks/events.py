@@ -65,9 +65,7 @@ def responses_listened_from_now(endpoint: WebhookEndpoint) -> None:
     if others:
         return
     newest = Response.objects.aggregate(m=Max("pk"))["m"] or 0
-    WebhookSettings.objects.update_or_create(
-        pk=1, defaults={"response_watermark": newest, "response_examined": newest}
-    )
+    WebhookSettings.objects.update_or_create(pk=1, defaults={"response_watermark": newest, "response_examined": newest})
 
 
 def _wants_responses() -> bool:

@@ -133,6 +133,9 @@ class WebhookSettings(models.Model):
     response_examined = models.BigIntegerField(default=0)
     campaign_watermark = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"responses examined to #{self.response_examined}"
+
     @classmethod
     def load(cls) -> WebhookSettings:
         return cls.objects.get_or_create(pk=1)[0]

@@ -37,30 +37,30 @@ def view_sql(*, personal: bool) -> dict[str, str]:
         else ""
     )
     views = {
-        "surveys": f"SELECT s.id AS survey_id, s.kind, s.title_en, s.title_vi, s.status FROM {_t(Survey)} s",
+        "surveys": f"SELECT s.id AS survey_id, s.kind, s.title_en, s.title_vi, s.status FROM {_t(Survey)} s",  # noqa: S608, E501
         "questions": (
-            "SELECT q.id AS question_id, v.survey_id, q.version_id, v.number AS version_number, q.position, q.kind, "
+            "SELECT q.id AS question_id, v.survey_id, q.version_id, v.number AS version_number, q.position, q.kind, "  # noqa: S608
             f"q.text_en, q.text_vi, q.headline FROM {_t(Question)} q JOIN {_t(SurveyVersion)} v ON v.id = q.version_id"
         ),
         "responses": (
-            "SELECT r.id AS response_id, r.survey_id, r.version_id, r.submitted_at, "
+            "SELECT r.id AS response_id, r.survey_id, r.version_id, r.submitted_at, "  # noqa: S608
             "(r.submitted_at AT TIME ZONE 'UTC')::date AS submitted_on, r.language, r.segment, r.channel, "
             "i.campaign_id, r.customer_id, cu.external_id AS customer_external_id "
             f"FROM {_t(Response)} r LEFT JOIN {_t(Invitation)} i ON i.id = r.invitation_id "
             f"LEFT JOIN {_t(Customer)} cu ON cu.id = r.customer_id"
         ),
         "answers": (
-            "SELECT a.response_id, a.question_id, q.kind AS question_kind, a.number AS score_or_choice, a.choices"
+            "SELECT a.response_id, a.question_id, q.kind AS question_kind, a.number AS score_or_choice, a.choices"  # noqa: S608
             + (", a.text" if personal else "")
             + f" FROM {_t(Answer)} a JOIN {_t(Question)} q ON q.id = a.question_id"
         ),
         "daily_rollups": (
-            "SELECT d.survey_id, d.question_id, d.kind, d.segment, d.channel, d.day, d.count AS n, d.promoters, "
+            "SELECT d.survey_id, d.question_id, d.kind, d.segment, d.channel, d.day, d.count AS n, d.promoters, "  # noqa: S608
             "d.passives, d.detractors, d.top2, d.total, d.total_sq, d.computed_at "
             f"FROM {_t(DailyRollup)} d"
         ),
         "cases": (
-            "SELECT c.id AS case_id, c.reference, c.channel, c.language, cat.name_en AS category_en, "
+            "SELECT c.id AS case_id, c.reference, c.channel, c.language, cat.name_en AS category_en, "  # noqa: S608
             "cat.name_vi AS category_vi, c.severity, c.impact, c.priority, c.status, c.received_at, "
             "c.acknowledge_due, c.respond_due, c.close_due, c.acknowledged_at, c.responded_at, c.closed_at, "
             "c.escalated_at, c.escalation_level, c.customer_accepted, c.response_id"
@@ -68,20 +68,20 @@ def view_sql(*, personal: bool) -> dict[str, str]:
             + f" FROM {_t(ComplaintCase)} c LEFT JOIN {_t(Category)} cat ON cat.id = c.category_id"
         ),
         "corrective_actions": (
-            "SELECT a.id AS action_id, a.reference, a.title, a.status, cat.name_en AS category_en, "
+            "SELECT a.id AS action_id, a.reference, a.title, a.status, cat.name_en AS category_en, "  # noqa: S608
             "cat.name_vi AS category_vi, a.survey_id, a.segment, a.created_at, a.contained_at, a.decided_at, "
             "a.action_needed, a.root_cause_method, a.analysed_at, a.effective_from, a.closed_at"
             + (", a.nonconformity, a.root_cause" if personal else "")
             + f" FROM {_t(CorrectiveAction)} a LEFT JOIN {_t(Category)} cat ON cat.id = a.category_id"
         ),
         "campaigns": (
-            "SELECT m.id AS campaign_id, m.survey_id, m.name AS campaign_name, m.status, m.send_at, m.started_at, m.finished_at "
-            f"FROM {_t(Campaign)} m"
+            "SELECT m.id AS campaign_id, m.survey_id, m.name AS campaign_name, m.status, m.send_at, "  # noqa: S608
+            f"m.started_at, m.finished_at FROM {_t(Campaign)} m"
         ),
     }
     if personal:
         views["customers"] = (
-            "SELECT cu.id AS customer_id, cu.external_id, cu.name, cu.email, cu.phone, cu.segment, cu.language, "
+            "SELECT cu.id AS customer_id, cu.external_id, cu.name, cu.email, cu.phone, cu.segment, cu.language, "  # noqa: S608
             f"cu.customer_type, cu.erased_at FROM {_t(Customer)} cu"
         )
     return views

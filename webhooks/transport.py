@@ -93,7 +93,7 @@ class Sender:
                 if response.will_close:
                     self._drop(key)
                 return Result(response.status, excerpt, _ms(started))
-            except (TimeoutError, socket.timeout) as error:
+            except TimeoutError as error:
                 self._drop(key)
                 return Result(None, "", _ms(started), timed_out=True, error=str(error) or "timed out")
             except (OSError, http.client.HTTPException) as error:

@@ -160,7 +160,10 @@ def test_a_response_committed_late_is_found_by_the_full_sweep(endpoint, receiver
     assert sweep(full=False) == 0
     assert sweep(full=True) == 2  # both were unsettled; `newer` is made now too, once
     assert sweep(full=True) == 0
-    assert set(WebhookEvent.objects.values_list("subject", flat=True)) == {f"response:{late.pk}", f"response:{newer.pk}"}
+    assert set(WebhookEvent.objects.values_list("subject", flat=True)) == {
+        f"response:{late.pk}",
+        f"response:{newer.pk}",
+    }
     assert len(receiver.received) == 2
 
 

@@ -33,7 +33,11 @@ def test_a_quality_manager_registers_an_endpoint_and_sees_the_secret_once(qm_cli
     )
     endpoint = WebhookEndpoint.objects.get()
     html = page.content.decode()
-    assert endpoint.secret in html and endpoint.secret.startswith("whsec_") and page["Cache-Control"] == "private, no-store"
+    assert (
+        endpoint.secret in html
+        and endpoint.secret.startswith("whsec_")
+        and page["Cache-Control"] == "private, no-store"
+    )
     assert endpoint.events == ["response.detractor", "case.opened"]
     # Never again: neither the detail page nor the list shows it.
     assert endpoint.secret not in qm_client.get(reverse("webhook_detail", args=[endpoint.pk])).content.decode()
@@ -57,7 +61,8 @@ def test_edit_roll_disable_enable_are_audited(qm_client, endpoint, receiver, dja
     endpoint.refresh_from_db()
     assert endpoint.secret != old and endpoint.secret in page.content.decode()
     qm_client.post(
-        reverse("webhook_edit", args=[endpoint.pk]), {"url": receiver.url, "description": "Helpdesk", "events": ["case.opened"]}
+        reverse("webhook_edit", args=[endpoint.pk]),
+        {"url": receiver.url, "description": "Helpdesk", "events": ["case.opened"]},
     )
     qm_client.post(reverse("webhook_toggle", args=[endpoint.pk]), {"reason": "Bảo trì CRM"})
     endpoint.refresh_from_db()

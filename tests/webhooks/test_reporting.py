@@ -1,8 +1,8 @@
 """The reporting schema for BI tools: a role made by `reporting_role` reads the views and nothing else."""
 
 import io
-from contextlib import contextmanager
 import secrets
+from contextlib import contextmanager
 
 import psycopg2
 import pytest
@@ -71,7 +71,7 @@ def test_the_reporting_role_selects_views_but_not_tables_and_writes_nothing(monk
             cursor.execute("SELECT question_kind, score_or_choice FROM answers ORDER BY 1")  # search_path: reporting
             assert ("nps", 3) in cursor.fetchall()
             for view in ("surveys", "questions", "daily_rollups", "cases", "corrective_actions", "campaigns"):
-                cursor.execute(f"SELECT * FROM reporting.{view} LIMIT 1")  # nosec B608 - test constants
+                cursor.execute(f"SELECT * FROM reporting.{view} LIMIT 1")  # noqa: S608  # nosec B608 - test constants
             # No personal data by default: no name, address or free text in any view.
             cursor.execute(
                 "SELECT string_agg(column_name, ',') FROM information_schema.columns WHERE table_schema = 'reporting'"
@@ -79,7 +79,7 @@ def test_the_reporting_role_selects_views_but_not_tables_and_writes_nothing(monk
             columns = cursor.fetchone()[0].split(",")
             assert not {"name", "email", "phone", "text", "contact_name", "description"} & set(columns)
         for statement in (
-            f"SELECT * FROM public.{survey._meta.db_table}",  # nosec B608 - a model's table
+            f"SELECT * FROM public.{survey._meta.db_table}",  # noqa: S608  # nosec B608
             "SELECT * FROM public.surveys_response",
             "SELECT * FROM public.auth_user",
             "SELECT * FROM public.audit_auditentry",

@@ -26,7 +26,7 @@ REFUSED = [
     ("ff02::1", "multicast"),
     ("240.0.0.1", "reserved"),
     ("100.64.0.1", "reserved"),  # carrier-grade NAT: not the public internet
-    ("0.0.0.0", "unspecified"),
+    ("0.0.0.0", "unspecified"),  # noqa: S104 - a target refused, not a bind
     ("::", "unspecified"),
     ("169.254.169.254", "metadata"),
     ("fd00:ec2::254", "metadata"),
@@ -42,9 +42,7 @@ def _fake_dns(monkeypatch, addresses):
 
     def getaddrinfo(host, port, *args, **kwargs):
         answer = addresses() if callable(addresses) else addresses
-        return [
-            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in answer
-        ]
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in answer]
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
