@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
+from customers.models import Customer
 from feedback.models import Category, ComplaintCase, CorrectiveAction
 from reports.models import DailyRollup
-from surveys.models import Answer, Campaign, Customer, Invitation, Question, Response, Survey, SurveyVersion
+from surveys.models import Answer, Campaign, Invitation, Question, Response, Survey, SurveyVersion
 
 SCHEMA = "reporting"
 READERS = "langnghe_reporting_readers"
