@@ -21,6 +21,13 @@ from webhooks.targets import TargetRefused, target_check
 D = WebhookDelivery.State
 
 
+def _changed() -> None:
+    # This process forgets its cached answer now and again once the change commits (another may have read it
+    # meanwhile); other processes within events.SUBSCRIBERS_TTL.
+    subscribers_changed()
+    transaction.on_commit(subscribers_changed)
+
+
 def _clean(url: str, events: list[str], description: str) -> tuple[str, list[str], str]:
     url = url.strip()
     try:
@@ -46,7 +53,7 @@ def endpoint_create(*, url: str, events: list[str], description: str = "", actor
     endpoint.save()
     responses_listened_from_now(endpoint)
     audit_record(endpoint, action="create", actor=actor)
-    transaction.on_commit(subscribers_changed)
+    _changed()
     return endpoint
 
 
@@ -61,7 +68,7 @@ def endpoint_update(
     endpoint.save(update_fields=["url", "events", "description"])
     responses_listened_from_now(endpoint)
     audit_record(endpoint, action="update", before=before, actor=actor)
-    transaction.on_commit(subscribers_changed)
+    _changed()
     return endpoint
 
 
@@ -88,7 +95,7 @@ def endpoint_disable(
     endpoint.disabled_reason = reason.strip()[:300]
     endpoint.save(update_fields=["active", "disabled_at", "disabled_reason", "auto_disabled"])
     audit_record(endpoint, action="disable", before=before, actor=actor, via=via, reason=reason)
-    transaction.on_commit(subscribers_changed)
+    _changed()
     return True
 
 
@@ -108,7 +115,7 @@ def endpoint_enable(*, endpoint: WebhookEndpoint, actor: Any) -> bool:
         next_attempt_at=now, give_up_at=now + timedelta(hours=settings.WEBHOOK_RETRY_HOURS)
     )
     audit_record(endpoint, action="enable", before=before, actor=actor)
-    transaction.on_commit(subscribers_changed)
+    _changed()
     outbox_add(task="webhooks.tasks.webhooks_send")
     return True
 

@@ -3,6 +3,15 @@ import pytest
 from tests.webhooks.receiver import Receiver
 
 
+@pytest.fixture(autouse=True)
+def _no_cached_subscribers():
+    from webhooks.events import subscribers_changed
+
+    subscribers_changed()
+    yield
+    subscribers_changed()
+
+
 @pytest.fixture
 def receiver():
     running = Receiver().start()
