@@ -123,7 +123,8 @@ def reuse(env: dict[str, str], count: int) -> dict:
     import secrets
 
     os.environ.update(env)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    for command in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
     import django
 
     django.setup()
