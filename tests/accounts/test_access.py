@@ -89,6 +89,10 @@ def _url(name: str, pattern: URLPattern, ids: dict) -> str:
         kwargs = {key: ids.get("theme", 1) for key in kwargs}
     if name == "comment_correct":
         kwargs = {key: ids.get("comment", 1) for key in kwargs}
+    if name.startswith("webhook_") and "pk" in kwargs:
+        kwargs = {key: ids["webhook"] for key in kwargs}
+    if name.startswith("webhook_") and "delivery_id" in kwargs:
+        kwargs = {key: ids["webhook_delivery"] for key in kwargs}
     return reverse(name, kwargs=kwargs)
 
 
@@ -133,7 +137,18 @@ def ids():
         "review": _review(action.owner).pk,
         "analysis": _analysis(survey, action.owner).pk,
         **_insight(survey),
+        **_webhook(action.owner),
     }
+
+
+def _webhook(owner):
+    from webhooks.events import events_record
+    from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    # Registered directly: the walk needs no receiver, and a public address needs no DNS lookup here.
+    endpoint = WebhookEndpoint.objects.create(url="https://93.184.216.34/hook", events=["case.opened"], secret="s")
+    events_record([("case.opened", "walk", {})])
+    return {"webhook": endpoint.pk, "webhook_delivery": WebhookDelivery.objects.get(endpoint=endpoint).pk}
 
 
 def _insight(survey):
@@ -214,6 +229,14 @@ def test_the_walk_covers_the_builder(ids):
         "customer_erase",
         "survey_public_link",
         "survey_qr",
+        "webhook_list",
+        "webhook_create",
+        "webhook_detail",
+        "webhook_edit",
+        "webhook_toggle",
+        "webhook_roll_secret",
+        "webhook_delivery",
+        "webhook_resend",
     } <= names
 
 
