@@ -65,3 +65,9 @@ def action_check_add_item(user: Any, action: CorrectiveAction, owner: Any) -> No
 def item_check_change(user: Any, item: ActionItem) -> None:
     if not (is_quality_manager(user) or item.owner_id == user.pk):
         raise PermissionDenied(_("This action is someone else's: only its owner or a quality manager can update it."))
+
+
+def action_check_evidence(user: Any, action: CorrectiveAction) -> None:
+    """Evidence is added by those who work the action's steps: its owner and the quality managers."""
+    if not (is_quality_manager(user) or action.owner_id == user.pk):
+        raise PermissionDenied(_("Only the action's owner or a quality manager can add evidence to it."))

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import is_quality_manager, quality_manager_required, staff_required
 from audit import selectors as audit_selectors
-from feedback import corrective, effectiveness, policy
+from feedback import corrective, effectiveness, evidence, policy, rootcause
 from feedback.forms import (
     ActionForm,
     ContainmentForm,
@@ -26,7 +26,14 @@ from feedback.forms import (
     RootCauseForm,
 )
 from feedback.history import field_changes
-from feedback.models import ActionItem, ActionStatus, ComplaintCase, CorrectiveAction
+from feedback.models import (
+    ActionEvidence,
+    ActionItem,
+    ActionStatus,
+    ComplaintCase,
+    CorrectiveAction,
+    RootCauseMethod,
+)
 
 PAGE_SIZE = 25
 
@@ -129,15 +136,9 @@ def action_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "is_qm": is_quality_manager(request.user),
         "containment_form": ContainmentForm(initial={"containment": action.containment}),
         "decision_form": DecisionForm(initial={"reason": action.decision_reason}),
-        "root_cause_form": RootCauseForm(
-            initial={
-                "method": action.root_cause_method,
-                "root_cause": action.root_cause,
-                "similar": action.similar_nonconformities,
-                "update_risks": action.update_risks,
-                "qms_change": action.qms_change,
-            }
-        ),
+        "root_cause_form": RootCauseForm(),
+        **_analysis_context(action),
+        **_evidence_context(request, action),
         "item_form": ItemForm(initial={"owner": request.user}),
         "review_form": ReviewForm(),
         "reopen_form": ReopenForm(),
@@ -150,6 +151,34 @@ def action_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "finished": action.status in corrective.FINISHED,
     }
     return render(request, "feedback/action_detail.html", context)
+
+
+def _analysis_context(action: CorrectiveAction) -> dict[str, Any]:
+    """The method's structured record, as shown and as the form's fields (filled with what is stored)."""
+    method, analysis = action.root_cause_method, action.root_cause_analysis or {}
+    stored_whys = list(analysis.get("whys", [])) if method == RootCauseMethod.FIVE_WHYS else []
+    causes = (analysis.get("causes") or {}) if method == RootCauseMethod.FISHBONE else {}
+    written = analysis if method == RootCauseMethod.EIGHT_D else {}
+    labels = dict(rootcause.DISCIPLINES)
+    return {
+        "whys": stored_whys,
+        "fishbone": rootcause.fishbone_rows(analysis) if causes else [],
+        "eight_d": [(labels[k], written.get(k, "")) for k in rootcause.WRITTEN_DISCIPLINES] if written else [],
+        "why_rows": stored_whys + [{"why": "", "because": ""}] * (rootcause.MAX_WHYS - len(stored_whys)),
+        "fish_rows": [(key, label, "\n".join(causes.get(key, []))) for key, label in rootcause.FISHBONE],
+        "d_rows": [(key, labels[key], written.get(key, "")) for key in rootcause.WRITTEN_DISCIPLINES],
+    }
+
+
+def _evidence_context(request: HttpRequest, action: CorrectiveAction) -> dict[str, Any]:
+    files = list(action.evidence.select_related("uploaded_by"))
+    step = ActionEvidence.Step
+    return {
+        "investigation_files": [f for f in files if f.step == step.INVESTIGATION],
+        "effectiveness_files": [f for f in files if f.step == step.EFFECTIVENESS],
+        "may_attach": is_quality_manager(request.user) or action.owner_id == request.user.pk,
+        "attachable_steps": [s for s in step.values if evidence.can_attach(action, s)],
+    }
 
 
 STEPS = {

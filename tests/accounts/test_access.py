@@ -109,7 +109,13 @@ def ids():
     corrective.action_record_containment(action=action, containment="c")
     corrective.action_decide(action=action, needed=True, reason="r")
     corrective.action_record_root_cause(
-        action=action, root_cause="rc", method="5why", similar="", update_risks=False, qms_change=False
+        action=action,
+        root_cause="rc",
+        method="other",
+        similar_possible=False,
+        similar="",
+        update_risks=False,
+        qms_change=False,
     )
     item = corrective.item_add(action=action, description="d", owner=action.owner, due_date=date.today())
     return {

@@ -44,7 +44,13 @@ def world():
     corrective.action_record_containment(action=action, containment="c")
     corrective.action_decide(action=action, needed=True, reason="r")
     corrective.action_record_root_cause(
-        action=action, root_cause="rc", method="5why", similar="", update_risks=False, qms_change=False
+        action=action,
+        root_cause="rc",
+        method="other",
+        similar_possible=False,
+        similar="",
+        update_risks=False,
+        qms_change=False,
     )
     item = corrective.item_add(action=action, description="d", owner=alice, due_date=date(2030, 1, 1))
     ids = {"case": case.reference, "action": action.reference, "item_id": item.pk}
