@@ -112,7 +112,10 @@ def test_a_file_over_the_limit_is_refused_in_both_languages(qm_client, action, s
     settings.EVIDENCE_MAX_BYTES = 2 * 1024 * 1024
     big = PDF + b"0" * (2 * 1024 * 1024)
     assert "Tệp quá lớn: tối đa 2 MB." in upload(qm_client, action, "lon.pdf", big).content.decode()
-    assert "The file is too big: at most 2 MB." in upload(qm_client, action, "lon.pdf", big, language="en").content.decode()
+    assert (
+        "The file is too big: at most 2 MB."
+        in upload(qm_client, action, "lon.pdf", big, language="en").content.decode()
+    )
     assert not ActionEvidence.objects.exists()
     assert not list((settings.MEDIA_ROOT).glob("**/*.pdf")) if settings.MEDIA_ROOT.exists() else True
 
