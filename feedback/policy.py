@@ -6,8 +6,8 @@ of a case someone else is answerable for (ISO 10002 7.4: a named person is respo
 
 - quality managers change everything;
 - staff change the cases assigned to them, and take an unassigned case by assigning it to themselves;
-- staff add action items to a corrective action for themselves (the action's owner, for anyone), and update the
-  items they own.
+- staff add action items to a corrective action for themselves (the action's owner, for anyone), update the
+  items they own, and add evidence files to an action they own or hold an item of.
 
 Every refusal is a PermissionDenied with a message the 403 page shows.
 """
@@ -68,6 +68,12 @@ def item_check_change(user: Any, item: ActionItem) -> None:
 
 
 def action_check_evidence(user: Any, action: CorrectiveAction) -> None:
-    """Evidence is added by those who work the action's steps: its owner and the quality managers."""
-    if not (is_quality_manager(user) or action.owner_id == user.pk):
-        raise PermissionDenied(_("Only the action's owner or a quality manager can add evidence to it."))
+    """Evidence is added by those who work the action: its owner, the owners of its action items (what they did is
+    the evidence of implementation) and the quality managers."""
+    if is_quality_manager(user) or action.owner_id == user.pk:
+        return
+    if not action.items.filter(owner_id=user.pk).exists():
+        raise PermissionDenied(
+            _("This action is someone else's: only its owner, the owners of its actions or a quality manager can add "
+              "evidence to it.")
+        )  # fmt: skip

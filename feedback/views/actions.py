@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -170,13 +170,21 @@ def _analysis_context(action: CorrectiveAction) -> dict[str, Any]:
     }
 
 
+def _may_attach(request: HttpRequest, action: CorrectiveAction) -> bool:
+    try:
+        policy.action_check_evidence(request.user, action)
+    except PermissionDenied:
+        return False
+    return True
+
+
 def _evidence_context(request: HttpRequest, action: CorrectiveAction) -> dict[str, Any]:
     files = list(action.evidence.select_related("uploaded_by"))
     step = ActionEvidence.Step
     return {
         "investigation_files": [f for f in files if f.step == step.INVESTIGATION],
         "effectiveness_files": [f for f in files if f.step == step.EFFECTIVENESS],
-        "may_attach": is_quality_manager(request.user) or action.owner_id == request.user.pk,
+        "may_attach": _may_attach(request, action),
         "attachable_steps": [s for s in step.values if evidence.can_attach(action, s)],
     }
 

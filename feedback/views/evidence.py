@@ -52,8 +52,9 @@ def evidence_upload(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect("action_detail", reference=action.reference)
 
 
-@require_GET
+# The role is checked before the method: a signed-in user without a role gets 403 whatever they send.
 @staff_required
+@require_GET
 def evidence_download(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     item = _get_evidence_for_user(request, reference, pk)
     try:
@@ -69,8 +70,8 @@ def evidence_download(request: HttpRequest, reference: str, pk: int) -> HttpResp
     return response
 
 
-@require_GET
 @staff_required
+@require_GET
 def action_8d_pdf(request: HttpRequest, reference: str) -> HttpResponse:
     action = _get_action_for_user(request, reference)
     content = eightd.action_8d_pdf(action, (request.LANGUAGE_CODE or "vi")[:2])
