@@ -13,10 +13,10 @@ from django.utils import translation
 
 from accounts.roles import quality_manager_addresses, top_management_addresses
 from audit.trail import audit_record, audit_stored
+from customers.services import customer_for_email
 from feedback import workflow
 from feedback.models import CaseEvent, ComplaintCase, ComplaintSettings
 from surveys import building
-from surveys.customers import customer_for_email
 from surveys.invitations import invitation_create, invitation_email_now
 from surveys.models import Invitation, Survey
 

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0012_recourse'),
+        ('feedback', '0013_customer_moved_to_customers_app'),
         ('surveys', '0017_invitation_delivery_lease'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
