@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from feedback.models import RootCauseMethod
 
@@ -24,7 +24,8 @@ DISCIPLINE_MAX = 5000
 
 FISHBONE = (
     ("people", gettext_lazy("People")),
-    ("method", gettext_lazy("Method")),
+    # Its own context: "Method" here is the way the work is done, not the analysis method chosen above it.
+    ("method", pgettext_lazy("fishbone category", "Method")),
     ("machine", gettext_lazy("Machine")),
     ("material", gettext_lazy("Material")),
     ("measurement", gettext_lazy("Measurement")),

@@ -47,10 +47,10 @@ def test_root_cause_by_five_whys_with_evidence_and_the_8d_report(browser, live_s
     page.get_by_role("button", name="Lưu nguyên nhân gốc").click()
     assert page.get_by_text("Hãy trả lời câu hỏi “Sự không phù hợp tương tự").is_visible()
     assert CorrectiveAction.objects.get().analysed_at is None
-    for i, (why, because) in enumerate(chain, start=1):
-        page.locator(f"#why_{i}").fill(why)
-        page.locator(f"#because_{i}").fill(because)
-    page.locator("#method").select_option("5why")
+    # What was typed is shown again, not lost.
+    assert page.locator("#method").input_value() == "5why"
+    assert page.locator("#why_3").input_value() == "Vì sao thiếu tài xế?"
+    assert page.locator("#because_3").input_value() == "Nhà thầu mới không đủ người"
     page.locator("#similar-yes").check()
     page.locator("#similar").fill("Kho Đà Nẵng dùng cùng nhà thầu")
     page.get_by_role("button", name="Lưu nguyên nhân gốc").click()

@@ -42,8 +42,12 @@ def post(client, action, data, language="vi"):
     ],
 )
 def test_the_step_does_not_close_until_the_similar_question_is_answered(qm_client, action, language, message):
-    page = post(qm_client, action, {"method": "5why", **WHYS}, language)
-    assert message in page.content.decode()
+    page = post(qm_client, action, {"method": "5why", **WHYS, "similar": "Kho Đà Nẵng?"}, language)
+    html = page.content.decode()
+    assert message in html
+    # The refused form shows what was typed again.
+    assert 'value="Nhà thầu mới không đủ người"' in html and "Kho Đà Nẵng?</textarea>" in html
+    assert '<option value="5why" selected>' in html
     action.refresh_from_db()
     assert action.status == ActionStatus.DECIDED and action.analysed_at is None and action.root_cause == ""
     # A "yes" needs to say where.
