@@ -148,7 +148,8 @@ def send_handling_survey(case_id: int, actor_id: int) -> str:
     is then read per category and handler: reports/handling.py). One transaction: the link, the trail entry, the
     timeline line and the outbox row that sends the email commit together or not at all."""
     with transaction.atomic():
-        case = ComplaintCase.objects.select_for_update().select_related("customer").get(pk=case_id)
+        # of=self: PostgreSQL locks no row of the nullable customer join.
+        case = ComplaintCase.objects.select_for_update(of=("self",)).select_related("customer").get(pk=case_id)
         if not case.email:
             return "no-address"
         if (
