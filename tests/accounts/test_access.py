@@ -86,6 +86,8 @@ def _url(name: str, pattern: URLPattern, ids: dict) -> str:
         kwargs = {key: ids["export"] for key in kwargs}
     if name.startswith("review_") and "pk" in kwargs:
         kwargs = {key: ids["review"] for key in kwargs}
+    if name.startswith("analysis_") and "pk" in kwargs:
+        kwargs = {key: ids["analysis"] for key in kwargs}
     if name.startswith("theme_") and "pk" in kwargs:
         kwargs = {key: ids.get("theme", 1) for key in kwargs}
     if name.startswith("evidence_") and "pk" in kwargs:
@@ -141,6 +143,7 @@ def ids():
         "objective": _objective(survey, action.owner).pk,
         "export": _export(survey, action.owner).pk,
         "review": _review(action.owner).pk,
+        "analysis": _analysis(survey, action.owner).pk,
         **_insight(survey),
     }
 
@@ -174,6 +177,14 @@ def _review(owner):
     from reports.review import review_create
 
     return review_create(title="r", period_start=date(2026, 1, 1), period_end=date(2026, 6, 30), prepared_by=owner)
+
+
+def _analysis(survey, owner):
+    from reports.analysis import analysis_save
+    from reports.dashboard import Filters
+
+    filters = Filters(survey=survey, start=date(2026, 1, 1), end=date(2026, 6, 30))
+    return analysis_save(filters=filters, title="a", conclusion="c", user=owner)
 
 
 def _objective(survey, owner):
