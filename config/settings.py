@@ -331,6 +331,13 @@ STORAGES = {
     },
 }
 
+# Uploaded files (corrective-action evidence) live under MEDIA_ROOT and are never served from a public URL: each
+# download goes through a view that checks who asks (feedback/views/evidence.py).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+# The largest evidence file accepted, in bytes (a scanned report or a few photos; video belongs elsewhere).
+EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from reports import review_views, views
+from reports import handling, review_views, views
 
 urlpatterns = [
     path("reports/", views.dashboard_view, name="dashboard"),
     path("reports/alerts/", views.alert_settings, name="alert_settings"),
+    path("reports/complaint-handling/", handling.handling_view, name="complaint_handling"),
     path("reports/drivers/", views.drivers_view, name="drivers"),
     path("reports/exports/", views.export_list, name="export_list"),
     path("reports/exports/new/", views.export_new, name="export_new"),

@@ -48,6 +48,9 @@ STAFF_PAGES = {
     "action_detail",
     "item_add",
     "item_status",
+    "evidence_upload",
+    "evidence_download",
+    "action_8d_pdf",
     "theme_comments",
     "comment_correct",
 }
@@ -87,6 +90,8 @@ def _url(name: str, pattern: URLPattern, ids: dict) -> str:
         kwargs = {key: ids["analysis"] for key in kwargs}
     if name.startswith("theme_") and "pk" in kwargs:
         kwargs = {key: ids.get("theme", 1) for key in kwargs}
+    if name.startswith("evidence_") and "pk" in kwargs:
+        kwargs["pk"] = ids["evidence"]
     if name == "comment_correct":
         kwargs = {key: ids.get("comment", 1) for key in kwargs}
     if name.startswith("webhook_") and "pk" in kwargs:
@@ -115,10 +120,17 @@ def ids():
     corrective.action_record_containment(action=action, containment="c")
     corrective.action_decide(action=action, needed=True, reason="r")
     corrective.action_record_root_cause(
-        action=action, root_cause="rc", method="5why", similar="", update_risks=False, qms_change=False
+        action=action,
+        root_cause="rc",
+        method="other",
+        similar_possible=False,
+        similar="",
+        update_risks=False,
+        qms_change=False,
     )
     item = corrective.item_add(action=action, description="d", owner=action.owner, due_date=date.today())
     return {
+        "evidence": _evidence(action).pk,
         "pk": survey.pk,
         "question_id": survey.current_version.questions.first().pk,
         "invitation_id": invitation.pk,
@@ -161,6 +173,19 @@ def _insight(survey):
     Answer.objects.create(response=response, question=comment, text="giao hàng chậm quá")
     pipeline.comments_sweep()
     return {"theme": theme.pk, "comment": response.answers.get().insight.pk}
+
+
+def _evidence(action):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from feedback.evidence import evidence_add
+
+    return evidence_add(
+        action=action,
+        step="investigation",
+        upload=SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF\n"),
+        uploaded_by=action.owner,
+    )
 
 
 def _review(owner):

@@ -181,7 +181,13 @@ def _action_to_review(qm, staff):
     corrective.action_record_containment(action=action, containment="Giao bù")
     corrective.action_decide(action=action, needed=True, reason="Lặp lại")
     corrective.action_record_root_cause(
-        action=action, root_cause="Thiếu xe", method="5why", similar="", update_risks=False, qms_change=False
+        action=action,
+        root_cause="Thiếu xe",
+        method="other",
+        similar_possible=False,
+        similar="",
+        update_risks=False,
+        qms_change=False,
     )
     item = corrective.item_add(action=action, description="Thuê xe", owner=staff, due_date=timezone.localdate())
     corrective.item_set_status(item=item, status="done")
