@@ -80,6 +80,12 @@ def acting(user: Any = None, via: str = "system") -> Iterator[None]:
         _ACTING.reset(token)
 
 
+def acting_for_request(user: Any, via: str) -> None:
+    """Attribute the rest of this request's writes to `user` through `via`: for doors that learn who is acting
+    only inside the view (an API key). The audit middleware's `acting` block restores the previous value after."""
+    _ACTING.set((user, via))
+
+
 def current_actor() -> tuple[Any, str]:
     return _ACTING.get()
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("feedback.urls")),
     path("", include("reports.urls")),
     path("", include("audit.urls")),
+    path("", include("api.urls")),
 ]
 
 handler403 = "config.views.forbidden"
