@@ -55,8 +55,10 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def django_validation_detail(error: DjangoValidationError) -> dict[str, list[str]]:
     if hasattr(error, "error_dict"):
-        return {("non_field_errors" if k == "__all__" else k): [str(m) for m in v.messages] for k, v in
-                error.message_dict.items()}  # fmt: skip
+        return {
+            ("non_field_errors" if name == "__all__" else name): [str(m) for m in messages]
+            for name, messages in error.message_dict.items()
+        }
     return {"non_field_errors": [str(m) for m in error.messages]}
 
 
