@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from audit.models import AuditEntry
-from audit.trail import record_type, registered
+from audit.trail import canonical_type, record_type, registered, type_names
 
 ACTIONS = {
     "create": pgettext_lazy("audit", "Created"),
@@ -59,7 +59,7 @@ def action_label(action: str) -> str:
 
 
 def type_label(kind: str) -> str:
-    spec = registered().get(kind)
+    spec = registered().get(canonical_type(kind))
     return str(spec.model._meta.verbose_name) if spec else kind
 
 
@@ -68,7 +68,7 @@ def type_choices() -> list[tuple[str, str]]:
 
 
 def field_label(kind: str, name: str) -> str:
-    spec = registered().get(kind)
+    spec = registered().get(canonical_type(kind))
     extra = {
         "note": _("internal note"),
         "message": _("message"),
@@ -117,7 +117,8 @@ def _decorate(entry: AuditEntry) -> AuditEntry:
 
 def entries_for(instance: models.Model, limit: int = 100) -> list[AuditEntry]:
     """The newest entries of one record, for its page."""
-    rows = AuditEntry.objects.filter(record_type=record_type(instance), record_id=str(instance.pk)).order_by("-seq")
+    rows = AuditEntry.objects.filter(record_type__in=type_names(record_type(instance)), record_id=str(instance.pk))
+    rows = rows.order_by("-seq")
     return [_decorate(e) for e in rows[:limit]]
 
 
@@ -149,7 +150,7 @@ class TrailFilter:
     def query(self) -> QuerySet[AuditEntry]:
         rows = AuditEntry.objects.all()
         if self.record_type:
-            rows = rows.filter(record_type=self.record_type)
+            rows = rows.filter(record_type__in=type_names(self.record_type))
         if self.record_id:
             rows = rows.filter(record_id=self.record_id) | rows.filter(record_label__iexact=self.record_id)
         if self.actor:

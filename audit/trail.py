@@ -43,6 +43,8 @@ class Audited:
 
 
 _REGISTRY: dict[str, Audited] = {}
+# A record type's former names (a model that moved to another app) → its name now.
+_FORMER: dict[str, str] = {}
 
 
 def register(
@@ -51,15 +53,32 @@ def register(
     fields: Iterable[str],
     personal: Iterable[str] = (),
     label: Callable[[Any], str] = str,
+    former_labels: Iterable[str] = (),
 ) -> None:
-    """Declare a quality record and the fields the trail follows. Called from each app's AppConfig.ready()."""
+    """Declare a quality record and the fields the trail follows. Called from each app's AppConfig.ready().
+
+    `former_labels` are the record type's names in entries written before its model moved to another app: entries
+    are never rewritten, so readers map those names to the current one (`canonical_type`)."""
     names = tuple(fields)
     many = frozenset(n for n in names if model._meta.get_field(n).many_to_many)
     _REGISTRY[model._meta.label_lower] = Audited(model, names, frozenset(personal), label, many)
+    for former in former_labels:
+        _FORMER[former] = model._meta.label_lower
 
 
 def registered() -> dict[str, Audited]:
     return dict(_REGISTRY)
+
+
+def canonical_type(kind: str) -> str:
+    """The record type an entry's `record_type` means today (entries keep the name they were written with)."""
+    return _FORMER.get(kind, kind)
+
+
+def type_names(kind: str) -> list[str]:
+    """Every name entries of this record type may carry: its current one and its former ones."""
+    kind = canonical_type(kind)
+    return [kind, *sorted(former for former, now in _FORMER.items() if now == kind)]
 
 
 def record_type(instance_or_model: Any) -> str:

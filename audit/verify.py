@@ -9,7 +9,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEntry, AuditHead
-from audit.trail import GENESIS, audit_snapshot, entry_hash, registered
+from audit.trail import GENESIS, audit_snapshot, canonical_type, entry_hash, registered
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ def record_breaks(limit: int = 20) -> list[Break]:
     state: dict[str, dict[str, dict[str, tuple[Any, int]]]] = defaultdict(dict)
     deleted: dict[str, dict[str, int]] = defaultdict(dict)
     rows = AuditEntry.objects.order_by("seq").values_list("seq", "record_type", "record_id", "action", "changes")
-    for seq, kind, record_id, action, changes in rows.iterator(chunk_size=2000):
+    for seq, written_as, record_id, action, changes in rows.iterator(chunk_size=2000):
+        kind = canonical_type(written_as)
         if kind not in specs:
             continue
         if action == "delete":

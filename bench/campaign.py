@@ -270,8 +270,8 @@ def main() -> int:
     )
 
     # Baseline: Django's SMTP backend sending the same invitation emails over one reused connection.
+    from surveys.campaigns.messages import MessageTemplates
     from surveys.invitations import invitation_create
-    from surveys.mailing import MessageTemplates
 
     base_survey = building.survey_create(owner=owner, kind="nps", title_en="Baseline", title_vi="Baseline")
     building.survey_activate(survey=base_survey)

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "outbox",
+    "customers",
     "surveys",
     "insight",
     "feedback",
@@ -130,7 +131,12 @@ DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
 # there was already past any statement that could commit.
 WEB_TIMEOUT = env_int("WEB_TIMEOUT", 30)
 DATABASE_URL = env_str("DATABASE_URL")
-if DATABASE_URL:
+# The embedded default's options (SQLite): WAL and a busy timeout let the dev server and an in-process task write
+# without "database is locked".
+SQLITE_OPTIONS = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+if DATABASE_URL and DATABASE_URL.startswith("sqlite:"):
+    DATABASES = {"default": {**dj_database_url.parse(DATABASE_URL), "OPTIONS": SQLITE_OPTIONS}}
+elif DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
     DATABASES["default"]["OPTIONS"] = {
         "connect_timeout": DB_CONNECT_TIMEOUT,
@@ -145,8 +151,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
-            # WAL and a busy timeout let the dev server and an in-process task write without "database is locked".
-            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
+            "OPTIONS": SQLITE_OPTIONS,
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -213,7 +218,7 @@ OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
 OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
 
-# Invitation delivery (surveys/campaigns.py): a claimed invitation's lease, and the backoff of a temporary refusal
+# Invitation delivery (campaigns/delivery.py): a claimed invitation's lease, and the backoff of a temporary refusal
 # (1, 2, 4 ... minutes, then hourly) until it counts as failed.
 INVITATION_SEND_LEASE_SECONDS = env_int("INVITATION_SEND_LEASE_SECONDS", 20 * 60)
 INVITATION_RETRY_BASE_SECONDS = env_int("INVITATION_RETRY_BASE_SECONDS", 60)

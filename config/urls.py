@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("customers.urls")),
     path("", include("surveys.urls")),
     path("", include("insight.urls")),
     path("", include("feedback.urls")),

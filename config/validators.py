@@ -20,7 +20,7 @@ def validate_one_line(value: str) -> None:
 
     A line break in a name is how a message is smuggled into someone else's SMTP session (a "\\r\\n.\\r\\n" ends
     the DATA and what follows is read as commands), so such values are refused where they enter: forms, imports
-    and the API. Sending also folds them (surveys/mailing.py), for values stored before this rule."""
+    and the API. Sending also folds them (surveys/campaigns/messages.py), for values stored before this rule."""
     if has_control_characters(value):
         raise ValidationError(
             _("Write this on one line, without line breaks, tabs or other control characters."), code="one_line"

@@ -2,7 +2,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from accounts.roles import is_quality_manager, staff_required
-from surveys.models import Customer, Response, Survey
+from customers.models import Customer
+from surveys.models import Response, Survey
 
 
 @staff_required

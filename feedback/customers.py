@@ -10,9 +10,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from audit.trail import audit_append, audit_entry_for, audit_snapshot
+from customers.models import Customer
+from customers.services import ErasedData, customer_erased, customer_panels
 from feedback.models import CaseEvent, ComplaintCase, CorrectiveAction
-from surveys.customers import ErasedData, customer_erased, customer_panels
-from surveys.models import Customer, Response
+from surveys.models import Response
 from surveys.public import contact_confirmed
 
 

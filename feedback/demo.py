@@ -11,9 +11,10 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from audit.trail import audit_record, audit_stored
+from customers.models import Customer
 from feedback import corrective, loop, workflow
 from feedback.models import CaseEvent, CaseStatus, Category, ComplaintCase
-from surveys.models import Customer, Response, Survey
+from surveys.models import Response, Survey
 
 S = CaseStatus
 PHONE_COMPLAINTS = [

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import staff_users
 from config.validators import validate_one_line
+from customers.models import Customer
 from feedback.models import (
     ActionItem,
     CaseStatus,
@@ -26,7 +27,7 @@ from feedback.models import (
     TimeLimit,
 )
 from insight.models import Theme
-from surveys.models import Customer, Language, Survey
+from surveys.models import Language, Survey
 
 
 class _Crispy:

@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from config.validators import validate_one_line
-from surveys.models import Customer, Language, Response, Survey
+from customers.models import Customer
+from surveys.models import Language, Response, Survey
 
 USER = settings.AUTH_USER_MODEL
 

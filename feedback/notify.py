@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts.roles import quality_manager_addresses, top_management_addresses
+from customers.services import customer_for_email
 from feedback import workflow
 from feedback.models import CaseEvent, ComplaintCase, ComplaintSettings
 from surveys import building
-from surveys.customers import customer_for_email
 from surveys.invitations import invitation_create, invitation_email_now
 from surveys.models import Invitation, Survey
 

@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.trail import audit_digest, audit_record, audit_stored
+from customers.models import Customer
 from feedback import schedule
 from feedback.calendar import WorkCalendar
 from feedback.models import (
@@ -36,7 +37,7 @@ from feedback.models import (
     TimeLimit,
 )
 from outbox.dispatch import outbox_add
-from surveys.models import Customer, Response
+from surveys.models import Response
 
 S = CaseStatus
 TRANSITIONS: dict[str, tuple[str, ...]] = {

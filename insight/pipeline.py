@@ -25,11 +25,12 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from config.debounce import Debounced
+from customers.models import Customer
+from customers.services import customer_erased
 from insight import corpus
 from insight.engine import WEAK_WEIGHT, Analysis, Engine, Labelled, ThemeSpec
 from insight.models import CommentInsight, CommentTheme, InsightState, Theme, ThemeCorrection
-from surveys.customers import customer_erased
-from surveys.models import Answer, Customer
+from surveys.models import Answer
 from surveys.scoring import QuestionKind
 from surveys.signals import response_submitted
 

@@ -22,7 +22,7 @@ class ReportsConfig(AppConfig):
                     "signed_at", "previous"],
         )  # fmt: skip
         register(ReviewAction, fields=["review", "description", "owner", "due", "done_at", "carried_from"])
-        from surveys.customers import customer_erased
+        from customers.services import customer_erased
 
         customer_erased.connect(_erase_exports, dispatch_uid="reports.erase_exports")
 

@@ -7,18 +7,11 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.admin import RecordAdmin, RecordInline
 from surveys.invitations import invitation_create, invitation_link, invitation_renew_link
-from surveys.models import Answer, Customer, Invitation, Question, Response, Survey, SurveyVersion
+from surveys.models import Answer, Invitation, Question, Response, Survey, SurveyVersion
 
 # Every model here is a quality record: the admin reads them, and changes go through the staff pages' services
-# (surveys/building.py, customers.py, invitations.py), which keep the rules, refresh the respondent cache and
-# write the audit trail. Customers leave only through erasure (the customer page), never by a delete.
-
-
-@admin.register(Customer)
-class CustomerAdmin(RecordAdmin):
-    list_display = ["__str__", "language", "segment", "customer_type", "external_id", "opted_out_at", "erased_at"]
-    list_filter = ["language", "customer_type", "segment"]
-    search_fields = ["name", "email", "external_id"]
+# (surveys/building.py, invitations.py), which keep the rules, refresh the respondent cache and
+# write the audit trail.
 
 
 class QuestionInline(RecordInline):

@@ -6,7 +6,14 @@ class SurveysConfig(AppConfig):
 
     def ready(self) -> None:
         from audit.trail import register
-        from surveys.models import Campaign, Customer, Invitation, Question, Survey, SurveyVersion
+        from customers.services import customer_erased, customer_erasing, customer_panels
+        from surveys.customer_data import customer_surveys_panel, erase_survey_data, erasure_findings
+        from surveys.models import Campaign, Invitation, Question, Survey, SurveyVersion
+
+        # The customer page shows this app's panel first; an erasure removes what this app copied.
+        customer_panels.insert(0, customer_surveys_panel)
+        customer_erasing.connect(erasure_findings, dispatch_uid="surveys.erasure_findings")
+        customer_erased.connect(erase_survey_data, dispatch_uid="surveys.erase_survey_data")
 
         # The quality records of this app and the fields the audit trail follows (see audit/trail.py). A response
         # is not here: it is never changed, only erased, so its own row is its record.
@@ -23,13 +30,6 @@ class SurveysConfig(AppConfig):
             Question,
             fields=["version", "position", "kind", "text_en", "text_vi", "required", "choices", "scale_min",
                     "scale_max"],
-        )  # fmt: skip
-        register(
-            Customer,
-            fields=["name", "email", "phone", "language", "segment", "customer_type", "external_id", "opted_out_at",
-                    "erased_at"],
-            personal=["name", "email", "phone", "external_id"],
-            label=lambda customer: f"#{customer.pk}",
         )  # fmt: skip
         register(
             Invitation,

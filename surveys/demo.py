@@ -21,9 +21,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.roles import QUALITY_MANAGER, STAFF
+from customers.models import Customer
 from surveys import building
 from surveys.invitations import invitation_create, invitation_link, invitation_renew_link
-from surveys.models import Answer, Campaign, Customer, Invitation, Response, Survey
+from surveys.models import Answer, Campaign, Invitation, Response, Survey
 from surveys.scoring import QuestionKind, SurveyKind
 
 VN_FAMILY = [

@@ -18,7 +18,8 @@ from django.db import connection
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
-from surveys.models import Answer, Customer, Invitation, Response, Survey
+from customers.models import Customer
+from surveys.models import Answer, Invitation, Response, Survey
 
 # Table names come from the models, values only from parameters: no input reaches the SQL text (reviewed for
 # bandit B608, hence the nosec marks below).

@@ -10,7 +10,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from config.validators import validate_one_line
-from surveys.models import Campaign, Customer, Question, Survey
+from customers.models import Customer
+from surveys.models import Campaign, Question, Survey
 from surveys.scoring import CHOICE_KINDS, QuestionKind, SurveyKind
 
 
@@ -227,16 +228,6 @@ class InvitationForm(_Crispy, forms.Form):
         if data.get("send_email") and isinstance(customer, Customer) and not customer.email:
             self.add_error("send_email", _("This customer has no email address."))
         return data
-
-
-class CustomerForm(_Crispy, forms.ModelForm):
-    class Meta:
-        model = Customer
-        fields = ["name", "email", "phone", "language", "segment", "customer_type", "external_id"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.helper = self._helper()
 
 
 class CampaignForm(_Crispy, forms.ModelForm):

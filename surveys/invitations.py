@@ -22,7 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.trail import audit_record
-from surveys.models import Customer, Invitation, Survey, hash_token
+from customers.models import Customer
+from surveys.models import Invitation, Survey, hash_token
 
 
 def _token_key() -> bytes:

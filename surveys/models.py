@@ -1,4 +1,4 @@
-"""Customers, surveys (with immutable versions once answered), invitations and responses."""
+"""Surveys (with immutable versions once answered), invitations and responses. Customers are in `customers`."""
 
 from __future__ import annotations
 
@@ -6,59 +6,19 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from config.validators import validate_one_line
+from customers.models import Customer, Language
 from surveys.scoring import QuestionKind, SurveyKind, scale_for
-
-
-class Language(models.TextChoices):
-    VI = "vi", _("Vietnamese")
-    EN = "en", _("English")
 
 
 def pick(obj: object, field: str, language: str) -> str:
     """The Vietnamese or English variant of a field, falling back to the other language when one is empty."""
     primary = getattr(obj, f"{field}_{'en' if language == 'en' else 'vi'}")
     return primary or getattr(obj, f"{field}_{'vi' if language == 'en' else 'en'}")
-
-
-class Customer(models.Model):
-    class Type(models.TextChoices):
-        DIRECT = "direct", _("Direct customer")
-        INDIRECT = "indirect", _("Indirect customer")
-
-    name = models.CharField(_("name"), max_length=200, validators=[validate_one_line])
-    email = models.EmailField(_("email"), blank=True, db_index=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True, validators=[validate_one_line])
-    language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.VI)
-    segment = models.CharField(_("segment"), max_length=100, blank=True, db_index=True)
-    customer_type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.DIRECT)
-    external_id = models.CharField(_("external ID"), max_length=100, blank=True)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
-    # Set when the customer asked never to be surveyed again; they are never invited after that.
-    opted_out_at = models.DateTimeField(_("opted out"), null=True, blank=True)
-    # Set when their personal data was erased on request; the row stays so that scores stay counted.
-    erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("customer")
-        verbose_name_plural = _("customers")
-        ordering = ["name", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["external_id"],
-                condition=~Q(external_id=""),
-                name="customer_external_id_unique",
-                violation_error_message=_("Another customer already has this external ID."),
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name} <{self.email}>" if self.email else self.name
 
 
 class Survey(models.Model):
@@ -253,7 +213,7 @@ class Invitation(models.Model):
     opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
     reminders_sent = models.PositiveSmallIntegerField(_("reminders sent"), default=0)
     last_sent_at = models.DateTimeField(null=True, blank=True)
-    # Delivery (surveys/campaigns.py): when a worker claimed it (queued → sending), until when the claim (or the
+    # Delivery (campaigns/delivery.py): when a worker claimed it (queued → sending), until when the claim (or the
     # message that carries it to a worker) holds, when a deferred one is tried next, and how many tries were made.
     claimed_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -371,27 +331,6 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.question_id}: {self.number if self.number is not None else self.text[:40]}"
-
-
-class ErasureRecord(models.Model):
-    """The record that a customer's personal data was erased on request (e.g. Vietnam's Decree 13/2023)."""
-
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="erasures")
-    erased_at = models.DateTimeField(_("erased"), default=timezone.now)
-    erased_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("erased by")
-    )
-    reason = models.CharField(_("request"), max_length=300)
-
-    class Meta:
-        verbose_name = _("erasure record")
-        verbose_name_plural = _("erasure records")
-        ordering = ["-erased_at"]
-        # A customer is erased once, however many requests arrive together.
-        constraints = [models.UniqueConstraint(fields=["customer"], name="erasure_record_once_per_customer")]
-
-    def __str__(self) -> str:
-        return f"#{self.customer_id} {self.erased_at:%Y-%m-%d}"
 
 
 class ContactClaim(models.Model):

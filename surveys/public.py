@@ -25,9 +25,9 @@ from django.utils.translation import gettext as _
 
 from config import ratelimit
 from config.validators import one_line
+from customers.services import customer_for_email
 from outbox.dispatch import outbox_add
 from surveys import building
-from surveys.customers import customer_for_email
 from surveys.invitations import new_salt, token_for_salt
 from surveys.models import ContactClaim, Question, Response, Survey, hash_token
 from surveys.responding import ParsedAnswers, response_store

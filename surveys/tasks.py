@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from outbox.dispatch import RunLater
-from surveys.mailing import invitation_email_send
+from surveys.campaigns import invitation_email_send
 from surveys.models import Invitation
 
 

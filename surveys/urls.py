@@ -1,6 +1,6 @@
 from django.urls import path
 
-from surveys.views import brand, campaigns, customers, manage, respond
+from surveys.views import brand, campaigns, manage, respond
 
 urlpatterns = [
     # Customers (no account): the token is the credential.
@@ -33,17 +33,10 @@ urlpatterns = [
         manage.invitation_renew,
         name="invitation_renew",
     ),
-    path("u/<str:token>/", customers.unsubscribe, name="unsubscribe"),
     path("brand/logo/<str:stamp>/", brand.brand_logo, name="brand_logo"),
     path("settings/branding/", brand.branding_edit, name="branding"),
     path("surveys/<int:pk>/send/", campaigns.campaign_new, name="campaign_new"),
     path("campaigns/<int:pk>/", campaigns.campaign_detail, name="campaign_detail"),
     path("campaigns/<int:pk>/progress/", campaigns.campaign_progress, name="campaign_progress"),
     path("campaigns/<int:pk>/cancel/", campaigns.campaign_cancel, name="campaign_cancel"),
-    path("customers/", customers.customer_list, name="customer_list"),
-    path("customers/new/", customers.customer_create, name="customer_create"),
-    path("customers/import/", customers.customer_import, name="customer_import"),
-    path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),
-    path("customers/<int:pk>/edit/", customers.customer_edit, name="customer_edit"),
-    path("customers/<int:pk>/erase/", customers.customer_erase_view, name="customer_erase"),
 ]

@@ -23,7 +23,7 @@ def _eager_celery(request: pytest.FixtureRequest):
 @pytest.fixture(autouse=True)
 def _fresh_survey_cache():
     # Ids can be reused after a test's rollback; never let one test see another's cached survey.
-    from surveys import mailing
+    from surveys.campaigns import messages as mailing
     from surveys.responding import snapshot_cache_clear
 
     snapshot_cache_clear()

@@ -7,9 +7,10 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from accounts.roles import QUALITY_MANAGER, STAFF
+from customers.models import Customer
 from surveys import building
 from surveys.invitations import invitation_create
-from surveys.models import Answer, Customer, Invitation, Response, Survey
+from surveys.models import Answer, Invitation, Response, Survey
 from surveys.scoring import SurveyKind
 
 

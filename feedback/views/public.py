@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils import translation
 from django.views.decorators.http import require_http_methods
 
 from config import ratelimit
+from config.pages import personal_page as _render
+from config.pages import unavailable_page
 from feedback import workflow
 from feedback.forms import PublicComplaintForm
 from feedback.models import CaseEvent, Channel
 from feedback.notify import case_for_tracking_token, tracking_token
-from surveys.views.respond import unavailable_page
 
 LANGUAGES = ("vi", "en")
 
@@ -23,14 +24,6 @@ def _language(request: HttpRequest) -> str:
     if chosen in LANGUAGES:
         return chosen
     return translation.get_language_from_request(request)
-
-
-def _render(request: HttpRequest, template: str, context: dict, language: str, status: int = 200) -> HttpResponse:
-    with translation.override(language):
-        response = render(request, template, {**context, "lang": language}, status=status)
-    response.headers["Content-Language"] = language
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _over_rate(request: HttpRequest) -> bool:

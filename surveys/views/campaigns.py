@@ -13,10 +13,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import is_quality_manager, quality_manager_required
+from customers.models import Customer
 from surveys import campaigns
+from surveys.campaigns.testsend import campaign_test_send
 from surveys.forms import CampaignForm
-from surveys.models import Campaign, Customer, Survey
-from surveys.testsend import campaign_test_send
+from surveys.models import Campaign, Survey
 
 
 def _get_campaign_for_user(request: HttpRequest, pk: int) -> Campaign:

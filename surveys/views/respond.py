@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
@@ -20,6 +19,8 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_http_methods
 
 from config import ratelimit
+from config.pages import personal_page as _render
+from config.pages import unavailable_page
 from surveys import public
 from surveys.branding import DEFAULT as DEFAULT_BRAND
 from surveys.branding import Brand
@@ -56,33 +57,10 @@ def _language(request: HttpRequest, link: Link | None = None) -> str:
     return translation.get_language_from_request(request) if request else "vi"
 
 
-def _render(request: HttpRequest, template: str, context: dict[str, Any], language: str, status: int = 200):
-    with translation.override(language):
-        response = render(request, template, {**context, "lang": language}, status=status)
-    response.headers["Content-Language"] = language
-    # Links are personal: keep them out of shared caches and out of other sites' Referer headers.
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
 def _unavailable(request: HttpRequest) -> HttpResponse:
     # One page and one status for every reason (unknown, expired, closed): nothing tells a guesser which it was.
     # Its language comes from the request alone, for the same reason.
     return unavailable_page(request, _language(request))
-
-
-def unavailable_page(request: HttpRequest, language: str) -> HttpResponse:
-    """The page for a link that leads nowhere; past BAD_TOKEN_RATE_PER_HOUR failures from one client, a 429.
-
-    Only failures are counted, after the lookup: a good link costs nothing here and always works, whatever the
-    client did before, and a flood of guesses neither blocks customers nor staff logins (separate scopes)."""
-    client = ratelimit.client_address(request)
-    if not ratelimit.hit("bad-token", client, limit=settings.BAD_TOKEN_RATE_PER_HOUR):
-        response = _render(request, "respond/unavailable.html", {"flood": True}, language, status=429)
-        response.headers["Retry-After"] = "3600"
-        return response
-    return _render(request, "respond/unavailable.html", {}, language, status=404)
 
 
 def question_rows(

@@ -5,10 +5,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from customers import services as customers
+from customers.models import Customer
 from feedback import corrective, workflow
 from feedback.models import CaseStatus, ComplaintCase
-from surveys import customers
-from surveys.models import Customer, Question, Response
+from surveys.models import Question, Response
 from tests.factories import CustomerFactory, make_invitation, make_response, make_survey, quality_manager
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +47,7 @@ def test_every_quality_record_is_read_only_and_undeletable_in_the_admin(admin_cl
         "surveys_survey": survey,
         "surveys_surveyversion": survey.current_version,
         "surveys_question": survey.current_version.questions.first(),
-        "surveys_customer": invitation.customer,
+        "customers_customer": invitation.customer,
         "surveys_invitation": invitation,
         "surveys_response": response,
         "surveys_answer": response.answers.first(),
@@ -79,7 +80,7 @@ def test_reverting_a_closed_case_from_its_history_is_refused(admin_client):
 def test_an_erased_customer_stays_erased_in_the_admin(admin_client):
     customer = customers.customer_create(name="Lan", email="lan@example.com")
     customers.customer_erase(customer=customer, actor=admin_client.user, reason="Thư yêu cầu")
-    change = reverse("admin:surveys_customer_change", args=[customer.pk])
+    change = reverse("admin:customers_customer_change", args=[customer.pk])
     page = admin_client.post(change, {"name": "Lan", "email": "lan@example.com", "language": "vi"})
     assert page.status_code == 403
     customer.refresh_from_db()

@@ -12,14 +12,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEntry
+from customers import services as customers
+from customers.models import Customer
+from customers.services import unsubscribe_token
 from feedback import corrective, workflow
 from feedback.models import CaseStatus, ComplaintCase, CorrectiveAction
 from feedback.tasks import escalate_overdue_cases
 from reports import review as reviews
 from reports.models import QualityObjective
-from surveys import customers
-from surveys.customers import unsubscribe_token
-from surveys.models import Customer, Invitation, Survey
+from surveys.models import Invitation, Survey
 from tests.factories import CustomerFactory, make_survey, staff_user
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ from email import policy
 
 import pytest
 
-from surveys.models import Campaign, Customer
+from customers.models import Customer
+from surveys.models import Campaign
 from tests.factories import make_survey, quality_manager
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

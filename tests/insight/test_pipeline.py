@@ -9,9 +9,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from customers.services import customer_erase
 from insight import pipeline, services
 from insight.models import CommentInsight, CommentTheme, InsightState, Theme, ThemeCorrection
-from surveys.customers import customer_erase
 from surveys.invitations import invitation_create
 from surveys.models import Answer, Response
 from tests.factories import CustomerFactory, make_response, make_survey

@@ -1,7 +1,7 @@
 """Campaign delivery under faults, counted by recipient at a real SMTP server (aiosmtpd).
 
 - worker `kill -9` mid-chunk: after a new worker starts, every invitation is emailed, none stays "sending" past its
-  lease. The crash window is stated in surveys/campaigns.py: a message whose 250 was read but not yet recorded, and
+  lease. The crash window is stated in campaigns/delivery.py: a message whose 250 was read but not yet recorded, and
   with pipelining the one in flight behind it, may be sent twice — at most two duplicates per crash, never a loss.
 - SMTP down for longer than the old retry window (five task retries), then back: every invitation sent once; a
   451 defers, a 550 fails with the server's text.
@@ -54,7 +54,9 @@ def test_a_worker_killed_mid_chunk_loses_no_invitation(own_redis, own_smtp, work
     counts = own_smtp.inbox.counts()
     assert set(counts) == {f"c{i}@example.com" for i in range(120)}  # nobody lost
     duplicates = sum(n - 1 for n in counts.values())
-    assert duplicates <= 2, counts.most_common(3)  # the crash window, as stated in campaigns._send_first
+    assert duplicates <= 2, counts.most_common(
+        3
+    )  # the crash window, as stated in surveys/campaigns/delivery.py (_send_first)
     assert set(campaign.invitations.values_list("status", flat=True)) == {S.SENT}
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SENT

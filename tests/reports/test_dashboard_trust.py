@@ -10,11 +10,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from customers.models import Customer
 from reports import dashboard
 from reports.models import DailyRollup, InvitationRollup
 from reports.rollup import rollup_rebuild, rollup_refresh
 from surveys import building, public
-from surveys.models import Answer, Customer, Response
+from surveys.models import Answer, Response
 from tests.factories import CustomerFactory, make_invitation, make_response, make_survey
 
 pytestmark = pytest.mark.django_db

@@ -10,10 +10,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from customers.models import Customer
 from reports import rollup
 from reports.models import DailyRollup, InvitationRollup, RollupState
 from surveys import building
-from surveys.models import Answer, Customer, Invitation, Response
+from surveys.models import Answer, Invitation, Response
 from surveys.scoring import QuestionKind, ces_low_effort, csat_satisfied, nps_category
 from tests.factories import CustomerFactory, make_invitation, make_response, make_survey
 

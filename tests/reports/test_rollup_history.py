@@ -14,11 +14,12 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from customers import importing
+from customers.models import Customer
+from customers.services import customer_erase
 from reports import rollup
 from reports.models import DailyRollup
-from surveys import importing, public
-from surveys.customers import customer_erase
-from surveys.models import Customer
+from surveys import public
 from surveys.responding import link_for_token, parse_answers, response_submit
 from tests.factories import CustomerFactory, make_invitation, make_survey, quality_manager
 

@@ -10,8 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from customers.models import Customer
 from reports.models import ExportJob
-from surveys.models import Customer, Survey
+from surveys.models import Survey
 from tests.factories import make_response, make_survey
 
 pytestmark = pytest.mark.django_db

@@ -12,12 +12,13 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEntry
+from customers.models import Customer, ErasureRecord
+from customers.services import customer_erase
 from feedback import corrective, workflow
 from feedback.models import CaseEvent, ComplaintCase, CorrectiveAction
 from reports.exports import export_create, export_dir, export_run
 from reports.models import ExportJob
-from surveys.customers import customer_erase
-from surveys.models import Answer, Customer, ErasureRecord
+from surveys.models import Answer
 from tests.factories import CustomerFactory, make_invitation, make_survey, quality_manager, staff_user
 from tests.helpers import require
 

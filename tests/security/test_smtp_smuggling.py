@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from customers import importing
+from customers.models import Customer
 from feedback import workflow
 from feedback.models import ComplaintCase
-from surveys import importing
-from surveys.campaigns import send_chunk
-from surveys.mailing import invitation_email_send, smtp_data
-from surveys.models import Customer
+from surveys.campaigns import invitation_email_send, send_chunk
+from surveys.campaigns.smtp import smtp_data
 from tests.factories import CustomerFactory, make_invitation, make_survey
 from tests.security.rawsmtp import RawSMTPServer, assert_clean_data
 

@@ -5,10 +5,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from surveys import importing
-from surveys.customers import customer_erase, unsubscribe_token
-from surveys.mailing import invitation_email_send
-from surveys.models import Answer, Customer, ErasureRecord, Response
+from customers import importing
+from customers.models import Customer, ErasureRecord
+from customers.services import customer_erase, unsubscribe_token
+from surveys.campaigns import invitation_email_send
+from surveys.models import Answer, Response
 from tests.factories import CustomerFactory, make_invitation
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.test import Client
 
-from surveys.campaigns import send_chunk
-from surveys.mailing import MessageTemplates, invitation_email_send
-from surveys.models import Customer, Invitation, Response
+from customers.models import Customer
+from surveys.campaigns import invitation_email_send, send_chunk
+from surveys.campaigns.messages import MessageTemplates
+from surveys.models import Invitation, Response
 from tests.factories import CustomerFactory, make_invitation, make_survey
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from surveys.models import Customer, Invitation, Question, Survey
+from customers.models import Customer
+from surveys.models import Invitation, Question, Survey
 from tests.factories import CustomerFactory, make_invitation, make_survey
 
 pytestmark = pytest.mark.django_db

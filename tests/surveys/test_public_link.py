@@ -3,8 +3,9 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from customers.models import Customer
 from feedback.models import ComplaintCase
-from surveys.models import Answer, Customer, Response
+from surveys.models import Answer, Response
 from surveys.public import public_link_enable
 from tests.factories import make_survey
 

@@ -6,7 +6,8 @@ from django.core.management import call_command
 from django.db.models import Count
 from django.test import Client
 
-from surveys.models import Answer, Campaign, Customer, Invitation, Response, Survey
+from customers.models import Customer
+from surveys.models import Answer, Campaign, Invitation, Response, Survey
 
 pytestmark = pytest.mark.django_db
 

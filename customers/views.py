@@ -20,17 +20,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import is_quality_manager, quality_manager_required
 from audit.selectors import entries_for
-from surveys import customers as customer_services
-from surveys import importing
-from surveys.customers import (
+from config.pages import personal_page, unavailable_page
+from customers import importing
+from customers import services as customer_services
+from customers.forms import CustomerForm
+from customers.models import Customer, Language
+from customers.services import (
     customer_erase,
     customer_for_unsubscribe_token,
     customer_opt_out,
     customer_panels,
     customer_update,
 )
-from surveys.forms import CustomerForm
-from surveys.models import Customer, Language
 
 PAGE_SIZE = 25
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -67,7 +68,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     segments = Customer.objects.exclude(segment="").order_by("segment").values_list("segment", flat=True).distinct()
     return render(
         request,
-        "surveys/customer_list.html",
+        "customers/customer_list.html",
         {
             "page": page,
             "q": query,
@@ -87,7 +88,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         customer = customer_services.customer_create(**form.cleaned_data)
         messages.success(request, _("Customer %(name)s added.") % {"name": customer.name})
         return redirect("customer_detail", pk=customer.pk)
-    return render(request, "surveys/customer_form.html", {"form": form})
+    return render(request, "customers/customer_form.html", {"form": form})
 
 
 @quality_manager_required
@@ -101,7 +102,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         customer_update(customer=customer, **form.cleaned_data)
         messages.success(request, _("Customer saved."))
         return redirect("customer_detail", pk=customer.pk)
-    return render(request, "surveys/customer_form.html", {"form": form, "customer": customer})
+    return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
 
 
 @quality_manager_required
@@ -110,13 +111,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     panels = [panel for provider in customer_panels if (panel := provider(customer))]
     return render(
         request,
-        "surveys/customer_detail.html",
+        "customers/customer_detail.html",
         {
             "customer": customer,
-            "invitations": customer.invitations.select_related("survey").order_by("-created_at")[:50],
-            "responses": customer.responses.select_related("survey")
-            .prefetch_related("answers__question")
-            .order_by("-submitted_at")[:50],
             "panels": panels,
             "erasures": customer.erasures.select_related("erased_by"),
             "trail": entries_for(customer),
@@ -203,7 +200,7 @@ def customer_import(request: HttpRequest) -> HttpResponse:
                         "invalid_count": len(parsed.invalid),
                     }
                 )
-    return render(request, "surveys/customer_import.html", context, status=400 if context.get("error") else 200)
+    return render(request, "customers/customer_import.html", context, status=400 if context.get("error") else 200)
 
 
 @csrf_exempt  # RFC 8058 one-click unsubscribe: mail clients POST without a form token; the signed link suffices.
@@ -212,17 +209,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     customer = customer_for_unsubscribe_token(token)
     language = request.GET.get("lang") if request.GET.get("lang") in ("vi", "en") else None
     if customer is None:
-        from surveys.views.respond import unavailable_page
-
         return unavailable_page(request, language or translation.get_language_from_request(request))
     language = language or customer.language
     done = False
     if request.method == "POST":
         customer_opt_out(customer=customer)
         done = True
-    with translation.override(language):
-        response = render(
-            request, "respond/unsubscribe.html", {"lang": language, "done": done or bool(customer.opted_out_at)}
-        )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return personal_page(request, "respond/unsubscribe.html", {"done": done or bool(customer.opted_out_at)}, language)

@@ -12,8 +12,9 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from surveys import mailing
-from surveys.models import Customer, Survey
+from customers.models import Customer
+from surveys.campaigns import messages as mailing
+from surveys.models import Survey
 
 # Stands where a customer's token would be; replaced by the survey's preview, so the test holds no working link.
 _TEST_TOKEN = "LnTestSendToken"  # noqa: S105 - a placeholder, not a secret

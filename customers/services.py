@@ -16,11 +16,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.trail import audit_record, audit_stored
-from surveys.models import Answer, ContactClaim, Customer, ErasureRecord, Invitation, Response
+from customers.models import Customer, ErasureRecord
 
+# The salt signs the links already in customers' mailboxes: it keeps the name it had when this lived in `surveys`.
 UNSUBSCRIBE_SALT = "surveys.unsubscribe"
-# Sent inside the erasure's transaction: listeners remove what they hold about the customer (arguments: customer,
-# data: ErasedData, what the data was, to find its copies).
+# Sent inside the erasure's transaction, before the customer row is cleared: each app that keeps copies of the
+# customer's words returns an `ErasureFindings` (their free-text answers, the surveys they answered), so that every
+# app can find the copies of those words it made elsewhere.
+customer_erasing = Signal()
+# Sent inside the erasure's transaction, after: listeners remove what they hold about the customer (arguments:
+# customer, data: ErasedData, what the data was, to find its copies). A listener may return {field: count} of what
+# it removed, which the audit entry keeps.
 customer_erased = Signal()
 # Other apps add sections to the customer page: each provider returns {"template": ..., **context} or None.
 CustomerPanel = Callable[[Customer], dict[str, Any] | None]
@@ -105,6 +111,12 @@ ERASED_NAME = "—"
 
 
 @dataclass(frozen=True)
+class ErasureFindings:
+    texts: tuple[str, ...] = ()
+    survey_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
 class ErasedData:
     """What a customer's data was, handed to the apps that copied it so they can find and remove the copies."""
 
@@ -130,10 +142,11 @@ class ErasedData:
 def customer_erase(*, customer: Customer, actor: AbstractBaseUser, reason: str) -> ErasureRecord:
     """Remove a customer's personal data from everywhere it was copied; their scores stay, anonymous. Recorded.
 
-    Decree 13/2023 art. 16: the data goes from the customer row, their free-text answers, unconfirmed contact
-    claims and send errors here, and through `customer_erased` from complaint cases, timelines, their history
-    tables and kept export files in the other apps. The row lock makes concurrent requests erase once: the others
-    wait, then find the customer erased (and the unique erasure record is the backstop).
+    Decree 13/2023 art. 16: the data goes from the customer row here, and through `customer_erased` from the apps
+    that copied it: free-text answers, unconfirmed contact claims and send errors (surveys), complaint cases,
+    timelines and their history tables (feedback), kept export files (reports). The row lock makes concurrent
+    requests erase once: the others wait, then find the customer erased (and the unique erasure record is the
+    backstop).
     """
     if not reason.strip():
         raise ValidationError({"reason": _("Say who asked and how (e.g. “email of 3 May from the customer”).")})
@@ -141,34 +154,28 @@ def customer_erase(*, customer: Customer, actor: AbstractBaseUser, reason: str) 
     if customer.erased_at is not None:
         raise ValidationError(_("This customer's data has already been erased."))
     before = audit_stored(customer)
-    answers = Answer.objects.filter(response__customer=customer)
+    texts: dict[str, None] = {}  # ordered and without repeats
+    survey_ids: set[int] = set()
+    for _receiver, found in customer_erasing.send(sender=Customer, customer=customer):
+        if isinstance(found, ErasureFindings):
+            texts.update(dict.fromkeys(found.texts))
+            survey_ids |= found.survey_ids
     data = ErasedData(
         name=customer.name,
         email=customer.email,
         phone=customer.phone,
-        texts=tuple(t for t in answers.exclude(text="").values_list("text", flat=True).distinct() if t.strip()),
-        survey_ids=frozenset(Response.objects.filter(customer=customer).values_list("survey_id", flat=True)),
+        texts=tuple(texts),
+        survey_ids=frozenset(survey_ids),
     )
     customer.name, customer.email, customer.phone, customer.external_id = ERASED_NAME, "", "", ""
     customer.erased_at = timezone.now()
     customer.opted_out_at = customer.opted_out_at or customer.erased_at
     customer.save()
-    # Free-text answers can name people; the scores are kept.
-    cleared = answers.exclude(text="").update(text="")
-    claims = ContactClaim.objects.filter(customer=customer)
-    if data.email:
-        claims = claims | ContactClaim.objects.filter(email__iexact=data.email)
-    claims.delete()
-    if data.email:
-        # An SMTP refusal often quotes the address.
-        for invitation in Invitation.objects.filter(customer=customer).exclude(status_reason=""):
-            redacted = data.redact(invitation.status_reason, ERASED_NAME)
-            if redacted != invitation.status_reason:
-                Invitation.objects.filter(pk=invitation.pk).update(status_reason=redacted)
-    customer_erased.send(sender=Customer, customer=customer, data=data)
+    removed: dict[str, list[int]] = {}
+    for _receiver, counts in customer_erased.send(sender=Customer, customer=customer, data=data):
+        for name, count in (counts or {}).items():
+            removed[name] = [removed.get(name, [0, 0])[0] + count, 0]
     record = ErasureRecord.objects.create(customer=customer, erased_by=actor, reason=reason.strip())
     # The reason is the request's description, not personal data; the trail keeps that and what was removed.
-    audit_record(
-        customer, action="erase", before=before, actor=actor, reason=reason, extra={"answer_texts": [cleared, 0]}
-    )
+    audit_record(customer, action="erase", before=before, actor=actor, reason=reason, extra=removed or None)
     return record

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from audit.trail import audit_append, audit_entry_for, audit_record_many, audit_snapshot
 from config.validators import has_control_characters
-from surveys.models import Customer
+from customers.models import Customer
 
 MAX_ROWS = 100_000
 HEADERS = {

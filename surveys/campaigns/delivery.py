@@ -1,210 +1,34 @@
-"""Campaigns: a survey sent to an audience, in chunks over reused SMTP connections, with throttling, reminders and
-expiry. Every step records its outcome on the invitations, so each periodic task can run twice, or after a crash,
-and only do what is still undone."""
+"""Delivery of invitations as a state machine with time: queued → sending (claimed, with a lease) → sent /
+deferred (temporary refusal, retried with backoff) → failed (permanent, with the server's words). The dispatcher
+hands out chunks; each chunk goes over one reused SMTP connection. Reminders and expiry too. Every step records its
+outcome on the invitations, so each periodic task can run twice, or after a crash, and only do what is undone."""
 
 from __future__ import annotations
 
 import contextlib
 import smtplib
 import time
-from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
-from django.core.validators import validate_email
-from django.db import connection as db
 from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from audit.trail import audit_record
-from surveys.invitations import invitation_token, new_salt, token_for_salt
-from surveys.mailing import (
-    SMTP_CLOSED,
-    SMTP_REFUSED,
-    SMTP_TIMEOUT,
-    campaign_templates,
-    courier_for,
-    invitation_email_send,
-    retry_delay,
-    smtp_temporary,
-    smtp_words,
-)
-from surveys.models import Campaign, Customer, Invitation, Survey, hash_token
+from surveys.campaigns.mailing import invitation_email_send, retry_delay
+from surveys.campaigns.messages import campaign_templates
+from surveys.campaigns.smtp import courier_for, smtp_temporary, smtp_words
+from surveys.invitations import invitation_token
+from surveys.models import Campaign, Invitation
 
 S, Skip = Invitation.Status, Invitation.Skip
 CHUNK = 200
 # States in which an invitation still awaits an answer (or its email): past the expiry they become expired.
 WAITING = (S.QUEUED, S.DEFERRED, S.SENT, S.OPENED)
-
-
-def _valid_email(address: str) -> bool:
-    try:
-        validate_email(address)
-    except ValidationError:
-        return False
-    return True
-
-
-def audience(campaign: Campaign) -> QuerySet[Customer]:
-    customers = Customer.objects.filter(erased_at__isnull=True)
-    keys = [line.strip() for line in campaign.audience_list.splitlines() if line.strip()]
-    if keys:
-        customers = customers.filter(Q(email__in=[k.lower() for k in keys]) | Q(external_id__in=keys))
-    if campaign.segment:
-        customers = customers.filter(segment=campaign.segment)
-    if campaign.language:
-        customers = customers.filter(language=campaign.language)
-    if campaign.customer_type:
-        customers = customers.filter(customer_type=campaign.customer_type)
-    return customers.order_by("id")
-
-
-@transaction.atomic
-def campaign_create(
-    *, survey: Survey, created_by: AbstractBaseUser, name: str, send_at: datetime | None = None, **options: Any
-) -> Campaign:
-    if survey.status != Survey.Status.ACTIVE:
-        raise ValidationError(_("Activate the survey before sending it."))
-    campaign = Campaign(
-        survey=survey, created_by=created_by, name=name.strip(), send_at=send_at or timezone.now(), **options
-    )
-    campaign.full_clean(exclude=["created_by", "survey"])
-    campaign.save()
-    audit_record(campaign, action="create")
-    return campaign
-
-
-def _throttled_customers(customer_ids: list[int], now: datetime) -> set[int]:
-    """Customers invited (not skipped) to any survey within the throttle window; reminders do not count."""
-    since = now - timedelta(days=settings.INVITATION_THROTTLE_DAYS)
-    return set(
-        Invitation.objects.filter(customer_id__in=customer_ids, created_at__gte=since)
-        .exclude(status=S.SKIPPED)
-        .values_list("customer_id", flat=True)
-    )
-
-
-def _skip_reasons(campaign: Campaign, now: datetime) -> list[tuple[int, str]]:
-    """(customer id, skip reason or "") for each customer of the campaign's audience, in id order."""
-    customers = list(audience(campaign).values_list("id", "email", "opted_out_at"))
-    # By a list of ids, not a join on the audience: a join planned on a freshly imported customer table (no
-    # statistics yet) took minutes; the list's lookups by index take about 1.5 s per 100,000.
-    ids = [c[0] for c in customers]
-    throttled = _throttled_customers(ids, now)
-    already = set(
-        Invitation.objects.filter(survey=campaign.survey, customer_id__in=ids)
-        .exclude(status=S.SKIPPED)
-        .values_list("customer_id", flat=True)
-    )
-    reasons = []
-    for customer_id, email, opted_out_at in customers:
-        reason = ""
-        if opted_out_at is not None:
-            reason = Skip.OPTED_OUT
-        elif not email or not _valid_email(email):
-            reason = Skip.INVALID_ADDRESS
-        elif customer_id in already:
-            reason = Skip.DUPLICATE
-        elif customer_id in throttled:
-            reason = Skip.THROTTLED
-        reasons.append((customer_id, str(reason)))
-    return reasons
-
-
-def campaign_audience_preview(*, survey: Survey, now: datetime | None = None, **filters: Any) -> dict[str, Any]:
-    """What sending with these filters would do, before anything is written: how many customers match, how many
-    would be invited, and how many skipped for each reason (the same rules as campaign_build)."""
-    campaign = Campaign(survey=survey, **filters)
-    reasons = _skip_reasons(campaign, now or timezone.now())
-    skipped: dict[str, int] = defaultdict(int)
-    for _customer_id, reason in reasons:
-        if reason:
-            skipped[str(Skip(reason).label)] += 1
-    unfiltered = not any(filters.get(k) for k in ("segment", "language", "customer_type", "audience_list"))
-    return {
-        "matched": len(reasons),
-        "invited": len(reasons) - sum(skipped.values()),
-        "skipped": dict(skipped),
-        "unfiltered": unfiltered,
-    }
-
-
-@transaction.atomic
-def campaign_build(*, campaign: Campaign, now: datetime | None = None) -> int:
-    """Create the campaign's invitations: queued, or skipped with the reason. Safe to call again."""
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    if campaign.invitations.exists():
-        return 0
-    now = now or timezone.now()
-    rows = []
-    for customer_id, reason in _skip_reasons(campaign, now):
-        salt = new_salt()
-        status = S.SKIPPED if reason else S.QUEUED
-        rows.append((customer_id, salt, hash_token(token_for_salt(salt)), str(status), str(reason)))
-    _insert_invitations(campaign, now, now + timedelta(days=campaign.expiry_days), rows)
-    return len(rows)
-
-
-def _insert_invitations(campaign: Campaign, now: datetime, expires: datetime, rows: list[tuple[Any, ...]]) -> None:
-    """Rows of (customer id, token salt, token hash, status, reason). On PostgreSQL one INSERT per 20,000 rows
-    from arrays: making a model object per row and Django's preparing of each value took most of 100,000
-    invitations' 24 s."""
-    if db.vendor != "postgresql":
-        Invitation.objects.bulk_create(
-            (
-                Invitation(
-                    survey_id=campaign.survey_id,
-                    customer_id=customer_id,
-                    campaign=campaign,
-                    created_by_id=campaign.created_by_id,
-                    token_salt=salt,
-                    token_hash=token_hash,
-                    created_at=now,
-                    expires_at=expires,
-                    status=status,
-                    status_reason=reason,
-                )
-                for customer_id, salt, token_hash, status, reason in rows
-            ),
-            batch_size=5000,
-        )
-        return
-    statement = (
-        # Reviewed (bandit B608): the model's table name only; every value is a parameter.
-        f"INSERT INTO {Invitation._meta.db_table} (survey_id, campaign_id, created_by_id, created_at, expires_at, "  # noqa: S608  # nosec B608
-        "reminders_sent, customer_id, token_salt, token_hash, status, status_reason) "
-        "SELECT %s, %s, %s, %s, %s, 0, * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[])"
-    )
-    with db.cursor() as cursor:
-        for start in range(0, len(rows), 20_000):
-            columns = [list(column) for column in zip(*rows[start : start + 20_000], strict=True)]
-            cursor.execute(statement, [campaign.survey_id, campaign.pk, campaign.created_by_id, now, expires, *columns])
-
-
-def campaign_start(*, campaign: Campaign, now: datetime | None = None) -> None:
-    """Build the invitations, queued in the database: the dispatcher (invitations_dispatch, run by beat and asked
-    for once this commits) hands them to workers in chunks. Nothing here waits on the broker."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if campaign.status != Campaign.Status.SCHEDULED:
-            return
-        built = campaign_build(campaign=campaign, now=now)
-        # One entry for the campaign's invitations, not one per invitation: they are the campaign's rows.
-        audit_record(campaign, action="start", actor=None, extra={"invitations": [None, built]})
-        campaign.status, campaign.started_at = Campaign.Status.SENDING, now
-        campaign.save(update_fields=["status", "started_at"])
-        if not campaign.invitations.filter(status=S.QUEUED).exists():
-            campaign.status, campaign.finished_at = Campaign.Status.SENT, now
-            campaign.save(update_fields=["status", "finished_at"])
-        else:
-            transaction.on_commit(request_dispatch)
+# The reason of an invitation whose lease ran out too often: the worker sending it kept stopping.
+WORKER_STOPPED = "worker-stopped"
 
 
 def request_dispatch() -> None:
@@ -446,15 +270,6 @@ def _finish_campaigns_by_id(campaign_ids: list[int]) -> None:
             )
 
 
-def campaigns_start_due(now: datetime | None = None) -> int:
-    """Beat: start every scheduled campaign whose time has come."""
-    now = now or timezone.now()
-    due = list(Campaign.objects.filter(status=Campaign.Status.SCHEDULED, send_at__lte=now))
-    for campaign in due:
-        campaign_start(campaign=campaign, now=now)
-    return len(due)
-
-
 def reminders_due(now: datetime | None = None) -> list[int]:
     """Invitations to remind now: unanswered, unexpired, the campaign's wait passed, below its reminder limit."""
     now = now or timezone.now()
@@ -494,58 +309,3 @@ def expire_invitations(now: datetime | None = None) -> int:
 
 
 # The reason recorded when a worker stopped mid-send on an invitation's last attempt.
-WORKER_STOPPED = "worker-stopped"
-
-
-def reason_text(reason: str) -> str:
-    """A failure or deferral reason as a person reads it: the server's own words, or ours in their language."""
-    ours = {
-        WORKER_STOPPED: _("The sending worker stopped on the last attempt; whether this email left is unknown."),
-        SMTP_TIMEOUT: _("The mail server did not answer in time."),
-        SMTP_REFUSED: _("The mail server refused the connection."),
-        SMTP_CLOSED: _("The mail server closed the connection."),
-    }
-    return str(ours.get(reason, reason))
-
-
-def campaign_cancel(*, campaign: Campaign) -> None:
-    if campaign.status != Campaign.Status.SCHEDULED:
-        raise ValidationError(_("Only a campaign that has not started can be cancelled."))
-    campaign.status = Campaign.Status.CANCELLED
-    campaign.save(update_fields=["status"])
-    audit_record(campaign, action="cancel", extra={"status": [Campaign.Status.SCHEDULED, campaign.status]})
-
-
-def funnel(campaign: Campaign) -> dict[str, Any]:
-    """Audience → sent → opened → answered, with skips and failures by reason, and the response rate."""
-    counts = dict(campaign.invitations.values_list("status").annotate(n=Count("id")))
-    skipped = dict(campaign.invitations.filter(status=S.SKIPPED).values_list("status_reason").annotate(n=Count("id")))
-    failed = campaign.invitations.filter(status=S.FAILED).values_list("status_reason", flat=True)[:5]
-    deferred = campaign.invitations.filter(status=S.DEFERRED).order_by("next_attempt_at")
-    next_deferred = deferred.values_list("next_attempt_at", "status_reason").first()
-    audience_size = sum(counts.values())
-    answered = counts.get(S.ANSWERED, 0)
-    opened = counts.get(S.OPENED, 0) + answered
-    expired = counts.get(S.EXPIRED, 0)
-    sent = counts.get(S.SENT, 0) + opened + expired
-    waiting = sum(counts.get(state, 0) for state in UNDELIVERED)
-    return {
-        "audience": audience_size,
-        "queued": counts.get(S.QUEUED, 0),
-        "sending": counts.get(S.SENDING, 0),
-        "deferred": counts.get(S.DEFERRED, 0),
-        # Queued again after a try: deferred ones whose time came, or re-queued after a stopped worker.
-        "retrying": campaign.invitations.filter(status__in=(S.QUEUED, S.SENDING), attempts__gt=0).count(),
-        "next_attempt": next_deferred[0] if next_deferred else None,
-        "deferred_reason": reason_text(next_deferred[1]) if next_deferred else "",
-        "sent": sent,
-        "opened": opened,
-        "answered": answered,
-        "expired": expired,
-        "failed": counts.get(S.FAILED, 0),
-        "failures": [reason_text(reason) for reason in failed],
-        "skipped": {str(Skip(reason).label): n for reason, n in skipped.items() if reason in Skip.values},
-        "skipped_total": counts.get(S.SKIPPED, 0),
-        "response_rate": round(100 * answered / sent, 1) if sent else None,
-        "progress": round(100 * (audience_size - waiting) / audience_size) if audience_size else 100,
-    }
