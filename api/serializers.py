@@ -9,8 +9,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.validators import validate_one_line
+from customers.models import Customer, Language
 from feedback.models import CaseEvent, Channel, ComplaintCase, Impact, Severity
-from surveys.models import Answer, Customer, Invitation, Language, Response
+from surveys.models import Answer, Invitation, Response
 
 
 class ErrorDetailSerializer(serializers.Serializer):

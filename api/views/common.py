@@ -12,7 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 
 from api.serializers import ErrorSerializer
-from surveys.models import Customer
+from customers.models import Customer
 
 
 class Cursor(CursorPagination):

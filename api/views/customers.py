@@ -13,8 +13,8 @@ from rest_framework.views import APIView
 
 from api.serializers import CustomerSerializer, CustomerUpsertSerializer, CustomerWriteSerializer, EraseSerializer
 from api.views.common import Cursor, errors, get_or_404
-from surveys.customers import customer_create, customer_erase, customer_update
-from surveys.models import Customer
+from customers.models import Customer
+from customers.services import customer_create, customer_erase, customer_update
 
 FILTERS = [
     OpenApiParameter("segment", str),

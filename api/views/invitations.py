@@ -23,9 +23,10 @@ from api.errors import Unprocessable
 from api.models import ApiKey, IdempotencyRecord
 from api.serializers import InvitationRequestSerializer, InvitationSerializer
 from api.views.common import customer_for, errors, get_or_404
-from surveys.customers import customer_create
+from customers.models import Customer
+from customers.services import customer_create
 from surveys.invitations import invitation_link, invitation_request, token_for_salt
-from surveys.models import Customer, Invitation, Survey
+from surveys.models import Invitation, Survey
 
 IDEMPOTENCY = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, description="Any unique string (up to 200 characters)."

@@ -8,7 +8,8 @@ import pytest
 from api.keys import apikey_revoke
 from api.models import ApiCall
 from audit.models import AuditEntry
-from surveys.models import Customer, Invitation
+from customers.models import Customer
+from surveys.models import Invitation
 from tests.api.conftest import Api
 from tests.factories import CustomerFactory, make_survey
 

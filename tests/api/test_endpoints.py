@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEntry
+from customers.models import Customer, ErasureRecord
 from feedback.models import ComplaintCase
 from reports import stats
 from reports.rollup import rollup_rebuild
-from surveys.models import Customer, ErasureRecord
 from tests.factories import CustomerFactory, make_response, make_survey
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def _all_pages(client, url, params=None):
 def test_customers_are_created_audited_and_listed_with_filters_in_cursor_pages(api, read_api, qm):
     made = api.post("/api/v1/customers/", {"name": "Lê An", "email": "An@Example.com", "segment": "vip"})
     assert made.status_code == 201 and made.json()["email"] == "an@example.com"
-    entry = AuditEntry.objects.get(record_type="surveys.customer", record_id=str(made.json()["id"]))
+    entry = AuditEntry.objects.get(record_type="customers.customer", record_id=str(made.json()["id"]))
     assert (entry.via, entry.actor_id, entry.action) == ("api", qm.pk, "create")
     for i in range(7):
         CustomerFactory(segment="retail", language="en" if i % 2 else "vi")
@@ -59,7 +59,7 @@ def test_upsert_by_external_id_creates_then_updates(api):
     assert second.status_code == 200 and second.json()["id"] == first.json()["id"]
     customer = Customer.objects.get(external_id="CRM-42")
     assert (customer.name, customer.segment) == ("Phạm Văn C", "vip")
-    assert AuditEntry.objects.filter(record_type="surveys.customer", record_id=str(customer.pk)).count() == 2
+    assert AuditEntry.objects.filter(record_type="customers.customer", record_id=str(customer.pk)).count() == 2
     bad = api.put("/api/v1/customers/by-external-id/CRM-42/", {"name": ""})
     assert bad.status_code == 400 and "name" in bad.json()["error"]["fields"]
     assert Customer.objects.get(pk=customer.pk).name == "Phạm Văn C"

@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from api.models import IdempotencyRecord
 from audit.models import AuditEntry
+from customers.models import Customer
+from customers.services import customer_opt_out
 from outbox.models import OutboxMessage
-from surveys.customers import customer_opt_out
-from surveys.models import Customer, Invitation
+from surveys.models import Invitation
 from tests.factories import CustomerFactory, make_survey
 
 pytestmark = pytest.mark.django_db
