@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from api.views import aggregates, cases, customers, invitations, responses, staff
@@ -25,6 +25,8 @@ urlpatterns = [
     path("api/v1/cases/", cases.CaseCreate.as_view(), name="api_cases"),
     path("api/v1/cases/<str:reference>/", cases.CaseDetail.as_view(), name="api_case"),
     path("api/v1/aggregates/", aggregates.Aggregates.as_view(), name="api_aggregates"),
+    # Anything else under the API: a JSON 404, also when DEBUG shows Django's HTML page elsewhere.
+    re_path(r"^api/v1/", staff.api_not_found),
     # Quality managers.
     path("settings/api-keys/", staff.apikey_list, name="apikey_list"),
     path("settings/api-keys/<int:pk>/revoke/", staff.apikey_revoke_view, name="apikey_revoke"),

@@ -356,6 +356,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_links"],
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "feedback.models.CaseStatus",
         "ResponseChannelEnum": "surveys.models.Response.Channel",

@@ -24,6 +24,13 @@ class Cursor(CursorPagination):
     max_page_size = 200
     ordering = "-id"
 
+    def decode_cursor(self, request: Any) -> Any:
+        # DRF answers a bad cursor 404 ("Invalid cursor"); it is bad input in the query, so 400 with the field.
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise serializers.ValidationError({self.cursor_query_param: [_("This cursor is not valid.")]}) from None
+
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
     text = {

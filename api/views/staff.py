@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.roles import quality_manager_required
@@ -61,3 +62,10 @@ def apicall_list(request: HttpRequest) -> HttpResponse:
 def api_docs(request: HttpRequest) -> HttpResponse:
     """The API's documentation (Swagger UI from static/, no CDN), open to anyone: it holds no data."""
     return render(request, "api/docs.html")
+
+
+@csrf_exempt  # no session here: a POST to an unknown API URL is a 404, not a CSRF refusal
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    from api.errors import json_not_found
+
+    return json_not_found(request)

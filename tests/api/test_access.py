@@ -134,3 +134,10 @@ def test_a_flood_of_wrong_keys_is_cut_off(settings, world):
 def test_an_unknown_url_and_a_wrong_method_answer_json(api):
     _refused(api.get("/api/v1/nothing-here/"), 404, "not_found")
     _refused(api.client.delete("/api/v1/customers/", headers=api.headers), 405, "method_not_allowed")
+
+
+def test_unknown_api_urls_answer_json_404_for_any_method(api, anonymous):
+    for client in (api, anonymous):
+        _refused(client.post("/api/v1/customers/null,null/erase/", {"reason": "x"}), 404, "not_found")
+        _refused(client.get("/api/v1/customers/?cursor=bad"), 400 if client is api else 401,
+                 "invalid" if client is api else "not_authenticated")  # fmt: skip
