@@ -332,9 +332,8 @@ REPORTS_MIN_N = env_int("REPORTS_MIN_N", 30)
 # Export files hold personal data: they are deleted this many days after they were made.
 EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7)
 
-# REST API (api/): calls each key may make per minute (config/ratelimit.py), and how many days its call log is kept.
+# REST API (api/): calls each key may make per minute (config/ratelimit.py).
 API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 600)
-API_LOG_KEEP_DAYS = env_int("API_LOG_KEEP_DAYS", 90)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.auth.HasScope"],
