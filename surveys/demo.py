@@ -174,8 +174,8 @@ DEMO_SURVEYS = [
         "kind": SurveyKind.NPS,
         "title_en": "Relationship survey: would you recommend us?",
         "title_vi": "Khảo sát mức độ gắn bó: bạn có giới thiệu chúng tôi không?",
-        "intro_en": "Two short questions. Your answer helps us improve.",
-        "intro_vi": "Hai câu hỏi ngắn. Câu trả lời của bạn giúp chúng tôi cải thiện.",
+        "intro_en": "A few short questions, about two minutes. Your answer helps us improve.",
+        "intro_vi": "Vài câu hỏi ngắn, khoảng hai phút. Câu trả lời của bạn giúp chúng tôi cải thiện.",
         "share": 0.5,
     },
     {
