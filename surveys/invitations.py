@@ -134,7 +134,7 @@ def _skip_reason(customer: Customer, *, email: bool, now: datetime) -> str:
     return ""
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # what it raises is not caught inside a caller's transaction (api/)
 def invitation_request(
     *,
     survey: Survey,

@@ -83,14 +83,18 @@ class InvitationCreate(APIView):
         digest = _body_hash(request.data)
         try:
             with transaction.atomic():
-                record = None
                 if idem:
                     previous = IdempotencyRecord.objects.filter(key=key, idempotency_key=idem).first()
                     if previous is not None:
                         return self._replay(previous, digest)
-                    # Taken first: a concurrent request with this key waits here until this one commits.
-                    record = IdempotencyRecord.objects.create(key=key, idempotency_key=idem, body_hash=digest)
-                return self._create(data.validated_data, record, request)
+                invitation = self._create(data.validated_data, request)
+                if idem:
+                    # A concurrent request with this key waits on the unique index until this one commits, then
+                    # fails (its invitation rolled back) and answers this one's invitation below.
+                    IdempotencyRecord.objects.create(
+                        key=key, idempotency_key=idem, body_hash=digest, invitation=invitation
+                    )
+                return _answer(invitation)
         except IntegrityError:
             if not idem:
                 raise
@@ -105,22 +109,18 @@ class InvitationCreate(APIView):
             raise Unprocessable(_("This Idempotency-Key was used with another request body."))
         return _answer(previous.invitation, replayed=True)
 
-    def _create(self, data: dict[str, Any], record: IdempotencyRecord | None, request: Request) -> ApiResponse:
+    def _create(self, data: dict[str, Any], request: Request) -> Invitation:
         survey = Survey.objects.filter(pk=data["survey"]).first()
         if survey is None:
             raise serializers.ValidationError({"survey": [_("No survey has this id.")]})
-        customer = _customer(data)
         invitation, _token = invitation_request(
             survey=survey,
-            customer=customer,
+            customer=_customer(data),
             created_by=request.user,
             send=data["send"],
             expires_in_days=data.get("expires_in_days"),
         )
-        if record is not None:
-            record.invitation = invitation
-            record.save(update_fields=["invitation"])
-        return _answer(invitation)
+        return invitation
 
 
 class InvitationDetail(APIView):
