@@ -110,6 +110,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         else:
             message = str(exc.detail)
         return Response(error_body(str(code), message), status=exc.status_code, headers=headers)
+    from django.db import OperationalError
+
+    if isinstance(exc, OperationalError):
+        # A database away or a lock past its timeout: the transaction rolled back, so nothing was saved.
+        log.warning("database unavailable: %s", exc)
+        body = error_body("unavailable", _("The database is unavailable: nothing was saved. Try again shortly."))
+        return Response(body, status=503, headers={"Retry-After": "30"})
     log.exception("API error", exc_info=exc)
     return Response(error_body("server_error", _("Something went wrong on our side: nothing was changed.")), status=500)
 

@@ -141,3 +141,25 @@ def test_unknown_api_urls_answer_json_404_for_any_method(api, anonymous):
         _refused(client.post("/api/v1/customers/null,null/erase/", {"reason": "x"}), 404, "not_found")
         _refused(client.get("/api/v1/customers/?cursor=bad"), 400 if client is api else 401,
                  "invalid" if client is api else "not_authenticated")  # fmt: skip
+
+
+def test_a_database_fault_answers_json_503(api, monkeypatch):
+    from django.db import OperationalError
+
+    from api.views import customers
+
+    def broken(*args, **kwargs):
+        raise OperationalError("canceling statement due to lock timeout")
+
+    monkeypatch.setattr(customers.CustomerList, "get", broken)
+    response = api.get("/api/v1/customers/")
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    assert response.json()["error"]["code"] == "unavailable"
+
+
+def test_an_unhandled_error_answers_json_500(api, monkeypatch):
+    from api.views import customers
+
+    monkeypatch.setattr(customers.CustomerList, "get", lambda *a, **k: 1 / 0)
+    response = api.get("/api/v1/customers/")
+    assert response.status_code == 500 and response.json()["error"]["code"] == "server_error"
