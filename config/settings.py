@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -226,6 +227,21 @@ INVITATION_RETRY_MAX_SECONDS = env_int("INVITATION_RETRY_MAX_SECONDS", 3600)
 INVITATION_MAX_ATTEMPTS = env_int("INVITATION_MAX_ATTEMPTS", 40)  # about 34 hours of deferrals
 INVITATION_DISPATCH_SECONDS = env_int("INVITATION_DISPATCH_SECONDS", 10)
 
+# Webhooks (webhooks/): deliveries retried with backoff (30 s doubling to an hour, with jitter) for a day, then
+# failed; an endpoint whose every attempt fails for a day is disabled. Timeouts are short: a slow receiver must
+# not hold a worker. Private and loopback targets are refused (SSRF) unless allowed here (tests, a closed network).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_CONNECT_TIMEOUT = float(env_int("WEBHOOK_CONNECT_TIMEOUT", 3))
+WEBHOOK_READ_TIMEOUT = float(env_int("WEBHOOK_READ_TIMEOUT", 5))
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600)
+WEBHOOK_RETRY_HOURS = env_int("WEBHOOK_RETRY_HOURS", 24)
+WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 24)
+WEBHOOK_SEND_LEASE_SECONDS = env_int("WEBHOOK_SEND_LEASE_SECONDS", 120)
+WEBHOOK_SEND_PARALLEL = env_int("WEBHOOK_SEND_PARALLEL", 2)
+# Seconds between two sweep requests from one process after responses (and the wait before it is published).
+WEBHOOK_SWEEP_DEBOUNCE_SECONDS = 0.5
+
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # The queue of record: due outbox rows and due invitations are handed to workers from the database.
     "dispatch-outbox": {"task": "outbox.tasks.outbox_dispatch", "schedule": float(OUTBOX_DISPATCH_SECONDS)},
@@ -247,6 +263,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Comments are read within a minute even when the request after a response was lost; both are idempotent.
     "insight-sweep": {"task": "insight.tasks.comments_sweep", "schedule": 60.0},
     "insight-recompute": {"task": "insight.tasks.comments_recompute", "schedule": 60.0},
+    # New responses and finished campaigns become webhook events; due deliveries (retries) are sent.
+    "webhooks-sweep": {"task": "webhooks.tasks.webhooks_sweep", "schedule": 30.0, "kwargs": {"full": True}},
+    "webhooks-send": {"task": "webhooks.tasks.webhooks_send", "schedule": 15.0},
 }
 
 # --- Email: SMTP when EMAIL_HOST is set, otherwise files under var/mail/. ---

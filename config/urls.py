@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("audit.urls")),
     path("", include("api.urls")),
+    path("", include("webhooks.urls")),
 ]
 
 handler403 = "config.views.forbidden"

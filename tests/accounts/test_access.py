@@ -99,10 +99,16 @@ def _url(name: str, pattern: URLPattern, ids: dict) -> str:
         kwargs = {key: ids["export"] for key in kwargs}
     if name.startswith("review_") and "pk" in kwargs:
         kwargs = {key: ids["review"] for key in kwargs}
+    if name.startswith("analysis_") and "pk" in kwargs:
+        kwargs = {key: ids["analysis"] for key in kwargs}
     if name.startswith("theme_") and "pk" in kwargs:
         kwargs = {key: ids.get("theme", 1) for key in kwargs}
     if name == "comment_correct":
         kwargs = {key: ids.get("comment", 1) for key in kwargs}
+    if name.startswith("webhook_") and "pk" in kwargs:
+        kwargs = {key: ids["webhook"] for key in kwargs}
+    if name.startswith("webhook_") and "delivery_id" in kwargs:
+        kwargs = {key: ids["webhook_delivery"] for key in kwargs}
     return reverse(name, kwargs=kwargs)
 
 
@@ -145,8 +151,20 @@ def ids():
         "objective": _objective(survey, action.owner).pk,
         "export": _export(survey, action.owner).pk,
         "review": _review(action.owner).pk,
+        "analysis": _analysis(survey, action.owner).pk,
         **_insight(survey),
+        **_webhook(action.owner),
     }
+
+
+def _webhook(owner):
+    from webhooks.events import events_record
+    from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    # Registered directly: the walk needs no receiver, and a public address needs no DNS lookup here.
+    endpoint = WebhookEndpoint.objects.create(url="https://93.184.216.34/hook", events=["case.opened"], secret="s")
+    events_record([("case.opened", "walk", {})])
+    return {"webhook": endpoint.pk, "webhook_delivery": WebhookDelivery.objects.get(endpoint=endpoint).pk}
 
 
 def _insight(survey):
@@ -165,6 +183,14 @@ def _review(owner):
     from reports.review import review_create
 
     return review_create(title="r", period_start=date(2026, 1, 1), period_end=date(2026, 6, 30), prepared_by=owner)
+
+
+def _analysis(survey, owner):
+    from reports.analysis import analysis_save
+    from reports.dashboard import Filters
+
+    filters = Filters(survey=survey, start=date(2026, 1, 1), end=date(2026, 6, 30))
+    return analysis_save(filters=filters, title="a", conclusion="c", user=owner)
 
 
 def _objective(survey, owner):
@@ -222,6 +248,14 @@ def test_the_walk_covers_the_builder(ids):
         "apikey_list",
         "apikey_revoke",
         "apicall_list",
+        "webhook_list",
+        "webhook_create",
+        "webhook_detail",
+        "webhook_edit",
+        "webhook_toggle",
+        "webhook_roll_secret",
+        "webhook_delivery",
+        "webhook_resend",
     } <= names
 
 
