@@ -81,6 +81,7 @@ bench: install
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/insight.py
 	$(BIN)/python bench/insight_db.py
+	$(BIN)/python bench/api.py
 	$(BIN)/python bench/webhooks.py
 
 messages: install
