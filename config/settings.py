@@ -65,11 +65,15 @@ INSTALLED_APPS = [
     "insight",
     "feedback",
     "reports",
+    "rest_framework",
+    "drf_spectacular",
+    "api",
     "webhooks",
 ]
 
 MIDDLEWARE = [
     "config.logs.RequestContextMiddleware",
+    "api.middleware.ApiCallLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -353,6 +357,38 @@ INVITATION_THROTTLE_DAYS = env_int("INVITATION_THROTTLE_DAYS", 90)
 REPORTS_MIN_N = env_int("REPORTS_MIN_N", 30)
 # Export files hold personal data: they are deleted this many days after they were made.
 EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7)
+
+# REST API (api/): calls each key may make per minute (config/ratelimit.py).
+API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 600)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.auth.PerKeyRateLimit"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Lắng Nghe API",
+    "DESCRIPTION": (
+        "Transactional surveys from a CRM, helpdesk or shop, complaint cases and satisfaction figures. "
+        'Send `Authorization: Bearer <key>`; errors are `{"error": {"code", "message", "fields"}}` in the '
+        "language of `Accept-Language` (English or Vietnamese)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_links"],
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "feedback.models.CaseStatus",
+        "ResponseChannelEnum": "surveys.models.Response.Channel",
+        "InvitationChannelEnum": "surveys.models.Invitation.Channel",
+        "CaseChannelEnum": "api.serializers.API_CHANNELS",
+    },
+}
 
 # Complaints: the public form accepts this many complaints per client address per hour.
 COMPLAINT_FORM_RATE_PER_HOUR = env_int("COMPLAINT_FORM_RATE_PER_HOUR", 5)

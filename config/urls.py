@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("feedback.urls")),
     path("", include("reports.urls")),
     path("", include("audit.urls")),
+    path("", include("api.urls")),
     path("", include("webhooks.urls")),
 ]
 

@@ -30,6 +30,22 @@ PUBLIC = {
     "respond_public_thanks",
     "brand_logo",  # the logo on customers' pages and emails
     "contact_confirm",
+    "api_docs",  # the API's documentation and schema: no data in them
+    "api_schema",
+}
+# The REST API (api/): no session, an API key; without one every endpoint answers 401 JSON (tests/api/).
+API_ENDPOINTS = {
+    "api_customers",
+    "api_customer",
+    "api_customer_erase",
+    "api_customer_by_external_id",
+    "api_invitations",
+    "api_invitation",
+    "api_responses",
+    "api_response",
+    "api_cases",
+    "api_case",
+    "api_aggregates",
 }
 # Pages for anyone signed in with a role (staff or quality manager).
 STAFF_PAGES = {
@@ -229,7 +245,7 @@ def staff_urls(ids):
 def quality_manager_urls(ids):
     urls = []
     for name, pattern in _named_patterns(get_resolver()):
-        if name in PUBLIC | STAFF_PAGES | SIGNED_IN:
+        if name in PUBLIC | STAFF_PAGES | SIGNED_IN | API_ENDPOINTS:
             continue
         urls.append((name, _url(name, pattern, ids)))
     return urls
@@ -254,6 +270,9 @@ def test_the_walk_covers_the_builder(ids):
         "customer_erase",
         "survey_public_link",
         "survey_qr",
+        "apikey_list",
+        "apikey_revoke",
+        "apicall_list",
         "webhook_list",
         "webhook_create",
         "webhook_detail",
@@ -263,6 +282,18 @@ def test_the_walk_covers_the_builder(ids):
         "webhook_delivery",
         "webhook_resend",
     } <= names
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_api_endpoints_refuse_a_session_without_a_key(ids, qm_client, method):
+    """A signed-in quality manager's session is not an API key: the API answers 401, in JSON."""
+    found = [(name, _url(name, pattern, ids)) for name, pattern in _named_patterns(get_resolver())
+             if name in API_ENDPOINTS]  # fmt: skip
+    assert {name for name, _url in found} == API_ENDPOINTS
+    for name, url in found:
+        response = getattr(qm_client, method)(url)
+        assert response.status_code in (401, 405), f"{name} answered {response.status_code}"
+        assert response["Content-Type"] == "application/json", name
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
