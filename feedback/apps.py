@@ -9,6 +9,7 @@ class FeedbackConfig(AppConfig):
         from audit.trail import register
         from feedback import customers, loop  # noqa: F401  (connect receivers, register the customer panel)
         from feedback.models import (
+            ActionEvidence,
             ActionItem,
             ComplaintCase,
             ComplaintSettings,
@@ -25,7 +26,7 @@ class FeedbackConfig(AppConfig):
                 "assignee", "created_by", "response", "received_at", "acknowledge_due", "respond_due", "close_due",
                 "acknowledged_at", "responded_at", "closed_at", "escalated_at", "escalation_level", "resolution",
                 "customer_accepted", "complexity", "immediate_action_needed", "immediate_action", "assessed_by",
-                "assessed_at", "non_acceptance_reason", "recourse_offered_at",
+                "assessed_at", "non_acceptance_reason", "recourse_offered_at", "handling_invitation",
             ],
             # Free text that can quote the customer (a detractor's comment is copied into the description) goes in
             # as a digest too: the trail cannot be rewritten, so it must not keep what an erasure removes.
@@ -36,10 +37,15 @@ class FeedbackConfig(AppConfig):
             fields=[
                 "reference", "title", "nonconformity", "cases", "owner", "status", "category", "survey", "segment",
                 "effective_from", "containment", "contained_at", "action_needed", "decision_reason", "decided_at",
-                "root_cause", "root_cause_method", "similar_nonconformities", "analysed_at", "update_risks",
-                "qms_change", "closed_at",
+                "root_cause", "root_cause_method", "similar_possible", "similar_nonconformities", "root_cause_analysis",
+                "analysed_at", "update_risks", "qms_change", "closed_at",
             ],
         )  # fmt: skip
+        register(
+            ActionEvidence,
+            fields=["action", "step", "name", "content_type", "size", "sha256", "description", "uploaded_by"],
+            label=lambda evidence: f"{evidence.action.reference} {evidence.name}",
+        )
         register(ActionItem, fields=["action", "description", "owner", "due_date", "status", "completed_at"])
         register(
             EffectivenessReview,

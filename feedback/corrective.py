@@ -3,8 +3,9 @@ cause, action items, effectiveness review. An ineffective review reopens the act
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.trail import audit_record, audit_snapshot, audit_stored
-from feedback import effectiveness
+from feedback import effectiveness, rootcause
 from feedback.models import (
     ActionItem,
     ActionStatus,
@@ -21,6 +22,7 @@ from feedback.models import (
     ComplaintCase,
     CorrectiveAction,
     EffectivenessReview,
+    RootCauseMethod,
 )
 from feedback.workflow import next_reference
 from insight.models import Theme
@@ -160,14 +162,38 @@ def action_decide(*, action: CorrectiveAction, needed: bool, reason: str) -> Cor
 
 @transaction.atomic
 def action_record_root_cause(
-    *, action: CorrectiveAction, root_cause: str, method: str, similar: str, update_risks: bool, qms_change: bool
+    *,
+    action: CorrectiveAction,
+    root_cause: str,
+    method: str,
+    similar_possible: bool | None,
+    similar: str,
+    update_risks: bool,
+    qms_change: bool,
+    analysis: Mapping[str, Any] | None = None,
 ) -> CorrectiveAction:
+    """Record the cause (10.2.1 b 2) with the method's own record, and whether similar nonconformities exist or could
+    occur (10.2.1 b 3): that question is answered, yes or no, before the step closes."""
     _open(action)
     before = audit_stored(action)
     _require(action.action_needed is True, _("Decide that action is needed before analysing the cause."))
+    _require(method in RootCauseMethod.values, _("Say which method found the root cause."))
+    cleaned = rootcause.analysis_clean(method, analysis)
+    if not root_cause.strip() and method == RootCauseMethod.FIVE_WHYS:
+        # The chain ends at the root cause: its last "because" stands for it when none is written apart.
+        root_cause = cleaned["whys"][-1]["because"]
     _require(bool(root_cause.strip()), _("Describe the root cause."))
-    _require(bool(method), _("Say which method found the root cause."))
+    _require(
+        similar_possible is not None,
+        _("Answer the question “Could similar nonconformities occur elsewhere?” before recording the root cause."),
+    )
+    _require(
+        similar_possible is False or bool(similar.strip()),
+        _("Say where similar nonconformities exist or could occur."),
+    )
     action.root_cause, action.root_cause_method = root_cause.strip(), method
+    action.root_cause_analysis = cleaned
+    action.similar_possible = similar_possible
     action.similar_nonconformities = similar.strip()
     action.update_risks, action.qms_change = update_risks, qms_change
     action.analysed_at = action.analysed_at or timezone.now()

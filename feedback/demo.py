@@ -113,6 +113,14 @@ def seed_feedback(*, manager: User, staff: User, rng: random.Random) -> int:
         action=action,
         method="5why",
         root_cause="Thiếu tài xế ca chiều sau khi đổi nhà thầu vận chuyển.",
+        analysis={
+            "whys": [
+                {"why": "Vì sao đơn giao trễ?", "because": "Xe rời kho sau 16 giờ."},
+                {"why": "Vì sao xe rời kho muộn?", "because": "Ca chiều thiếu tài xế."},
+                {"why": "Vì sao thiếu tài xế?", "because": "Nhà thầu mới không bố trí đủ người ca chiều."},
+            ]
+        },
+        similar_possible=True,
         similar="Có thể xảy ra ở kho Đà Nẵng.",
         update_risks=True,
         qms_change=False,

@@ -12,7 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.roles import staff_users
 from config.validators import validate_one_line
 from customers.models import Customer
+from feedback import rootcause
 from feedback.models import (
+    ActionEvidence,
     ActionItem,
     CaseStatus,
     Category,
@@ -291,7 +293,17 @@ class DecisionForm(forms.Form):
 
 class RootCauseForm(forms.Form):
     method = forms.ChoiceField(label=_("Method"), choices=RootCauseMethod.choices)
-    root_cause = forms.CharField(label=_("Root cause"), max_length=10000, widget=forms.Textarea(attrs={"rows": 4}))
+    # Optional here: with the five whys, the chain's last "because" stands for it (corrective.py decides).
+    root_cause = forms.CharField(
+        label=_("Root cause"), required=False, max_length=10000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    # Not required by the form: the service refuses the step without an answer, with its own message.
+    similar_possible = forms.ChoiceField(
+        label=_("Could similar nonconformities occur elsewhere?"),
+        required=False,
+        choices=[("yes", _("Yes")), ("no", _("No"))],
+        widget=forms.RadioSelect,
+    )
     similar = forms.CharField(
         label=_("Similar nonconformities that exist or could occur"),
         required=False,
@@ -300,6 +312,22 @@ class RootCauseForm(forms.Form):
     )
     update_risks = forms.BooleanField(label=_("Update risks and opportunities"), required=False)
     qms_change = forms.BooleanField(label=_("Change to the quality management system needed"), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["similar_possible"] = {"yes": True, "no": False}.get(data.get("similar_possible") or "")
+        # The method's own fields (why_1 …, fish_people …, d0 …) are read as posted; feedback/rootcause.py checks
+        # them in the service, so every caller gets the same rules.
+        data["analysis"] = rootcause.analysis_from_post(self.data)
+        return data
+
+
+class EvidenceForm(forms.Form):
+    step = forms.ChoiceField(label=_("Step"), choices=ActionEvidence.Step.choices)
+    file = forms.FileField(label=_("File"))
+    description = forms.CharField(
+        label=_("What it shows"), required=False, max_length=300, validators=[validate_one_line]
+    )
 
 
 class ItemForm(forms.Form):

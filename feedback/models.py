@@ -200,6 +200,16 @@ class ComplaintCase(models.Model):
         _("escalation level"), choices=EscalationLevel.choices, default=EscalationLevel.NONE
     )
     resolution = models.TextField(_("resolution"), blank=True, max_length=5000)
+    # The complaint-handling survey sent after closing (ISO 10002 8.8 / 9.3): its answer is read per category and
+    # handler. The invitation belongs to surveys, which knows nothing of cases, so the link is kept here.
+    handling_invitation = models.OneToOneField(
+        "surveys.Invitation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="handled_case",
+        verbose_name=_("complaint-handling survey invitation"),
+    )
     customer_accepted = models.BooleanField(_("customer accepted the resolution"), null=True, blank=True)
     # ISO 10002 8.6 / ISO 10003: a customer who does not accept the decision is offered recourse, and the case
     # stays open for the internal review.
@@ -339,9 +349,15 @@ class CorrectiveAction(models.Model):
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     root_cause = models.TextField(_("root cause"), blank=True, max_length=10000)
     root_cause_method = models.CharField(_("method"), max_length=10, choices=RootCauseMethod.choices, blank=True)
+    # ISO 9001 10.2.1 b 3: whether similar nonconformities exist or could occur elsewhere must be answered (yes or
+    # no) before the root cause is recorded; a "yes" says where.
+    similar_possible = models.BooleanField(_("could similar nonconformities occur elsewhere?"), null=True, blank=True)
     similar_nonconformities = models.TextField(
         _("similar nonconformities that exist or could occur"), blank=True, max_length=5000
     )
+    # The chosen method's own structured record (feedback/rootcause.py checks its shape): the why → because chain,
+    # the fishbone's causes per category, or the 8D disciplines.
+    root_cause_analysis = models.JSONField(_("analysis"), default=dict, blank=True)
     analysed_at = models.DateTimeField(_("cause found"), null=True, blank=True)
     update_risks = models.BooleanField(_("update risks and opportunities"), default=False)
     qms_change = models.BooleanField(_("change to the quality management system needed"), default=False)
@@ -409,6 +425,43 @@ class EffectivenessReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action.reference} {self.reviewed_on}: {self.result}"
+
+
+def evidence_path(instance: ActionEvidence, filename: str) -> str:
+    """Where a file is stored: under the action, with a random name (never the uploader's, which may hold a path or
+    markup), keeping only the checked extension."""
+    import uuid
+
+    return f"evidence/{instance.action.reference}/{uuid.uuid4().hex}.{instance.extension}"
+
+
+class ActionEvidence(models.Model):
+    """A file kept with a corrective action as evidence (ISO 9001 10.2.2: retain documented information). Never
+    deleted; read through the action's page, which checks who asks."""
+
+    class Step(models.TextChoices):
+        INVESTIGATION = "investigation", _("Investigation")
+        EFFECTIVENESS = "effectiveness", _("Effectiveness")
+
+    action = models.ForeignKey(CorrectiveAction, on_delete=models.PROTECT, related_name="evidence")
+    step = models.CharField(_("step"), max_length=14, choices=Step.choices)
+    file = models.FileField(_("file"), upload_to=evidence_path, max_length=200)
+    name = models.CharField(_("file name"), max_length=200, validators=[validate_one_line])
+    extension = models.CharField(max_length=5)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(max_length=64)
+    description = models.CharField(_("description"), max_length=300, blank=True, validators=[validate_one_line])
+    uploaded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by"))
+    uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("evidence file")
+        verbose_name_plural = _("evidence files")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action.reference} {self.name}"
 
 
 class ComplaintSettings(models.Model):

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts.roles import quality_manager_addresses, top_management_addresses
+from audit.trail import audit_record, audit_stored
 from customers.services import customer_for_email
 from feedback import workflow
 from feedback.models import CaseEvent, ComplaintCase, ComplaintSettings
@@ -160,20 +161,32 @@ def handling_survey(owner) -> Survey:  # type: ignore[no-untyped-def]
 
 
 def send_handling_survey(case_id: int, actor_id: int) -> str:
-    case = ComplaintCase.objects.select_related("customer").get(pk=case_id)
-    if not case.email:
-        return "no-address"
-    if case.events.filter(kind=CaseEvent.Kind.EMAIL, text__startswith="handling survey").exists():
-        return "already-sent"
-    customer = case.customer
-    if customer is None:
-        customer = customer_for_email(
-            email=case.contact_email, name=case.contact_name, language=case.language, phone=case.contact_phone
+    """Invite the customer of a closed case to the handling survey, and link the invitation to the case (its answer
+    is then read per category and handler: reports/handling.py). One transaction: the link, the trail entry, the
+    timeline line and the outbox row that sends the email commit together or not at all."""
+    with transaction.atomic():
+        # of=self: PostgreSQL locks no row of the nullable customer join.
+        case = ComplaintCase.objects.select_for_update(of=("self",)).select_related("customer").get(pk=case_id)
+        if not case.email:
+            return "no-address"
+        if (
+            case.handling_invitation_id
+            or case.events.filter(kind=CaseEvent.Kind.EMAIL, text__startswith="handling survey").exists()
+        ):
+            return "already-sent"
+        customer = case.customer
+        if customer is None:
+            customer = customer_for_email(
+                email=case.contact_email, name=case.contact_name, language=case.language, phone=case.contact_phone
+            )
+        owner = get_user_model().objects.get(pk=actor_id)
+        invitation, _token = invitation_create(
+            survey=handling_survey(owner), customer=customer, created_by=owner, channel=Invitation.Channel.EMAIL
         )
-    owner = get_user_model().objects.get(pk=actor_id)
-    invitation, _token = invitation_create(
-        survey=handling_survey(owner), customer=customer, created_by=owner, channel=Invitation.Channel.EMAIL
-    )
-    invitation_email_now(invitation=invitation)
-    _record(case, f"handling survey → {customer.email}")
+        before = audit_stored(case)
+        case.handling_invitation = invitation
+        case.save(update_fields=["handling_invitation"])
+        audit_record(case, action="handling_survey", before=before)
+        invitation_email_now(invitation=invitation)
+        _record(case, f"handling survey → {customer.email}")
     return "sent"

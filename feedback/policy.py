@@ -6,8 +6,8 @@ of a case someone else is answerable for (ISO 10002 7.4: a named person is respo
 
 - quality managers change everything;
 - staff change the cases assigned to them, and take an unassigned case by assigning it to themselves;
-- staff add action items to a corrective action for themselves (the action's owner, for anyone), and update the
-  items they own.
+- staff add action items to a corrective action for themselves (the action's owner, for anyone), update the
+  items they own, and add evidence files to an action they own or hold an item of.
 
 Every refusal is a PermissionDenied with a message the 403 page shows.
 """
@@ -65,3 +65,15 @@ def action_check_add_item(user: Any, action: CorrectiveAction, owner: Any) -> No
 def item_check_change(user: Any, item: ActionItem) -> None:
     if not (is_quality_manager(user) or item.owner_id == user.pk):
         raise PermissionDenied(_("This action is someone else's: only its owner or a quality manager can update it."))
+
+
+def action_check_evidence(user: Any, action: CorrectiveAction) -> None:
+    """Evidence is added by those who work the action: its owner, the owners of its action items (what they did is
+    the evidence of implementation) and the quality managers."""
+    if is_quality_manager(user) or action.owner_id == user.pk:
+        return
+    if not action.items.filter(owner_id=user.pk).exists():
+        raise PermissionDenied(
+            _("This action is someone else's: only its owner, the owners of its actions or a quality manager can add "
+              "evidence to it.")
+        )  # fmt: skip

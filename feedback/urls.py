@@ -1,6 +1,6 @@
 from django.urls import path
 
-from feedback.views import actions, cases, config, public
+from feedback.views import actions, cases, config, evidence, public
 
 urlpatterns = [
     # Customers (no account).
@@ -22,6 +22,9 @@ urlpatterns = [
     path("actions/<str:reference>/", actions.action_detail, name="action_detail"),
     path("actions/<str:reference>/items/", actions.item_add, name="item_add"),
     path("actions/<str:reference>/items/<int:item_id>/", actions.item_status, name="item_status"),
+    path("actions/<str:reference>/evidence/", evidence.evidence_upload, name="evidence_upload"),
+    path("actions/<str:reference>/evidence/<int:pk>/", evidence.evidence_download, name="evidence_download"),
+    path("actions/<str:reference>/8d.pdf", evidence.action_8d_pdf, name="action_8d_pdf"),
     # Quality managers.
     path("actions/<str:reference>/edit/", actions.action_edit, name="action_edit"),
     path("actions/<str:reference>/step/<str:step>/", actions.action_step, name="action_step"),

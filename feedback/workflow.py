@@ -36,6 +36,7 @@ from feedback.models import (
     Severity,
     TimeLimit,
 )
+from feedback.signals import case_status_changed
 from outbox.dispatch import outbox_add
 from surveys.models import Response
 
@@ -107,7 +108,12 @@ def _set_due_dates(case: ComplaintCase) -> None:
 
 
 def _event(case: ComplaintCase, kind: str, actor: AbstractBaseUser | None, text: str = "", **extra: Any) -> CaseEvent:
-    return CaseEvent.objects.create(case=case, kind=kind, actor=actor, text=text, at=timezone.now(), **extra)
+    event = CaseEvent.objects.create(case=case, kind=kind, actor=actor, text=text, at=timezone.now(), **extra)
+    if kind in (CaseEvent.Kind.CREATED, CaseEvent.Kind.STATUS):
+        case_status_changed.send(
+            sender=ComplaintCase, case=case, from_status=event.from_status, to_status=event.to_status, event_id=event.pk
+        )
+    return event
 
 
 def _after_commit(task_name: str, *args: Any) -> None:

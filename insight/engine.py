@@ -16,7 +16,7 @@ import numpy as np
 
 from insight.classifier import Rows, SoftmaxRegression, Vectoriser
 from insight.lexicon import SENTIMENT_SEEDS
-from insight.text import features, normalise_many
+from insight.text import features, marks, normalise_many, pair_features, word_features, words_of
 
 NONE = ""
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -32,6 +32,8 @@ CLAUSE_WINS_AT = 0.6
 _CLAUSE = re.compile(r"[,.;!?\n]+|\s(?:mà|nhưng|nhung|lại còn|lai con|còn|con|but|and|also|while)\s", re.IGNORECASE)
 # Regularisation, chosen by 3-fold cross-validation on the training rows only (bench/insight.py).
 L2 = 1e-4
+# Distinct words whose feature columns one model keeps (then it starts again).
+WORD_CACHE = 200_000
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,28 @@ class Engine:
     def __init__(self, vectoriser: Vectoriser, labels: list[str], themes: SoftmaxRegression | None,
                  sentiment: SoftmaxRegression) -> None:  # fmt: skip
         self.vectoriser, self.labels, self.theme_model, self.sentiment_model = vectoriser, labels, themes, sentiment
+        self._word_columns: dict[str, tuple[int, ...]] = {}
+
+    def featurise(self, normalised: Sequence[str]) -> Rows:
+        """`vectoriser.transform([features(t) for t in normalised])`, faster: a word's known columns are looked up
+        once per model, and the counting and weighting run in numpy over the whole batch (bench/insight.py)."""
+        vocabulary, cache = self.vectoriser.vocabulary, self._word_columns
+        if len(cache) > WORD_CACHE:
+            cache.clear()
+        lengths: list[int] = []
+        columns: list[int] = []
+        for text in normalised:
+            start = len(columns)
+            words = words_of(text)
+            for word in words:
+                known = cache.get(word)
+                if known is None:
+                    known = cache[word] = tuple(vocabulary[f] for f in word_features(word) if f in vocabulary)
+                columns.extend(known)
+            pairs = [f for a, b in zip(words, words[1:], strict=False) for f in pair_features(a, b)]
+            columns.extend(vocabulary[f] for f in [*pairs, *marks(text)] if f in vocabulary)
+            lengths.append(len(columns) - start)
+        return self.vectoriser.rows_from_columns(lengths, columns)
 
     @classmethod
     def train(cls, themes: Sequence[ThemeSpec], labelled: Iterable[Labelled], *, l2: float = L2) -> Engine:
@@ -129,7 +153,7 @@ class Engine:
         best: dict[int, dict[str, float]] = {}
         if not clauses:
             return best
-        proba = self.theme_model.predict_proba(self.vectoriser.transform([features(c) for c in clauses]))
+        proba = self.theme_model.predict_proba(self.featurise(clauses))
         for owner, row in zip(owners, proba, strict=True):
             j = int(np.argmax(row))
             if self.labels[j] != NONE and row[j] >= CLAUSE_WINS_AT:
@@ -138,14 +162,14 @@ class Engine:
         return best
 
     def rows(self, texts: Sequence[str]) -> Rows:
-        return self.vectoriser.transform([features(t) for t in normalise_many(list(texts))])
+        return self.featurise(normalise_many(list(texts)))
 
     def analyse(self, texts: Sequence[str]) -> list[Analysis]:
         if not texts:
             return []
         # The preprocessor is the costliest step: run it once, and split the clauses from its output.
         normalised = normalise_many(list(texts))
-        rows = self.vectoriser.transform([features(t) for t in normalised])
+        rows = self.featurise(normalised)
         s_proba = self.sentiment_model.predict_proba(rows)
         t_proba = self.theme_model.predict_proba(rows) if self.theme_model else np.zeros((len(texts), 1))
         clause_best = self._clause_themes(normalised)

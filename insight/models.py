@@ -128,3 +128,78 @@ class ThemeCorrection(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.comment_id}"
+
+
+class CommentRollup(models.Model):
+    """Per (survey, day, segment): the comments read and their sentiments, and the headline scores of their
+    responses. The dashboard's theme figures read these small rows (insight/rollups.py), never the comments."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    # The response's segment as it was when the answer was given (Response.segment), as in the other rollups.
+    segment = models.CharField(max_length=100, blank=True)
+    comments = models.PositiveIntegerField(default=0)
+    negative = models.PositiveIntegerField(default=0)
+    neutral = models.PositiveIntegerField(default=0)
+    positive = models.PositiveIntegerField(default=0)
+    scored = models.PositiveIntegerField(default=0)
+    score_sum = models.BigIntegerField(default=0)
+    score_sq = models.BigIntegerField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "day", "segment"], name="comment_rollup_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id} {self.day} {self.segment}: {self.comments}"
+
+
+class ThemeRollup(models.Model):
+    """Per (survey, day, segment, theme): the comments that mention the theme, their sentiments and scores."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    segment = models.CharField(max_length=100, blank=True)
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="+")
+    mentions = models.PositiveIntegerField(default=0)
+    negative = models.PositiveIntegerField(default=0)
+    neutral = models.PositiveIntegerField(default=0)
+    positive = models.PositiveIntegerField(default=0)
+    scored = models.PositiveIntegerField(default=0)
+    score_sum = models.BigIntegerField(default=0)
+    score_sq = models.BigIntegerField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "day", "segment", "theme"], name="theme_rollup_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id} {self.day} {self.segment} {self.theme_id}: {self.mentions}"
+
+
+class RollupChange(models.Model):
+    """A (survey, day) whose analyses changed: written in the transaction that changed them (a sweep, a recompute,
+    a correction, a retired theme, an erasure), consumed by the next rollup refresh. Append-only, so a change
+    committed while a refresh runs is never lost: the refresh deletes exactly the rows it read."""
+
+    id = models.BigAutoField(primary_key=True)
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+
+    def __str__(self) -> str:
+        return f"{self.survey_id} {self.day}"
+
+
+class RollupState(models.Model):
+    """One row: locked by a refresh (one at a time); `refreshed_at` keys the dashboard's cached theme figures."""
+
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    # The highest RollupChange id consumed so far (for the record: what the rollups are up to date with).
+    watermark = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"watermark {self.watermark}"

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth, TruncWeek
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from insight.models import CommentInsight, CommentTheme, Theme
+from insight.models import CommentInsight, CommentRollup, CommentTheme, Theme, ThemeRollup
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -28,53 +27,43 @@ class ThemeFigure:
 
 
 def theme_figures(*, survey_id: int, start: date, end: date, segment: str = "") -> tuple[int, list[ThemeFigure]]:
-    """(comments in the period, per active theme: mentions and its responses' score sums). Two aggregate queries."""
-    since, until = _bounds(start, end)
-    comments = CommentInsight.objects.filter(survey_id=survey_id, submitted_at__gte=since, submitted_at__lt=until)
-    mentions = CommentTheme.objects.filter(survey_id=survey_id, submitted_at__gte=since, submitted_at__lt=until)
-    if segment:
-        comments = comments.filter(response__customer__segment=segment)
-        mentions = mentions.filter(comment__response__customer__segment=segment)
-    total = comments.count()
+    """(comments in the period, per active theme: mentions and its responses' score sums). Two aggregates over the
+    daily rollups (insight/rollups.py): a few rows per day and theme, whatever the number of comments."""
+    days = Q(survey_id=survey_id, day__gte=start, day__lte=end) & (Q(segment=segment) if segment else Q())
+    total = CommentRollup.objects.filter(days).aggregate(n=Sum("comments"))["n"] or 0
     rows = (
-        mentions.values("theme_id")
-        .annotate(
-            n=Count("id"),
-            scored=Count("score"),
-            total=Sum("score"),
-            total_sq=Sum(F("score") * F("score")),
-        )
+        ThemeRollup.objects.filter(days)
+        .values("theme_id")
+        .annotate(n=Sum("mentions"), scored=Sum("scored"), total=Sum("score_sum"), total_sq=Sum("score_sq"))
         .order_by()
     )
     themes = Theme.objects.in_bulk([r["theme_id"] for r in rows])
     figures = [
         ThemeFigure(themes[r["theme_id"]], r["n"], r["scored"], float(r["total"] or 0), float(r["total_sq"] or 0))
         for r in rows
-        if r["theme_id"] in themes and themes[r["theme_id"]].active
+        if r["theme_id"] in themes and themes[r["theme_id"]].active and r["n"]
     ]
-    figures.sort(key=lambda f: -f.mentions)
+    figures.sort(key=lambda f: (-f.mentions, f.theme.pk))
     return total, figures
 
 
 def theme_share_by_period(
-    *, survey_id: int, theme: Theme, start: date, end: date, granularity: str = "M"
+    *, survey_id: int, theme: Theme, start: date, end: date, granularity: str = "M", segment: str = ""
 ) -> list[tuple[str, int, int]]:
-    """(period label, comments mentioning the theme, comments) per month or week: the p-chart's input. Grouped
-    in the database (two small GROUP BYs), so the cost does not grow with the comments' number in Python."""
-    since, until = _bounds(start, end)
-    trunc = TruncWeek if granularity == "W" else TruncMonth
-    tz = timezone.get_current_timezone()
+    """(period label, comments mentioning the theme, comments) per month or ISO week: the p-chart's input, summed
+    from the daily rollups (a few hundred rows for a year)."""
+    days = Q(survey_id=survey_id, day__gte=start, day__lte=end) & (Q(segment=segment) if segment else Q())
 
-    def per_period(rows: QuerySet) -> dict[date, int]:
-        grouped = rows.annotate(period=trunc("submitted_at", tzinfo=tz)).values("period").annotate(n=Count("id"))
-        return {_day(r["period"]): r["n"] for r in grouped.order_by()}
+    def period(day: date) -> date:
+        return day - timedelta(days=day.weekday()) if granularity == "W" else day.replace(day=1)
 
-    totals = per_period(
-        CommentInsight.objects.filter(survey_id=survey_id, submitted_at__gte=since, submitted_at__lt=until)
-    )
-    hits = per_period(
-        CommentTheme.objects.filter(survey_id=survey_id, theme=theme, submitted_at__gte=since, submitted_at__lt=until)
-    )
+    totals: dict[date, int] = {}
+    for day, n in CommentRollup.objects.filter(days).values_list("day").annotate(n=Sum("comments")).order_by():
+        totals[period(day)] = totals.get(period(day), 0) + n
+    hits: dict[date, int] = {}
+    mentions = ThemeRollup.objects.filter(days, theme=theme).values_list("day").annotate(n=Sum("mentions"))
+    for day, n in mentions.order_by():
+        hits[period(day)] = hits.get(period(day), 0) + n
 
     def label(day: date) -> str:
         if granularity == "W":
@@ -83,10 +72,6 @@ def theme_share_by_period(
         return f"{day:%Y-%m}"
 
     return [(label(day), hits.get(day, 0), n) for day, n in sorted(totals.items()) if n]
-
-
-def _day(value: date | datetime) -> date:
-    return value.date() if isinstance(value, datetime) else value
 
 
 def theme_comments(

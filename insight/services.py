@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from insight import pipeline
+from insight import pipeline, rollups
 from insight.models import CommentInsight, CommentTheme, Sentiment, Theme, ThemeCorrection
 from insight.starter import STARTER_THEMES
 
@@ -50,7 +50,10 @@ def theme_update(*, theme: Theme, name_vi: str, name_en: str, examples: str, act
     theme.save()
     if not active:
         # A retired theme stops counting now; its rows go, the comments are read again without it.
-        CommentTheme.objects.filter(theme=theme, source=CommentTheme.Source.MODEL).delete()
+        retired = CommentTheme.objects.filter(theme=theme, source=CommentTheme.Source.MODEL)
+        rollups.mark(rollups.days_of(retired))
+        retired.delete()
+        rollups.request_refresh()
         pipeline.state_touch()
     if changed_model:
         pipeline.revision_bump()
@@ -107,5 +110,7 @@ def comment_correct(
     if sentiment:
         comment.sentiment, comment.sentiment_confidence = sentiment, 1.0
     comment.save(update_fields=["corrected", "sentiment", "sentiment_confidence"])
+    rollups.mark([(comment.survey_id, comment.submitted_at)])
+    rollups.request_refresh()
     pipeline.state_touch()
     return correction

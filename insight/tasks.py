@@ -1,4 +1,5 @@
-"""Thin Celery tasks for insight: the sweep of new comments and the recompute after a theme-list change."""
+"""Thin Celery tasks for insight: the sweep of new comments, the recompute after a theme-list change, and the
+rollup refresh after a staff correction or an erasure (the sweep and the recompute refresh the rollups themselves)."""
 
 from __future__ import annotations
 
@@ -16,3 +17,10 @@ def comments_sweep() -> int:
 @shared_task
 def comments_recompute() -> int:
     return pipeline.comments_recompute()
+
+
+@shared_task
+def rollups_refresh() -> int:
+    from insight import rollups
+
+    return rollups.rollups_refresh()

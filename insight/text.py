@@ -102,29 +102,50 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
 
 
+# Words repeat across comments far more than comments do: a word's folded form and its own features are computed
+# once per process (a bounded cache; a few hundred thousand distinct words at most).
+_fold_word = functools.lru_cache(maxsize=200_000)(fold)
+
+
 def normalise_many(texts: list[str]) -> list[str]:
     cleaned = [unicodedata.normalize("NFC", t or "")[:2000] for t in texts]
     return list(_preprocessor().transform_batch(cleaned))
 
 
-def features(normalised: str) -> list[str]:
-    """The feature strings of one preprocessed comment (duplicates kept: they count)."""
-    words = _WORD.findall(normalised)
-    folded = [fold(w) for w in words]
-    out: list[str] = []
-    out.extend("w:" + w for w in words)
-    out.extend("b:" + a + " " + b for a, b in zip(words, words[1:], strict=False))
-    out.extend("f:" + w for w in folded)
-    out.extend("g:" + a + " " + b for a, b in zip(folded, folded[1:], strict=False))
+def words_of(normalised: str) -> list[str]:
+    return _WORD.findall(normalised)
+
+
+@functools.lru_cache(maxsize=200_000)
+def word_features(word: str) -> tuple[str, ...]:
+    """The features one word gives on its own: itself, folded, and the folded form's character 3–5-grams."""
+    folded = _fold_word(word)
+    out = ["w:" + word, "f:" + folded]
+    bare = folded[4:] if folded.startswith("neg_") else folded
+    padded = f"<{bare}>"
+    for size in (3, 4, 5):
+        out.extend("c:" + padded[i : i + size] for i in range(len(padded) - size + 1))
+    return tuple(out)
+
+
+def pair_features(first: str, second: str) -> tuple[str, str]:
+    """The features of two neighbouring words: the bigram as written and folded."""
+    return "b:" + first + " " + second, "g:" + _fold_word(first) + " " + _fold_word(second)
+
+
+def marks(normalised: str) -> list[str]:
     # A question is rarely praise or blame: the mark itself is a feature.
-    if "?" in normalised:
-        out.append("p:?")
-    if "!" in normalised:
-        out.append("p:!")
-    for w in folded:
-        if w.startswith("neg_"):
-            w = w[4:]
-        padded = f"<{w}>"
-        for size in (3, 4, 5):
-            out.extend("c:" + padded[i : i + size] for i in range(len(padded) - size + 1))
+    return [m for m, present in (("p:?", "?" in normalised), ("p:!", "!" in normalised)) if present]
+
+
+def features(normalised: str) -> list[str]:
+    """The feature strings of one preprocessed comment (duplicates kept: they count). The order carries no meaning:
+    a comment is a bag of them (accented and folded words and bigrams, folded character n-grams, marks)."""
+    words = words_of(normalised)
+    out: list[str] = []
+    for w in words:
+        out.extend(word_features(w))
+    for a, b in zip(words, words[1:], strict=False):
+        out.extend(pair_features(a, b))
+    out.extend(marks(normalised))
     return out

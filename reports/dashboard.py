@@ -20,7 +20,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from reports import charts, stats
-from reports.complaints import complaint_summary
+from reports.complaints import complaint_charts, complaint_summary, complaint_trend
 from reports.models import DailyRollup, InvitationRollup
 from reports.rollup import local_range
 from surveys.building import headline_question_ids
@@ -324,10 +324,11 @@ def dashboard_build(filters: Filters, *, target: float | None = None) -> Dashboa
             places=board.places,
         )
     board.questions = other_questions(filters, questions)
-    board.complaints = complaint_figures(filters.start, filters.end)
+    board.complaints = complaint_figures(filters.start, filters.end, filters.granularity)
     if board.complaints and board.complaints["pareto"]:
         names, counts = zip(*board.complaints["pareto"], strict=True)
         board.figures["pareto"] = charts.pareto(list(names), list(counts))
+    board.figures.update(complaint_charts(board.complaints["trend"], places=1))
     board.figures = {name: charts.as_json(figure) for name, figure in board.figures.items()}
     return board
 
@@ -444,7 +445,7 @@ def comments_page(
     return page_obj
 
 
-def complaint_figures(start: date, end: date) -> dict[str, Any]:
+def complaint_figures(start: date, end: date, granularity: str = "month") -> dict[str, Any]:
     """Complaints received in the range by category (Pareto), time-limit compliance, corrective actions."""
     from feedback.models import ActionStatus, CorrectiveAction
 
@@ -457,7 +458,8 @@ def complaint_figures(start: date, end: date) -> dict[str, Any]:
     )
     return {
         "received": summary.received,
-        "pareto": [(name or _("(no category)"), n) for name, n in summary.category_names(_language())],
+        "pareto": summary.pareto(_language(), other=_("Other")),
+        "trend": complaint_trend(start, end, granularity, min_n=min_n(), other=_("Other")),
         "closed": summary.closed,
         "on_time": stats.share_estimate(summary.on_time, summary.due, min_n=1),
         "overdue_open": summary.overdue_open,

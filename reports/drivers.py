@@ -233,5 +233,5 @@ def _theme_columns(response_ids: list[int], language: str) -> list[tuple[str, np
     return [
         (themes[tid].name(language), column)
         for tid, column in sorted(mentions.items(), key=lambda kv: -kv[1].sum())
-        if column.mean() >= THEME_MIN_SHARE and tid in themes
+        if column.mean() >= THEME_MIN_SHARE and tid in themes and themes[tid].active  # a retired theme is no driver
     ]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.roles import staff_users
 from reports.dashboard import default_range
 from reports.models import DailyRollup, QualityObjective
+from reports.records import InputTopic, OutputKind
 from surveys.models import Survey
 
 # Far enough back for any history, near enough that a mistyped year is caught; and no date beyond a year from now
@@ -126,11 +127,14 @@ def default_survey(surveys: Any) -> Survey | None:
 class ObjectiveForm(forms.ModelForm):
     class Meta:
         model = QualityObjective
-        fields = ["title", "metric", "target", "survey", "segment", "start", "due", "owner", "method", "active"]
+        fields = [
+            "title", "metric", "target", "survey", "segment", "start", "due", "owner", "method", "resources", "active"
+        ]  # fmt: skip
         widgets = {
             "start": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "due": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "method": forms.Textarea(attrs={"rows": 3}),
+            "resources": forms.Textarea(attrs={"rows": 2}),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -164,3 +168,93 @@ class ReviewActionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = staff_users()
         self.fields["owner"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
+
+
+SMALL = {"class": "form-control form-control-sm"}
+SELECT = {"class": "form-select form-select-sm"}
+
+
+def _people(form: forms.Form, *names: str) -> None:
+    for name in names:
+        form.fields[name].queryset = staff_users()
+        form.fields[name].label_from_instance = lambda user: user.get_full_name() or user.get_username()
+
+
+class ReviewMeetingForm(forms.Form):
+    chair = forms.ModelChoiceField(label=_("Chair"), queryset=staff_users(), widget=forms.Select(attrs=SELECT))
+    attendees = forms.CharField(
+        label=_("Attendees"), max_length=2000, widget=forms.Textarea(attrs={**SMALL, "rows": 3}),
+        help_text=_("Names and roles, one a line."),
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _people(self, "chair")
+
+
+class ReviewInputForm(forms.Form):
+    topic = forms.ChoiceField(label=_("Input"), choices=InputTopic.choices, widget=forms.Select(attrs=SELECT))
+    text = forms.CharField(
+        label=_("What was found"), max_length=5000, widget=forms.Textarea(attrs={**SMALL, "rows": 2})
+    )
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=staff_users(), widget=forms.Select(attrs=SELECT))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _people(self, "owner")
+
+
+class ReviewOutputForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=OutputKind.choices, widget=forms.Select(attrs=SELECT))
+    description = forms.CharField(label=_("Output"), max_length=2000, widget=forms.Textarea(attrs={**SMALL, "rows": 2}))
+    owner = forms.ModelChoiceField(
+        label=_("Action owner"), queryset=staff_users(), required=False, widget=forms.Select(attrs=SELECT)
+    )
+    due = forms.DateField(
+        label=_("Action due by"), required=False, widget=forms.DateInput(attrs={**SMALL, "type": "date"})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _people(self, "owner")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if bool(cleaned.get("owner")) != bool(cleaned.get("due")) and not self.errors:
+            self.add_error("due", _("An action needs both an owner and a due date (or neither)."))
+        return cleaned
+
+
+class AnalysisForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    conclusion = forms.CharField(
+        label=_("Conclusion"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What these figures show, and what follows from them."),
+    )  # fmt: skip
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        for name in ("start", "end"):
+            value = cleaned.get(name)
+            if value and not EARLIEST <= value <= timezone.localdate() + AHEAD:
+                self.add_error(name, _("Choose a date from 2000 to one year from today."))
+        if start and end and start > end and not self.errors:
+            self.add_error("end", _("The end date must not be before the start date."))
+        return cleaned
+
+
+class OutputActionForm(forms.Form):
+    """Makes an output of the review an action: who and by when."""
+
+    owner = forms.ModelChoiceField(label=_("Action owner"), queryset=staff_users(), widget=forms.Select(attrs=SELECT))
+    due = forms.DateField(label=_("Action due by"), widget=forms.DateInput(attrs={**SMALL, "type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _people(self, "owner")

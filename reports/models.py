@@ -134,6 +134,13 @@ class QualityObjective(models.Model):
         max_length=2000,
         help_text=_("For example: NPS of the relationship survey over the period, reviewed monthly."),
     )
+    # ISO 9001 6.2.2 c: what will be needed to reach it (people, budget, tools); shown in the management review.
+    resources = models.TextField(
+        _("resources needed"),
+        blank=True,
+        max_length=2000,
+        help_text=_("People, time, budget or tools the objective needs."),
+    )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
     history = HistoricalRecords()
@@ -262,6 +269,22 @@ class ManagementReview(models.Model):
     signed_at = models.DateTimeField(null=True, blank=True)
     snapshot = models.JSONField(null=True, blank=True)
     previous = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Who took part (ISO 9001 9.3.1): the chair, a user, and the attendees as written (names and roles).
+    chair = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("chair"),
+    )
+    attendees = models.TextField(
+        _("attendees"), blank=True, max_length=2000, help_text=_("Names and roles, one a line.")
+    )
+    # Analysis records (9.1.3) cited as inputs; their figures are copied into the snapshot at sign-off.
+    analyses = models.ManyToManyField(
+        "reports.AnalysisSnapshot", blank=True, related_name="reviews", verbose_name=_("analyses cited")
+    )
 
     class Meta:
         verbose_name = _("management review")
@@ -287,6 +310,11 @@ class ReviewAction(models.Model):
     due = models.DateField(_("due by"))
     done_at = models.DateField(_("done on"), null=True, blank=True)
     carried_from = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # The 9.3.3 output it acts on (improvement, QMS change, resources); the kind is copied when it is carried.
+    output = models.ForeignKey(
+        "reports.ReviewOutput", on_delete=models.PROTECT, null=True, blank=True, related_name="actions"
+    )
+    kind = models.CharField(_("kind"), max_length=12, blank=True)
 
     class Meta:
         verbose_name = _("review action")
@@ -295,3 +323,6 @@ class ReviewAction(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+from reports.records import AnalysisSnapshot, ReviewInput, ReviewOutput  # noqa: E402,F401

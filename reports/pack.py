@@ -7,9 +7,7 @@ glyphs cover Vietnamese), charts drawn with ReportLab's own graphics: nothing ou
 
 from __future__ import annotations
 
-import io
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from django.utils import formats
@@ -18,8 +16,7 @@ from django.utils.translation import gettext as _
 from reports.dashboard import measure_name
 from reports.formatting import p_value
 from reports.models import ManagementReview, Metric
-
-FONTS = Path(__file__).resolve().parent / "fonts"
+from reports.pack_records import records_view
 
 
 def _objective_status(o: dict[str, Any]) -> str:
@@ -39,7 +36,7 @@ def _objective_status(o: dict[str, Any]) -> str:
 
 
 def _number(value: float | None) -> str:
-    return "—" if value is None else formats.number_format(value, 1, use_l10n=True)
+    return "—" if value is None else formats.number_format(round(value, 1), 1, use_l10n=True)
 
 
 def _estimate(e: dict[str, Any], unit: str = "") -> str:
@@ -106,6 +103,7 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
             "value": _estimate(o["estimate"]),
             "status": _objective_status(o),
             "due": _date(o["due"]),
+            "resources": o.get("resources", ""),
         }
         for o in inputs["objectives"]
     ]
@@ -134,10 +132,7 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
                 for r in corrective["reviews"]
             ],
         },
-        "actions": [
-            {**a, "due": _date(a["due"]), "done": _date(a["done"]) if a["done"] else _("open")}
-            for a in inputs["actions"]
-        ],
+        **records_view(review, inputs, language),
     }
 
 
@@ -146,35 +141,16 @@ def pack_pdf(review: ManagementReview, view: dict[str, Any]) -> bytes:
     from reportlab.graphics.charts.lineplots import LinePlot
     from reportlab.graphics.shapes import Drawing, Group, String
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
     from reportlab.platypus.flowables import KeepTogether
 
-    if "DejaVu" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("DejaVu", str(FONTS / "DejaVuSans.ttf")))
-        pdfmetrics.registerFont(TTFont("DejaVu-Bold", str(FONTS / "DejaVuSans-Bold.ttf")))
-    body = ParagraphStyle("body", fontName="DejaVu", fontSize=9, leading=12)
-    h1 = ParagraphStyle("h1", parent=body, fontName="DejaVu-Bold", fontSize=15, leading=19, spaceAfter=4)
-    h2 = ParagraphStyle("h2", parent=body, fontName="DejaVu-Bold", fontSize=11, leading=15, spaceBefore=8,
-                        spaceAfter=3)  # fmt: skip
+    from reports.pack_records import records_story
+    from reports.pdf import Kit
 
-    def p(text: Any, style: ParagraphStyle = body) -> Paragraph:
-        from xml.sax.saxutils import escape
+    kit = Kit()
+    h1, h2, p, table = kit.h1, kit.h2, kit.p, kit.table
 
-        return Paragraph(escape(str(text)).replace("\n", "<br/>"), style)
-
-    def table(rows: list[list[Any]], widths: list[float]) -> Table:
-        t = Table([[p(c) for c in r] for r in rows], colWidths=[w * mm for w in widths], repeatRows=1)
-        t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e9eef2")),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))  # fmt: skip
-        return t
-
-    def trend_chart(points: list[tuple[str, float | None, int]], measure: str) -> Drawing | Paragraph:
+    def trend_chart(points: list[tuple[str, float | None, int]], measure: str) -> Any:
         values = [(i, v) for i, (_m, v, _n) in enumerate(points) if v is not None]
         if len(values) < 2:
             # A sentence, not an empty chart frame that reads as a chart that failed to draw.
@@ -199,17 +175,16 @@ def pack_pdf(review: ManagementReview, view: dict[str, Any]) -> bytes:
         return drawing
 
     story: list[Any] = [p(review.title, h1), p(_("Management review") + " · " + view["period"])]
-    if review.locked and review.signed_by:
-        signer = review.signed_by.get_full_name() or review.signed_by.get_username()
-        signed = formats.date_format(review.signed_at, "SHORT_DATETIME_FORMAT")
-        story.append(p(_("Signed off by %(name)s on %(when)s.") % {"name": signer, "when": signed}))
+    if view["signed"]:
+        story.append(p(_("Signed off by %(name)s on %(when)s.") % view["signed"]))
     else:
         story.append(p(_("Draft: the figures are live until the review is signed off.")))
+    records_story(kit, view, "meeting", story)
 
     story.append(p(_("Actions from previous reviews and this one"), h2))
     if view["actions"]:
-        story.append(table([[_("Action"), _("Owner"), _("Due by"), _("Done")]] +
-                           [[a["description"], a["owner"], a["due"], a["done"]] for a in view["actions"]],
+        story.append(table([[_("Action"), _("Owner"), _("Due by"), _("Status")]] +
+                           [[a["label"], a["owner"], a["due"], a["status"]] for a in view["actions"]],
                            [90, 35, 22, 22]))  # fmt: skip
     else:
         story.append(p(_("None.")))
@@ -219,7 +194,7 @@ def pack_pdf(review: ManagementReview, view: dict[str, Any]) -> bytes:
         story.append(p(_("No survey answers in this period.")))
     for row in view["satisfaction"]:
         block = [
-            p(f"{row['survey']} — {row['measure']}", ParagraphStyle("h3", parent=body, fontName="DejaVu-Bold")),
+            p(f"{row['survey']} — {row['measure']}", kit.h3),
             table(
                 [
                     [_("This period"), _("Previous period"), _("Change"), _("Detractors")],
@@ -247,7 +222,8 @@ def pack_pdf(review: ManagementReview, view: dict[str, Any]) -> bytes:
     story.append(p(_("Quality objectives"), h2))
     if view["objectives"]:
         story.append(table([[_("Objective"), _("Target"), _("Result"), _("Status")]] +
-                           [[f"{o['title']} ({o['measure']})", o["target"], o["value"], o["status"]]
+                           [[f"{o['title']} ({o['measure']})" + (f"\n{_('Resources needed')}: {o['resources']}"
+                              if o["resources"] else ""), o["target"], o["value"], o["status"]]
                             for o in view["objectives"]], [60, 22, 60, 28]))  # fmt: skip
     else:
         story.append(p(_("No quality objective is set.")))
@@ -261,10 +237,8 @@ def pack_pdf(review: ManagementReview, view: dict[str, Any]) -> bytes:
         story.append(table([[_("Reference"), _("Corrective action"), _("Effectiveness"), _("Reviewed on")]] +
                            [list(r) for r in k["reviews"]], [28, 80, 35, 27]))  # fmt: skip
 
+    records_story(kit, view, "inputs", story)
     story.append(p(_("Decisions and actions (outputs of the review)"), h2))
     story.append(p(review.decisions or "—"))
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
-                                 bottomMargin=16 * mm, title=review.title, author="Lắng Nghe")  # fmt: skip
-    document.build(story, onFirstPage=lambda canvas, doc: canvas.setFont("DejaVu", 8))
-    return buffer.getvalue()
+    records_story(kit, view, "outputs", story)
+    return kit.build(story, title=review.title)

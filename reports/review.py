@@ -25,6 +25,7 @@ from reports.complaints import complaint_summary
 from reports.dashboard import STATS, change, headline
 from reports.models import DailyRollup, ManagementReview, QualityObjective, ReviewAction
 from reports.objectives import objective_progress
+from reports.review_records import action_status, measurement_inputs, records_inputs, risks_inputs
 from reports.rollup import local_range
 from surveys.building import headline_question_ids
 from surveys.models import Survey
@@ -48,7 +49,9 @@ def review_create(*, title: str, period_start: date, period_end: date, prepared_
         audit_record(review, action="create", actor=prepared_by)
         if previous:
             ReviewAction.objects.bulk_create(
-                ReviewAction(review=review, description=a.description, owner=a.owner, due=a.due, carried_from=a)
+                ReviewAction(
+                    review=review, description=a.description, owner=a.owner, due=a.due, carried_from=a, kind=a.kind
+                )
                 for a in previous.actions.filter(done_at__isnull=True)
             )
             audit_record_many(review.actions.all(), action="create")
@@ -98,8 +101,17 @@ def review_action_done(*, action: ReviewAction, done: bool, today: date | None =
 
 
 def review_sign(*, review: ManagementReview, user: Any) -> None:
-    """Freeze the inputs and lock the review (ISO 9001 7.5: the record of the review is retained unchanged)."""
+    """Freeze the inputs and lock the review (ISO 9001 7.5: the record of the review is retained unchanged).
+
+    Only top management signs (ISO 9001 9.3.1: top management reviews the system), and only once the meeting —
+    chair and attendees — is recorded."""
+    from accounts.roles import is_top_management
+
     _editable(review)
+    if not is_top_management(user):
+        raise ValidationError(_("Only a member of top management can sign off a management review."))
+    if review.chair_id is None or not review.attendees.strip():
+        raise ValidationError(_("Record the chair and the attendees before signing off."))
     with transaction.atomic():
         locked = ManagementReview.objects.select_for_update().get(pk=review.pk)
         if locked.locked:
@@ -124,7 +136,11 @@ def review_inputs(review: ManagementReview, *, live: bool = False) -> dict[str, 
     start, end = review.period_start, review.period_end
     length = (end - start).days + 1
     before = (date.fromordinal(start.toordinal() - length), date.fromordinal(start.toordinal() - 1))
+    today = timezone.localdate()
     return {
+        **records_inputs(review),
+        "measurement": measurement_inputs(start, end),
+        "risks": risks_inputs(start, end),
         "period": [start.isoformat(), end.isoformat()],
         "satisfaction": _satisfaction(start, end, before),
         "complaints": _complaints(start, end),
@@ -133,11 +149,14 @@ def review_inputs(review: ManagementReview, *, live: bool = False) -> dict[str, 
         "corrective_actions": _corrective_actions(start, end),
         "actions": [
             {
+                "id": a.pk,
                 "description": a.description,
                 "owner": a.owner.get_full_name() or a.owner.get_username(),
                 "due": a.due.isoformat(),
                 "done": a.done_at.isoformat() if a.done_at else None,
                 "carried": a.carried_from_id is not None,
+                "kind": a.kind,
+                "status": action_status(a, today),
             }
             for a in review.actions.select_related("owner")
         ],
@@ -263,6 +282,7 @@ def _objectives(end: date) -> list[dict[str, Any]]:
                 "met": progress.met,
                 "beyond_doubt": progress.beyond_doubt,
                 "verdict": progress.verdict,
+                "resources": objective.resources,
             }
         )
     return rows

@@ -14,13 +14,14 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, CharField, Count, F, Max, Model, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.dispatch import receiver
 from django.utils import timezone
 
 from config.debounce import Debounced
+from config.upsert import upsert_select
 from reports.models import DailyRollup, InvitationRollup, RollupState
 from surveys.models import Answer, Campaign, Invitation, Response
 from surveys.scoring import QuestionKind
@@ -131,27 +132,7 @@ def _upsert(scope: Q, now: datetime) -> None:
 
 def _upsert_rows(rows: QuerySet, model: type[Model], conflict: tuple[str, ...], now: datetime) -> None:
     """INSERT … SELECT the aggregate `rows` (each column aliased r_<column>) ON CONFLICT DO UPDATE, stamped now."""
-    select, params = rows.query.sql_with_params()
-    columns = [alias.removeprefix("r_") for alias in rows.query.values_select + tuple(rows.query.annotation_select)]
-    columns = [_COLUMN_OF.get(c, c) for c in columns]
-    aliases = ", ".join(f"r_{_ALIAS_OF.get(c, c)}" for c in columns)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in [*columns, "computed_at"] if c not in conflict)
-    # Constant names and the ORM's own SQL are formatted in; every value goes as a parameter. "WHERE 1 = 1" lets
-    # SQLite tell the SELECT's end from the upsert clause (its documented parsing ambiguity).
-    sql = (
-        # Reviewed (bandit B608): model table and column names only; every value is a parameter.
-        f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}, computed_at) "  # noqa: S608  # nosec B608
-        f"SELECT {aliases}, %s FROM ({select}) AS fresh WHERE 1 = 1 "
-        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
-    )
-    with connection.cursor() as cursor:
-        # The computed_at placeholder comes before the subquery's in the statement.
-        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(now), *params])
-
-
-# Aliases name the rollup's columns; these two are foreign keys.
-_COLUMN_OF = {"survey": "survey_id", "question": "question_id"}
-_ALIAS_OF = {v: k for k, v in _COLUMN_OF.items()}
+    upsert_select(rows, model, conflict, now, {"survey": "survey_id", "question": "question_id"})
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

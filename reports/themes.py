@@ -2,7 +2,8 @@
 
 Shares of comments use the Wilson interval, average scores the t interval, both from reports.stats; the theme's
 trend is the same p-chart as the detractor share's (stats.p_chart), drawn with the theme's name. The figures are
-aggregates of `insight.CommentTheme`, which carries survey, day and score: two queries whatever the volume.
+sums of the daily rollups `insight.CommentRollup` and `insight.ThemeRollup` (kept by the insight worker, see
+insight/rollups.py): a few small rows per day and theme, whatever the number of comments.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import hashlib
 from typing import Any
 
 from django.core.cache import cache
+from django.db.models import Count, Max
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from insight import selectors
-from insight.models import CommentInsight, CommentTheme, InsightState, Theme
+from insight.models import RollupState, Theme
 from reports import charts, stats
 from reports.charts import MUTED, PRIMARY, WARN
 from reports.dashboard import Filters, min_n
@@ -30,11 +32,10 @@ BOARD_CACHE_SECONDS = 300
 
 
 def theme_board(filters: Filters, *, language: str, chosen: str = "") -> dict[str, Any]:
-    """Cached on what the figures depend on; the key costs two index lookups (the newest analysis and theme row)."""
+    """Cached on what the figures depend on: the rollups' last refresh and the theme list's last change."""
     newest = (
-        CommentInsight.objects.order_by("-pk").values_list("pk", "computed_at").first(),
-        CommentTheme.objects.order_by("-pk").values_list("pk", flat=True).first(),
-        InsightState.load().updated_at,  # moved by recomputes, corrections and erasures
+        RollupState.objects.values_list("refreshed_at", flat=True).first(),
+        tuple(Theme.objects.aggregate(at=Max("updated_at"), n=Count("id")).values()),
     )
     key = (
         "themes:"
@@ -93,6 +94,7 @@ def theme_p_chart(filters: Filters, theme: Theme, language: str) -> dict[str, An
         start=filters.start,
         end=filters.end,
         granularity="W" if filters.granularity == "week" else "M",
+        segment=filters.segment,
     )
     figure = charts.p_chart(stats.p_chart(periods))
     title = _("Comments about “%(theme)s” (%%)") % {"theme": theme.name(language)}

@@ -19,18 +19,14 @@ from config.validators import parse_id
 from feedback.history import field_changes
 from insight.pipeline import catch_up_embedded
 from reports import alerts, dashboard, drivers, exports, objectives, stats, themes
-from reports import review as review_service
 from reports.forms import (
     DashboardFilterForm,
     ObjectiveForm,
-    ReviewActionForm,
-    ReviewForm,
     default_survey,
     filter_values,
     shown_form,
 )
-from reports.models import AlertSettings, ExportJob, ManagementReview, QualityObjective, ReviewAction
-from reports.pack import pack_pdf, pack_view
+from reports.models import AlertSettings, ExportJob, QualityObjective
 from surveys.models import Survey
 
 
@@ -250,79 +246,3 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _get_review_for_user(request: HttpRequest, pk: int) -> ManagementReview:
-    if not is_quality_manager(request.user):
-        raise PermissionDenied
-    return get_object_or_404(ManagementReview.objects.select_related("signed_by", "prepared_by"), pk=pk)
-
-
-@quality_manager_required
-def review_list(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
-    form = ReviewForm(
-        request.POST or None,
-        initial={"period_start": today.replace(month=1, day=1), "period_end": today,
-                 "title": _("Management review %(year)s") % {"year": today.year}},
-    )  # fmt: skip
-    if request.method == "POST" and form.is_valid():
-        try:
-            review = review_service.review_create(prepared_by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            return redirect("review_detail", review.pk)
-    page = Paginator(ManagementReview.objects.select_related("signed_by"), 25).get_page(request.GET.get("page"))
-    return render(request, "reports/review_list.html", {"page": page, "form": form})
-
-
-@quality_manager_required
-def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    review = _get_review_for_user(request, pk)
-    action_form = ReviewActionForm(request.POST if request.POST.get("op") == "add_action" else None)
-    if request.method == "POST":
-        try:
-            done = _review_post(request, review, action_form)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-            done = True
-        if done:
-            return redirect("review_detail", review.pk)
-    inputs = review_service.review_inputs(review)
-    context = {
-        "review": review,
-        "pack": pack_view(review, inputs, get_language()[:2]),
-        "action_form": action_form,
-        "actions": review.actions.select_related("owner"),
-    }
-    return render(request, "reports/review_detail.html", context)
-
-
-def _review_post(request: HttpRequest, review: ManagementReview, action_form: ReviewActionForm) -> bool:
-    """Apply one change to a draft review; False when a form must be shown again with its errors."""
-    op = request.POST.get("op")
-    if op == "decisions":
-        review_service.review_save_decisions(review=review, decisions=request.POST.get("decisions", "")[:20000])
-        messages.success(request, _("Decisions saved."))
-    elif op == "add_action":
-        if not action_form.is_valid():
-            return False
-        review_service.review_add_action(review=review, **action_form.cleaned_data)
-    elif op == "action_done":
-        action = get_object_or_404(ReviewAction, pk=request.POST.get("action"), review=review)
-        review_service.review_action_done(action=action, done=request.POST.get("done") == "1")
-    elif op == "sign":
-        review_service.review_sign(review=review, user=request.user)
-        messages.success(request, _("The review is signed off; its figures are kept as they are now."))
-    return True
-
-
-@quality_manager_required
-def review_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    review = _get_review_for_user(request, pk)
-    view = pack_view(review, review_service.review_inputs(review), get_language()[:2])
-    response = HttpResponse(pack_pdf(review, view), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="management-review-{review.pk}.pdf"'
-    return response

@@ -111,3 +111,70 @@ def invitation_email_now(*, invitation: Invitation) -> None:
     if not invitation.customer.email:
         raise ValidationError(_("This customer has no email address."))
     outbox_add(task="surveys.tasks.invitation_email", args=[invitation.pk])
+
+
+def customers_throttled(customer_ids: list[int], now: datetime) -> set[int]:
+    """Customers invited (not skipped) to any survey within INVITATION_THROTTLE_DAYS; reminders do not count."""
+    since = now - timedelta(days=settings.INVITATION_THROTTLE_DAYS)
+    return set(
+        Invitation.objects.filter(customer_id__in=customer_ids, created_at__gte=since)
+        .exclude(status=Invitation.Status.SKIPPED)
+        .values_list("customer_id", flat=True)
+    )
+
+
+def _skip_reason(customer: Customer, *, email: bool, now: datetime) -> str:
+    """Why this customer must not be asked now (a Skip value), or "": the rules a campaign applies to each one."""
+    if customer.erased_at is not None or customer.opted_out_at is not None:
+        return Invitation.Skip.OPTED_OUT
+    if email and not customer.email:
+        return Invitation.Skip.INVALID_ADDRESS
+    if customers_throttled([customer.pk], now):
+        return Invitation.Skip.THROTTLED
+    return ""
+
+
+@transaction.atomic(savepoint=False)  # what it raises is not caught inside a caller's transaction (api/)
+def invitation_request(
+    *,
+    survey: Survey,
+    customer: Customer,
+    created_by: AbstractBaseUser | None = None,
+    send: bool = False,
+    expires_in_days: int | None = None,
+    now: datetime | None = None,
+) -> tuple[Invitation, str | None]:
+    """Ask one customer one survey, as a shop, CRM or helpdesk does after an order or a ticket: honours opt-out and
+    the throttle like a campaign. A customer who must not be asked gets a skipped invitation with the reason (the
+    record that the request came and why nothing was sent) and no link; otherwise the invitation and its token,
+    emailed from the outbox when `send`, or handed back for the caller's own channel."""
+    now = now or timezone.now()
+    if survey.status != Survey.Status.ACTIVE:
+        raise ValidationError(_("Activate the survey before inviting customers."))
+    days = settings.INVITATION_EXPIRY_DAYS if expires_in_days is None else expires_in_days
+    if not 1 <= days <= 365:
+        raise ValidationError({"expires_in_days": _("A link can stay valid for 1 to 365 days.")})
+    # Locked, so that two requests for one customer at once cannot both pass the throttle.
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    reason = _skip_reason(customer, email=send, now=now)
+    if reason:
+        invitation = Invitation.objects.create(
+            survey=survey,
+            customer=customer,
+            created_by=created_by,
+            token_hash=hash_token(secrets.token_urlsafe(32)),  # no link: the hash of a token nobody holds
+            channel=Invitation.Channel.EMAIL if send else Invitation.Channel.LINK,
+            status=Invitation.Status.SKIPPED,
+            status_reason=str(reason),
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+        audit_record(invitation, action="create", actor=created_by)
+        return invitation, None
+    channel = Invitation.Channel.EMAIL if send else Invitation.Channel.LINK
+    invitation, token = invitation_create(
+        survey=survey, customer=customer, created_by=created_by, expires_in_days=days, now=now, channel=channel
+    )
+    if send:
+        invitation_email_now(invitation=invitation)
+    return invitation, token

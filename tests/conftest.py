@@ -61,3 +61,4 @@ def staff_client(staff) -> Client:
 def _private_var_dir(settings, tmp_path):
     """Files a test writes (exports) go to its own folder, never to the project's var/."""
     settings.VAR_DIR = tmp_path
+    settings.MEDIA_ROOT = tmp_path / "media"

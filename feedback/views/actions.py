@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import is_quality_manager, quality_manager_required, staff_required
 from audit import selectors as audit_selectors
-from feedback import corrective, effectiveness, policy
+from feedback import corrective, effectiveness, evidence, policy, rootcause
 from feedback.forms import (
     ActionForm,
     ContainmentForm,
@@ -26,7 +26,14 @@ from feedback.forms import (
     RootCauseForm,
 )
 from feedback.history import field_changes
-from feedback.models import ActionItem, ActionStatus, ComplaintCase, CorrectiveAction
+from feedback.models import (
+    ActionEvidence,
+    ActionItem,
+    ActionStatus,
+    ComplaintCase,
+    CorrectiveAction,
+    RootCauseMethod,
+)
 
 PAGE_SIZE = 25
 
@@ -129,15 +136,9 @@ def action_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "is_qm": is_quality_manager(request.user),
         "containment_form": ContainmentForm(initial={"containment": action.containment}),
         "decision_form": DecisionForm(initial={"reason": action.decision_reason}),
-        "root_cause_form": RootCauseForm(
-            initial={
-                "method": action.root_cause_method,
-                "root_cause": action.root_cause,
-                "similar": action.similar_nonconformities,
-                "update_risks": action.update_risks,
-                "qms_change": action.qms_change,
-            }
-        ),
+        "root_cause_form": RootCauseForm(),
+        **_analysis_context(action, request.session.pop(f"root-cause-{action.pk}", None)),
+        **_evidence_context(request, action),
         "item_form": ItemForm(initial={"owner": request.user}),
         "review_form": ReviewForm(),
         "reopen_form": ReopenForm(),
@@ -152,6 +153,66 @@ def action_detail(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "feedback/action_detail.html", context)
 
 
+def _analysis_context(action: CorrectiveAction, kept: dict[str, str] | None = None) -> dict[str, Any]:
+    """The method's structured record, as shown and as the form's fields: filled with what is stored, or with what
+    was typed in a refused form (`kept`)."""
+    method, analysis = action.root_cause_method, action.root_cause_analysis or {}
+    stored_whys = list(analysis.get("whys", [])) if method == RootCauseMethod.FIVE_WHYS else []
+    causes = (analysis.get("causes") or {}) if method == RootCauseMethod.FISHBONE else {}
+    written = analysis if method == RootCauseMethod.EIGHT_D else {}
+    labels = dict(rootcause.DISCIPLINES)
+    shown = {
+        "whys": stored_whys,
+        "fishbone": rootcause.fishbone_rows(analysis) if causes else [],
+        "eight_d": [(labels[k], written.get(k, "")) for k in rootcause.WRITTEN_DISCIPLINES] if written else [],
+    }
+    if kept is not None:
+        typed = rootcause.analysis_from_post(kept)
+        return {
+            **shown,
+            "why_rows": typed["whys"],
+            "fish_rows": [(key, label, "\n".join(typed["causes"][key])) for key, label in rootcause.FISHBONE],
+            "d_rows": [(key, labels[key], typed[key]) for key in rootcause.WRITTEN_DISCIPLINES],
+            "rc": {
+                "method": kept.get("method", ""),
+                "root_cause": kept.get("root_cause", ""),
+                "similar": kept.get("similar", ""),
+                "similar_possible": {"yes": True, "no": False}.get(kept.get("similar_possible", "")),
+            },
+        }
+    return {
+        **shown,
+        "why_rows": stored_whys + [{"why": "", "because": ""}] * (rootcause.MAX_WHYS - len(stored_whys)),
+        "fish_rows": [(key, label, "\n".join(causes.get(key, []))) for key, label in rootcause.FISHBONE],
+        "d_rows": [(key, labels[key], written.get(key, "")) for key in rootcause.WRITTEN_DISCIPLINES],
+        "rc": {
+            "method": method,
+            "root_cause": action.root_cause,
+            "similar": action.similar_nonconformities,
+            "similar_possible": action.similar_possible,
+        },
+    }
+
+
+def _may_attach(request: HttpRequest, action: CorrectiveAction) -> bool:
+    try:
+        policy.action_check_evidence(request.user, action)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def _evidence_context(request: HttpRequest, action: CorrectiveAction) -> dict[str, Any]:
+    files = list(action.evidence.select_related("uploaded_by"))
+    step = ActionEvidence.Step
+    return {
+        "investigation_files": [f for f in files if f.step == step.INVESTIGATION],
+        "effectiveness_files": [f for f in files if f.step == step.EFFECTIVENESS],
+        "may_attach": _may_attach(request, action),
+        "attachable_steps": [s for s in step.values if evidence.can_attach(action, s)],
+    }
+
+
 STEPS = {
     "containment": (ContainmentForm, lambda a, d, u: corrective.action_record_containment(action=a, **d)),
     "decision": (DecisionForm, lambda a, d, u: corrective.action_decide(action=a, **d)),
@@ -161,8 +222,11 @@ STEPS = {
 }
 
 
-def _apply(request: HttpRequest, action: CorrectiveAction, form: Any, run: Any, success: str) -> HttpResponse:
-    """Validate a step's form, run its service, and report either outcome on the action page."""
+def _apply(
+    request: HttpRequest, action: CorrectiveAction, form: Any, run: Any, success: str, keep: str = ""
+) -> HttpResponse:
+    """Validate a step's form, run its service, and report either outcome on the action page. With `keep`, what
+    was typed in a refused form is kept in the session under that key and shown again, not lost."""
     try:
         if not form.is_valid():
             raise ValidationError([error for errors in form.errors.values() for error in errors])
@@ -170,6 +234,8 @@ def _apply(request: HttpRequest, action: CorrectiveAction, form: Any, run: Any, 
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
+        if keep:
+            request.session[keep] = {name: str(value)[:10000] for name, value in request.POST.items()}
     else:
         messages.success(request, success)
     return redirect("action_detail", reference=action.reference)
@@ -183,7 +249,10 @@ def action_step(request: HttpRequest, reference: str, step: str) -> HttpResponse
         messages.error(request, _("Unknown step."))
         return redirect("action_detail", reference=action.reference)
     form_class, run = STEPS[step]
-    return _apply(request, action, form_class(request.POST), lambda data: run(action, data, request.user), _("Saved."))
+    keep = f"root-cause-{action.pk}" if step == "root-cause" else ""
+    return _apply(
+        request, action, form_class(request.POST), lambda data: run(action, data, request.user), _("Saved."), keep
+    )
 
 
 @require_POST

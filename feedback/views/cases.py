@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -19,6 +21,7 @@ from feedback.forms import AssessmentForm, AssignForm, CaseEditForm, CaseForm, T
 from feedback.history import field_changes
 from feedback.models import ActionItem, CaseStatus, Category, ComplaintCase, Severity
 from insight.selectors import response_themes
+from surveys.models import Response
 
 PAGE_SIZE = 25
 MY_WORK_LIMIT = 10
@@ -27,7 +30,9 @@ MY_WORK_LIMIT = 10
 def _get_case_for_user(request: HttpRequest, reference: str) -> ComplaintCase:
     """The case, for anyone on the staff side (staff_required has checked the role)."""
     return get_object_or_404(
-        ComplaintCase.objects.select_related("customer", "category", "assignee", "response__survey"),
+        ComplaintCase.objects.select_related(
+            "customer", "category", "assignee", "response__survey", "handling_invitation"
+        ),
         reference=reference.upper(),
     )
 
@@ -154,12 +159,26 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "can_change": policy.can_change_case(request.user, case),
         "can_take": policy.can_take_case(request.user, case),
         "survey_summary": loop.response_summary(case.response, request.LANGUAGE_CODE[:2]) if case.response else "",
+        "handling": _handling(case, request.LANGUAGE_CODE[:2]),
         "comment_themes": response_themes(case.response_id) if case.response_id else [],
         # What was typed in a form that was refused, shown again instead of lost.
         "kept": request.session.pop(f"transition-{case.pk}", {}),
         "kept_text": request.session.pop(f"text-{case.pk}", ""),
     }
     return render(request, "feedback/case_detail.html", context)
+
+
+def _handling(case: ComplaintCase, language: str) -> dict[str, Any] | None:
+    """The complaint-handling survey sent after closing, and its answer once given."""
+    invitation = case.handling_invitation
+    if invitation is None:
+        return None
+    response = Response.objects.filter(invitation=invitation).select_related("survey").first()
+    return {
+        "invitation": invitation,
+        "response": response,
+        "summary": loop.response_summary(response, language) if response else "",
+    }
 
 
 @staff_required

@@ -42,7 +42,9 @@ def complaint_form(request: HttpRequest) -> HttpResponse:
                 return _render(request, "feedback/public/received.html", {"case": None}, language)
             if _over_rate(request):
                 context = {"form": form, "rate_limited": True}
-                return _render(request, "feedback/public/complaint_form.html", context, language, status=429)
+                return _form_page(
+                    _render(request, "feedback/public/complaint_form.html", context, language, status=429)
+                )
             if form.is_valid():
                 data = form.cleaned_data
                 case = workflow.case_create(
@@ -58,7 +60,14 @@ def complaint_form(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect(f"/c/{tracking_token(case)}/?lang={language}&new=1")
     status = 400 if request.method == "POST" else 200
-    return _render(request, "feedback/public/complaint_form.html", {"form": form}, language, status=status)
+    return _form_page(_render(request, "feedback/public/complaint_form.html", {"form": form}, language, status=status))
+
+
+def _form_page(response: HttpResponse) -> HttpResponse:
+    """The form's URL holds nothing personal; and under "no-referrer" a browser posts it with `Origin: null`, which
+    Django's CSRF check refuses. Same-origin keeps the URL out of other sites and lets the form be sent."""
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
 
 
 @require_http_methods(["GET"])

@@ -4,16 +4,16 @@ address, or surveyed too recently (throttling), each skipped with its reason."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from customers.models import Customer
+from surveys.invitations import customers_throttled
 from surveys.models import Campaign, Invitation, Survey
 
 S, Skip = Invitation.Status, Invitation.Skip
@@ -41,14 +41,8 @@ def audience(campaign: Campaign) -> QuerySet[Customer]:
     return customers.order_by("id")
 
 
-def _throttled_customers(customer_ids: list[int], now: datetime) -> set[int]:
-    """Customers invited (not skipped) to any survey within the throttle window; reminders do not count."""
-    since = now - timedelta(days=settings.INVITATION_THROTTLE_DAYS)
-    return set(
-        Invitation.objects.filter(customer_id__in=customer_ids, created_at__gte=since)
-        .exclude(status=S.SKIPPED)
-        .values_list("customer_id", flat=True)
-    )
+# One throttle rule for campaigns and single requests (the API's, surveys/invitations.py).
+_throttled_customers = customers_throttled
 
 
 def skip_reasons(campaign: Campaign, now: datetime) -> list[tuple[int, str]]:

@@ -30,6 +30,22 @@ PUBLIC = {
     "respond_public_thanks",
     "brand_logo",  # the logo on customers' pages and emails
     "contact_confirm",
+    "api_docs",  # the API's documentation and schema: no data in them
+    "api_schema",
+}
+# The REST API (api/): no session, an API key; without one every endpoint answers 401 JSON (tests/api/).
+API_ENDPOINTS = {
+    "api_customers",
+    "api_customer",
+    "api_customer_erase",
+    "api_customer_by_external_id",
+    "api_invitations",
+    "api_invitation",
+    "api_responses",
+    "api_response",
+    "api_cases",
+    "api_case",
+    "api_aggregates",
 }
 # Pages for anyone signed in with a role (staff or quality manager).
 STAFF_PAGES = {
@@ -48,6 +64,9 @@ STAFF_PAGES = {
     "action_detail",
     "item_add",
     "item_status",
+    "evidence_upload",
+    "evidence_download",
+    "action_8d_pdf",
     "theme_comments",
     "comment_correct",
 }
@@ -83,10 +102,18 @@ def _url(name: str, pattern: URLPattern, ids: dict) -> str:
         kwargs = {key: ids["export"] for key in kwargs}
     if name.startswith("review_") and "pk" in kwargs:
         kwargs = {key: ids["review"] for key in kwargs}
+    if name.startswith("analysis_") and "pk" in kwargs:
+        kwargs = {key: ids["analysis"] for key in kwargs}
     if name.startswith("theme_") and "pk" in kwargs:
         kwargs = {key: ids.get("theme", 1) for key in kwargs}
+    if name.startswith("evidence_") and "pk" in kwargs:
+        kwargs["pk"] = ids["evidence"]
     if name == "comment_correct":
         kwargs = {key: ids.get("comment", 1) for key in kwargs}
+    if name.startswith("webhook_") and "pk" in kwargs:
+        kwargs = {key: ids["webhook"] for key in kwargs}
+    if name.startswith("webhook_") and "delivery_id" in kwargs:
+        kwargs = {key: ids["webhook_delivery"] for key in kwargs}
     return reverse(name, kwargs=kwargs)
 
 
@@ -109,10 +136,17 @@ def ids():
     corrective.action_record_containment(action=action, containment="c")
     corrective.action_decide(action=action, needed=True, reason="r")
     corrective.action_record_root_cause(
-        action=action, root_cause="rc", method="5why", similar="", update_risks=False, qms_change=False
+        action=action,
+        root_cause="rc",
+        method="other",
+        similar_possible=False,
+        similar="",
+        update_risks=False,
+        qms_change=False,
     )
     item = corrective.item_add(action=action, description="d", owner=action.owner, due_date=date.today())
     return {
+        "evidence": _evidence(action).pk,
         "pk": survey.pk,
         "question_id": survey.current_version.questions.first().pk,
         "invitation_id": invitation.pk,
@@ -129,8 +163,20 @@ def ids():
         "objective": _objective(survey, action.owner).pk,
         "export": _export(survey, action.owner).pk,
         "review": _review(action.owner).pk,
+        "analysis": _analysis(survey, action.owner).pk,
         **_insight(survey),
+        **_webhook(action.owner),
     }
+
+
+def _webhook(owner):
+    from webhooks.events import events_record
+    from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    # Registered directly: the walk needs no receiver, and a public address needs no DNS lookup here.
+    endpoint = WebhookEndpoint.objects.create(url="https://93.184.216.34/hook", events=["case.opened"], secret="s")
+    events_record([("case.opened", "walk", {})])
+    return {"webhook": endpoint.pk, "webhook_delivery": WebhookDelivery.objects.get(endpoint=endpoint).pk}
 
 
 def _insight(survey):
@@ -145,10 +191,31 @@ def _insight(survey):
     return {"theme": theme.pk, "comment": response.answers.get().insight.pk}
 
 
+def _evidence(action):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from feedback.evidence import evidence_add
+
+    return evidence_add(
+        action=action,
+        step="investigation",
+        upload=SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF\n"),
+        uploaded_by=action.owner,
+    )
+
+
 def _review(owner):
     from reports.review import review_create
 
     return review_create(title="r", period_start=date(2026, 1, 1), period_end=date(2026, 6, 30), prepared_by=owner)
+
+
+def _analysis(survey, owner):
+    from reports.analysis import analysis_save
+    from reports.dashboard import Filters
+
+    filters = Filters(survey=survey, start=date(2026, 1, 1), end=date(2026, 6, 30))
+    return analysis_save(filters=filters, title="a", conclusion="c", user=owner)
 
 
 def _objective(survey, owner):
@@ -178,7 +245,7 @@ def staff_urls(ids):
 def quality_manager_urls(ids):
     urls = []
     for name, pattern in _named_patterns(get_resolver()):
-        if name in PUBLIC | STAFF_PAGES | SIGNED_IN:
+        if name in PUBLIC | STAFF_PAGES | SIGNED_IN | API_ENDPOINTS:
             continue
         urls.append((name, _url(name, pattern, ids)))
     return urls
@@ -203,7 +270,30 @@ def test_the_walk_covers_the_builder(ids):
         "customer_erase",
         "survey_public_link",
         "survey_qr",
+        "apikey_list",
+        "apikey_revoke",
+        "apicall_list",
+        "webhook_list",
+        "webhook_create",
+        "webhook_detail",
+        "webhook_edit",
+        "webhook_toggle",
+        "webhook_roll_secret",
+        "webhook_delivery",
+        "webhook_resend",
     } <= names
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_api_endpoints_refuse_a_session_without_a_key(ids, qm_client, method):
+    """A signed-in quality manager's session is not an API key: the API answers 401, in JSON."""
+    found = [(name, _url(name, pattern, ids)) for name, pattern in _named_patterns(get_resolver())
+             if name in API_ENDPOINTS]  # fmt: skip
+    assert {name for name, _url in found} == API_ENDPOINTS
+    for name, url in found:
+        response = getattr(qm_client, method)(url)
+        assert response.status_code in (401, 405), f"{name} answered {response.status_code}"
+        assert response["Content-Type"] == "application/json", name
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

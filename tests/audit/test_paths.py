@@ -181,7 +181,13 @@ def _action_to_review(qm, staff):
     corrective.action_record_containment(action=action, containment="Giao bù")
     corrective.action_decide(action=action, needed=True, reason="Lặp lại")
     corrective.action_record_root_cause(
-        action=action, root_cause="Thiếu xe", method="5why", similar="", update_risks=False, qms_change=False
+        action=action,
+        root_cause="Thiếu xe",
+        method="other",
+        similar_possible=False,
+        similar="",
+        update_risks=False,
+        qms_change=False,
     )
     item = corrective.item_add(action=action, description="Thuê xe", owner=staff, due_date=timezone.localdate())
     corrective.item_set_status(item=item, status="done")
@@ -249,8 +255,18 @@ def test_objectives_and_management_reviews_leave_entries(qm_client, qm):
     )
     reviews.review_save_decisions(review=review, decisions="Tăng xe")
     action = reviews.review_add_action(review=review, description="Mua xe", owner=qm, due=timezone.localdate())
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import TOP_MANAGEMENT
+    from reports import review_records
+
+    qm.groups.add(Group.objects.get(name=TOP_MANAGEMENT))  # sign-off is top management's
+    qm._role_groups = None
+    review_records.review_save_meeting(review=review, chair=qm, attendees="Lan")
+    output = review_records.review_add_output(review=review, kind="resources", description="Thêm xe")
     reviews.review_sign(review=review, user=qm)
-    assert [e.action for e in entries(review)] == ["create", "update", "sign"]
+    assert [e.action for e in entries(review)] == ["create", "update", "update", "sign"]
+    assert entries(output).get().action == "create"
     assert len(entries(review, action="sign").get().changes["snapshot_sha256"][1]) == 64
     assert entries(action).get().action == "create"
     call_command("audit_verify", stdout=open("/dev/null", "w"))  # noqa: SIM115

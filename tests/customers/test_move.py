@@ -71,7 +71,9 @@ def test_the_move_keeps_every_row_and_foreign_key_of_a_database_with_demo_data()
     old.get_model("surveys", "Invitation").objects.create(
         survey_id=old_survey.pk, customer_id=old_customer.pk, token_hash="f" * 64, expires_at="2030-01-01T00:00Z"
     )
-    old.get_model("surveys", "ErasureRecord").objects.create(customer_id=old_customer.pk, erased_by_id=qm.pk, reason="x")
+    old.get_model("surveys", "ErasureRecord").objects.create(
+        customer_id=old_customer.pk, erased_by_id=qm.pk, reason="x"
+    )
 
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())

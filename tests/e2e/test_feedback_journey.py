@@ -91,8 +91,16 @@ def test_detractor_to_closed_case_to_effective_corrective_action(browser, live_s
     qm.get_by_label("Có, cần hành động").check()
     qm.get_by_label("Lý do").fill("Lặp lại ở nhiều khu vực")
     qm.get_by_role("button", name="Ghi nhận quyết định").click()
-    qm.get_by_label("Phương pháp").select_option("5why")
+    qm.get_by_label("Phương pháp", exact=True).select_option("5why")
+    # The five whys are a chain (at least three links), and the similar-nonconformities question is answered.
+    for i, (why, because) in enumerate(
+        [("Vì sao giao trễ?", "Xe rời kho muộn"), ("Vì sao xe muộn?", "Thiếu tài xế"), ("Vì sao thiếu?", "Ca chiều")],
+        start=1,
+    ):
+        qm.locator(f"#why_{i}").fill(why)
+        qm.locator(f"#because_{i}").fill(because)
     qm.get_by_label("Nguyên nhân gốc", exact=True).fill("Thiếu tài xế ca chiều")
+    qm.locator("#similar-no").check()
     qm.get_by_role("button", name="Lưu nguyên nhân gốc").click()
     qm.get_by_label("Hành động", exact=True).fill("Tuyển thêm tài xế")
     qm.get_by_label("Hạn hoàn thành").fill("2026-12-31")

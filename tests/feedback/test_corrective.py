@@ -23,7 +23,13 @@ def test_steps_must_be_recorded_in_order(action):
         corrective.action_decide(action=action, needed=True, reason="Lặp lại")
     with pytest.raises(ValidationError):
         corrective.action_record_root_cause(
-            action=action, root_cause="x", method="5why", similar="", update_risks=False, qms_change=False
+            action=action,
+            root_cause="x",
+            method="other",
+            similar_possible=False,
+            similar="",
+            update_risks=False,
+            qms_change=False,
         )
     with pytest.raises(ValidationError):
         corrective.item_add(action=action, description="x", owner=staff_user(), due_date=date.today())
@@ -32,7 +38,8 @@ def test_steps_must_be_recorded_in_order(action):
     corrective.action_record_root_cause(
         action=action,
         root_cause="Thiếu tài xế ca chiều",
-        method="5why",
+        method="other",
+        similar_possible=True,
         similar="Kho Đà Nẵng",
         update_risks=True,
         qms_change=False,

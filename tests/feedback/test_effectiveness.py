@@ -38,7 +38,13 @@ def ready_action(**fields):
         corrective.action_record_containment(action=action, containment="Giao bù")
         corrective.action_decide(action=action, needed=True, reason="Lặp lại")
         corrective.action_record_root_cause(
-            action=action, root_cause="Thiếu tài xế", method="5why", similar="", update_risks=False, qms_change=False
+            action=action,
+            root_cause="Thiếu tài xế",
+            method="other",
+            similar_possible=False,
+            similar="",
+            update_risks=False,
+            qms_change=False,
         )
         item = corrective.item_add(action=action, description="Tuyển tài xế", owner=staff_user(), due_date=PIVOT)
         corrective.item_set_status(item=item, status="done")

@@ -73,3 +73,9 @@ def test_tracking_link_cannot_be_forged_and_shows_messages_in_the_customers_lang
     assert "Rejected" in html and "Not covered by warranty" in html and '<html lang="en">' in html
     assert client.get(reverse("case_track", args=["MQ:forged:signature"])).status_code == 404
     assert client.get(reverse("case_track", args=[tracking_token(case) + "x"])).status_code == 404
+
+
+def test_the_complaint_form_can_be_posted_by_a_browser_and_keeps_its_url_on_this_site(client):
+    # Under "no-referrer" a browser posts the form with `Origin: null` and the CSRF check refuses it (the browser
+    # journey in tests/e2e/test_iso_journey.py sends it for real); the form's URL holds nothing personal.
+    assert client.get("/complaint/")["Referrer-Policy"] == "same-origin"

@@ -101,7 +101,11 @@ def test_quality_manager_runs_a_corrective_action_from_a_case(qm_client, qm, sta
     assert action.action_needed is None
     step("containment", {"containment": "Giao bù"})
     step("decision", {"needed": "yes", "reason": "Lặp lại"})
-    step("root-cause", {"method": "fishbone", "root_cause": "Thiếu xe", "similar": "", "update_risks": "on"})
+    step(
+        "root-cause",
+        {"method": "fishbone", "root_cause": "Thiếu xe", "fish_machine": "Xe hỏng", "similar_possible": "no",
+         "similar": "", "update_risks": "on"},
+    )  # fmt: skip
     # Staff add and finish the action items; they cannot record the review.
     staff_client.post(
         reverse("item_add", args=[action.reference]),
@@ -179,7 +183,13 @@ def test_an_incomplete_action_item_is_refused_with_a_message(staff_client, staff
     corrective.action_record_containment(action=action, containment="c")
     corrective.action_decide(action=action, needed=True, reason="r")
     corrective.action_record_root_cause(
-        action=action, root_cause="rc", method="8d", similar="", update_risks=False, qms_change=False
+        action=action,
+        root_cause="rc",
+        method="other",
+        similar_possible=False,
+        similar="",
+        update_risks=False,
+        qms_change=False,
     )
     page = staff_client.post(
         reverse("item_add", args=[action.reference]),

@@ -84,3 +84,24 @@ def test_a_theme_of_ones_own_learns_from_its_example_phrases():
     engine = Engine.train([*specs, parking], corpus.training())
     (result,) = engine.analyse(["chỗ đậu xe quá chật, gửi xe mất nửa tiếng"])
     assert result.top == "parking"
+
+
+def test_the_fast_feature_path_gives_the_rows_of_the_reference_path():
+    """The worker's batch path (cached word columns, counting in numpy) must read a comment exactly as the plain
+    path the model was trained with: same columns, same TF-IDF weights, for every bundled comment, folded, joined
+    with another, empty, or only punctuation."""
+    import numpy as np
+
+    from insight.text import features, fold, normalise_many
+
+    engine = _engine()
+    texts = [r.text for r in corpus.rows()]
+    texts += [fold(t) for t in texts[:50]] + [a + " " + b for a, b in zip(texts[:40], texts[40:80], strict=True)]
+    texts += ["", "!!!", "ko", "zzzqqq unseen words only?"]
+    for _round in range(2):  # the second time the word columns come from the cache
+        normalised = normalise_many(texts)
+        plain = engine.vectoriser.transform([features(t) for t in normalised])
+        fast = engine.featurise(normalised)
+        assert plain.indptr.tolist() == fast.indptr.tolist()
+        assert plain.indices.tolist() == fast.indices.tolist()
+        assert np.allclose(plain.data, fast.data, rtol=0, atol=1e-12)

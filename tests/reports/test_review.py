@@ -18,11 +18,26 @@ pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
 
 
+def signer(user):
+    """Sign-off is top management's (the quality manager here is also a director)."""
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import TOP_MANAGEMENT
+
+    user.groups.add(Group.objects.get(name=TOP_MANAGEMENT))
+    user._role_groups = None
+    return user
+
+
 def new_review(user, **fields):
     values = {"title": "Xem xét của lãnh đạo 2026", "period_start": TODAY - timedelta(days=60), "period_end": TODAY,
               "prepared_by": user}  # fmt: skip
     values.update(fields)
-    return review_create(**values)
+    review = review_create(**values)
+    from reports.review_records import review_save_meeting
+
+    review_save_meeting(review=review, chair=user, attendees="Lan Nguyễn (QM)")
+    return review
 
 
 @pytest.fixture
@@ -56,6 +71,7 @@ def test_the_pack_holds_the_iso_inputs_of_the_period(qm, data):
 
 
 def test_signing_freezes_the_figures_and_locks_the_review(qm, data, qm_client):
+    signer(qm)
     review = new_review(qm)
     review_add_action(review=review, description="Đào tạo lại đội giao hàng", owner=qm, due=TODAY + timedelta(days=30))
     qm_client.post(
@@ -80,6 +96,7 @@ def test_signing_freezes_the_figures_and_locks_the_review(qm, data, qm_client):
 
 
 def test_open_actions_are_carried_to_the_next_review_and_closing_them_closes_the_original(qm, qm_client):
+    signer(qm)
     first = new_review(qm, period_start=date(2025, 1, 1), period_end=date(2025, 12, 31))
     done = review_add_action(review=first, description="Xong rồi", owner=qm, due=date(2026, 1, 31))
     still_open = review_add_action(

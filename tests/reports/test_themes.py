@@ -91,7 +91,7 @@ def test_the_review_pack_lists_the_top_themes_and_their_change(qm_client, qm):
     table = html[html.index('data-testid="review-themes"') :].split("</table>")[0]
     rows = [r for r in table.split("</tr>") if "<td>" in r]
     assert "Giá cả" in rows[0] and "Giao hàng" in rows[1]
-    assert "+56,6" in rows[0] and "p = 0.000" in rows[0]  # price rose from 1 in 3 to 9 in 10 comments
+    assert "+56,7" in rows[0] and "p = 0.000" in rows[0]  # 90.0 − 33.3 = 56.67, rounded, not truncated
     pdf = qm_client.get(reverse("review_pdf", args=[review.pk]))
     assert pdf.status_code == 200
 

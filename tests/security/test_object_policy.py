@@ -20,7 +20,16 @@ pytestmark = pytest.mark.django_db
 # Comment themes belong to no one: every staff member may read and correct them (tests/accounts/test_access.py
 # walks them for each role), so the ownership walk below leaves them out.
 UNOWNED = {"theme_comments", "comment_correct"}
-READS = {"home", "case_list", "case_detail", "action_list", "action_detail", "case_create"}
+READS = {
+    "home",
+    "case_list",
+    "case_detail",
+    "action_list",
+    "action_detail",
+    "case_create",
+    "evidence_download",
+    "action_8d_pdf",
+}
 # What each changing page is sent, so that the only reason to refuse is the policy.
 POSTS = {
     "case_edit": {"description": "Sửa", "severity": "high", "impact": "one", "language": "vi", "contact_name": "k"},
@@ -30,6 +39,8 @@ POSTS = {
     "case_assess": {"severity": "high", "impact": "one", "complexity": "simple", "immediate_action_needed": "no"},
     "case_not_accepted": {"reason": "Không đồng ý"},
     "item_status": {"status": "done"},
+    # No file: the owner of an item is let through (and told the file is missing), another staff member is not.
+    "evidence_upload": {"step": "effectiveness"},
 }
 
 
@@ -44,16 +55,31 @@ def world():
     corrective.action_record_containment(action=action, containment="c")
     corrective.action_decide(action=action, needed=True, reason="r")
     corrective.action_record_root_cause(
-        action=action, root_cause="rc", method="5why", similar="", update_risks=False, qms_change=False
+        action=action,
+        root_cause="rc",
+        method="other",
+        similar_possible=False,
+        similar="",
+        update_risks=False,
+        qms_change=False,
     )
     item = corrective.item_add(action=action, description="d", owner=alice, due_date=date(2030, 1, 1))
-    ids = {"case": case.reference, "action": action.reference, "item_id": item.pk}
+    ids = {"case": case.reference, "action": action.reference, "item_id": item.pk, "evidence": _evidence(action).pk}
     urls = {
         name: _url(name, pattern, ids)
         for name, pattern in _named_patterns(get_resolver())
         if name in STAFF_PAGES - UNOWNED
     }
     return {"manager": manager, "alice": alice, "bob": bob, "case": case, "item": item, "urls": urls}
+
+
+def _evidence(action):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from feedback.evidence import evidence_add
+
+    upload = SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF\n")
+    return evidence_add(action=action, step="investigation", upload=upload, uploaded_by=action.owner)
 
 
 def _client(user) -> Client:

@@ -1,0 +1,80 @@
+"""Who is calling: an API key in `Authorization: Bearer <key>` (or `X-API-Key`), its scope, and its rate limit.
+
+Writes made through a key are attributed to the quality manager who made it, through the door "api" (audit/), and
+the key is kept on the request so that the call log (api/middleware.py) can name it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from rest_framework import authentication, exceptions, permissions, throttling
+from rest_framework.request import Request
+
+from api.keys import apikey_for_secret
+from api.models import ApiKey
+from audit.trail import acting_for_request
+from config import ratelimit
+
+# Wrong keys per client address per hour before 429: a key cannot be guessed, but a flood costs a lookup each.
+BAD_KEY_SCOPE = "api-bad-key"
+
+
+def _secret(request: Request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header:
+        kind, _sep, value = header.partition(" ")
+        return value.strip() if kind.lower() == "bearer" else ""
+    if "HTTP_X_API_KEY" in request.META:
+        return request.META["HTTP_X_API_KEY"].strip()
+    return None
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[Any, ApiKey] | None:
+        secret = _secret(request)
+        if secret is None:
+            return None
+        client = ratelimit.client_address(request._request)
+        if ratelimit.over(BAD_KEY_SCOPE, client, limit=settings.BAD_TOKEN_RATE_PER_HOUR):
+            raise exceptions.Throttled(wait=3600)
+        key = apikey_for_secret(secret)
+        if key is None:
+            ratelimit.hit(BAD_KEY_SCOPE, client, limit=settings.BAD_TOKEN_RATE_PER_HOUR)
+            raise exceptions.AuthenticationFailed(_("This API key is not valid or has been revoked."))
+        request._request.api_key = key  # type: ignore[attr-defined]
+        # The request's writes are the key creator's, through the API (the audit middleware saw no signed-in user).
+        acting_for_request(key.created_by, "api")
+        return key.created_by, key
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class HasScope(permissions.BasePermission):
+    """Any valid key reads; only a write key changes anything."""
+
+    message = _("This API key may only read: a key with the write scope is needed.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            raise exceptions.NotAuthenticated(_("Send an API key: Authorization: Bearer <key>."))
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return key.scope == ApiKey.Scope.WRITE
+
+
+class PerKeyRateLimit(throttling.BaseThrottle):
+    """API_RATE_PER_MINUTE calls per key, counted by the project's one limiter (shared by every process)."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            return True
+        return ratelimit.hit("api-key", str(key.pk), limit=settings.API_RATE_PER_MINUTE, window=60)
+
+    def wait(self) -> float:
+        return 60.0

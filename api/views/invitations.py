@@ -1,0 +1,131 @@
+"""Invitations: one survey for one customer, as a CRM, helpdesk or shop asks after an order or a ticket.
+
+Idempotent with an `Idempotency-Key` header: the same key and body answer the same invitation (200, with
+`Idempotent-Replayed: true`), the same key with another body is refused (422). The record is written in the
+invitation's transaction, so a request that fails leaves no record and may be sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response as ApiResponse
+from rest_framework.views import APIView
+
+from api.errors import Unprocessable
+from api.models import ApiKey, IdempotencyRecord
+from api.serializers import InvitationRequestSerializer, InvitationSerializer
+from api.views.common import customer_for, errors, get_or_404
+from customers.models import Customer
+from customers.services import customer_create
+from surveys.invitations import invitation_link, invitation_request, token_for_salt
+from surveys.models import Invitation, Survey
+
+IDEMPOTENCY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, description="Any unique string (up to 200 characters)."
+)
+
+
+def _body_hash(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def _answer(invitation: Invitation, *, replayed: bool = False, created: bool = True) -> ApiResponse:
+    links = {}
+    if invitation.status != Invitation.Status.SKIPPED and invitation.token_salt:
+        links[invitation.pk] = invitation_link(token_for_salt(invitation.token_salt))
+    body = InvitationSerializer(invitation, context={"links": links}).data
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    code = status.HTTP_201_CREATED if created and not replayed else status.HTTP_200_OK
+    return ApiResponse(body, status=code, headers=headers)
+
+
+def _customer(data: dict[str, Any]) -> Customer:
+    if "customer_id" in data:
+        return customer_for(customer_id=data["customer_id"], field="customer_id")
+    if "customer_external_id" in data:
+        return customer_for(external_id=data["customer_external_id"], field="customer_external_id")
+    fields = dict(data["customer"])
+    external_id = fields.get("external_id", "").strip()
+    if external_id:
+        existing = Customer.objects.filter(external_id=external_id).first()
+        if existing is not None:
+            return existing
+    return customer_create(**fields)
+
+
+class InvitationCreate(APIView):
+    @extend_schema(
+        operation_id="invitations_create",
+        parameters=[IDEMPOTENCY],
+        request=InvitationRequestSerializer,
+        responses={201: InvitationSerializer, 200: InvitationSerializer, **errors(400, 403, 422)},
+        description=(
+            "Ask one survey of one customer (by id, external id, or created on the fly). Opt-out and the throttle "
+            "are honoured: such a request answers `state: skipped` with the `skip_reason` and no link. With "
+            "`send: true` the link is emailed from the outbox; otherwise it is returned for your own channel."
+        ),
+    )
+    def post(self, request: Request) -> ApiResponse:
+        data = InvitationRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        idem = request.headers.get("Idempotency-Key", "").strip()
+        if len(idem) > 200:
+            raise serializers.ValidationError({"Idempotency-Key": [_("At most 200 characters.")]})
+        key: ApiKey = request.auth  # type: ignore[assignment]
+        digest = _body_hash(request.data)
+        try:
+            with transaction.atomic():
+                if idem:
+                    previous = IdempotencyRecord.objects.filter(key=key, idempotency_key=idem).first()
+                    if previous is not None:
+                        return self._replay(previous, digest)
+                invitation = self._create(data.validated_data, request)
+                if idem:
+                    # A concurrent request with this key waits on the unique index until this one commits, then
+                    # fails (its invitation rolled back) and answers this one's invitation below.
+                    IdempotencyRecord.objects.create(
+                        key=key, idempotency_key=idem, body_hash=digest, invitation=invitation
+                    )
+                return _answer(invitation)
+        except IntegrityError:
+            if not idem:
+                raise
+            # The concurrent request with the same key committed first: answer what it made.
+            previous = IdempotencyRecord.objects.filter(key=key, idempotency_key=idem).first()
+            if previous is None:
+                raise
+            return self._replay(previous, digest)
+
+    def _replay(self, previous: IdempotencyRecord, digest: str) -> ApiResponse:
+        if previous.body_hash != digest or previous.invitation is None:
+            raise Unprocessable(_("This Idempotency-Key was used with another request body."))
+        return _answer(previous.invitation, replayed=True)
+
+    def _create(self, data: dict[str, Any], request: Request) -> Invitation:
+        survey = Survey.objects.filter(pk=data["survey"]).first()
+        if survey is None:
+            raise serializers.ValidationError({"survey": [_("No survey has this id.")]})
+        invitation, _token = invitation_request(
+            survey=survey,
+            customer=_customer(data),
+            created_by=request.user,
+            send=data["send"],
+            expires_in_days=data.get("expires_in_days"),
+        )
+        return invitation
+
+
+class InvitationDetail(APIView):
+    @extend_schema(operation_id="invitations_read", responses={200: InvitationSerializer, **errors(404)},
+                   description="The invitation's state (its link is given only when it is made).")  # fmt: skip
+    def get(self, request: Request, pk: int) -> ApiResponse:
+        invitation = get_or_404(Invitation.objects, pk=pk)
+        return ApiResponse(InvitationSerializer(invitation, context={"links": {}}).data)

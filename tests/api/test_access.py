@@ -1,0 +1,165 @@
+"""Every endpoint refuses a call without a key, with a revoked or unknown key, and a write with a read key; each
+refusal is JSON in the documented shape, changes nothing, and is in the call log."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.keys import apikey_revoke
+from api.models import ApiCall
+from audit.models import AuditEntry
+from customers.models import Customer
+from surveys.models import Invitation
+from tests.api.conftest import Api
+from tests.factories import CustomerFactory, make_survey
+
+pytestmark = pytest.mark.django_db
+
+READS = [
+    "/api/v1/customers/",
+    "/api/v1/customers/{customer}/",
+    "/api/v1/customers/by-external-id/EXT-A/",
+    "/api/v1/invitations/{invitation}/",
+    "/api/v1/responses/",
+    "/api/v1/cases/{case}/",
+    "/api/v1/aggregates/?survey={survey}",
+]
+WRITES = [
+    ("post", "/api/v1/customers/", {"name": "An"}),
+    ("put", "/api/v1/customers/by-external-id/EXT-NEW/", {"name": "An"}),
+    ("post", "/api/v1/customers/{customer}/erase/", {"reason": "email of 3 May"}),
+    ("post", "/api/v1/invitations/", {"survey": "{survey}", "customer_id": "{customer}"}),
+    ("post", "/api/v1/cases/", {"channel": "phone", "description": "Giao trễ", "contact_name": "An"}),
+]
+
+
+@pytest.fixture
+def world(api, qm):
+    from feedback import workflow
+
+    survey = make_survey(owner=qm)
+    customer = CustomerFactory(external_id="EXT-A")
+    invitation = api.post("/api/v1/invitations/", {"survey": survey.pk, "customer_id": customer.pk}).json()
+    case = workflow.case_create(channel="phone", description="x", contact_name="k")
+    return {"survey": survey.pk, "customer": customer.pk, "invitation": invitation["id"], "case": case.reference}
+
+
+def _fill(value, world):
+    if isinstance(value, str):
+        return value.format(**world)
+    if isinstance(value, dict):
+        out = {k: _fill(v, world) for k, v in value.items()}
+        return {k: int(v) if k in ("survey", "customer_id") else v for k, v in out.items()}
+    return value
+
+
+def _state():
+    return (Customer.objects.count(), Invitation.objects.count(), AuditEntry.objects.count(),
+            Customer.objects.filter(erased_at__isnull=False).count())  # fmt: skip
+
+
+def _refused(response, status, code):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
+
+
+@pytest.mark.parametrize("who", ["none", "unknown", "revoked", "malformed"])
+def test_calls_without_a_valid_key_are_refused_401(world, write_key, qm, who):
+    secret = {"none": None, "unknown": "ln_" + "x" * 43, "revoked": write_key[1], "malformed": "nope"}[who]
+    if who == "revoked":
+        apikey_revoke(key=write_key[0], actor=qm)
+    client = Api(secret)
+    before = _state()
+    for url in READS:
+        _refused(client.get(url.format(**world)), 401, "not_authenticated" if who == "none" else "invalid_key")
+    for method, url, body in WRITES:
+        response = getattr(client, method)(_fill(url, world), _fill(body, world))
+        _refused(response, 401, "not_authenticated" if who == "none" else "invalid_key")
+        assert response["WWW-Authenticate"].startswith("Bearer")
+    assert _state() == before
+
+
+def test_a_read_key_reads_and_may_not_write(world, read_api):
+    for url in READS:
+        assert read_api.get(url.format(**world)).status_code == 200, url
+    before = _state()
+    for method, url, body in WRITES:
+        response = getattr(read_api, method)(_fill(url, world), _fill(body, world))
+        _refused(response, 403, "permission_denied")
+        assert "write" in response.json()["error"]["message"]
+    assert _state() == before
+
+
+def test_a_write_key_does_all(world, api):
+    for method, url, body in WRITES:
+        response = getattr(api, method)(_fill(url, world), _fill(body, world))
+        assert response.status_code in (200, 201), (url, response.content)
+
+
+def test_every_call_is_logged_with_its_key_route_status_and_duration(world, read_api, read_key, anonymous):
+    ApiCall.objects.all().delete()
+    read_api.get(f"/api/v1/customers/{world['customer']}/")
+    anonymous.get("/api/v1/customers/")
+    read_api.post("/api/v1/customers/", {"name": "An"})
+    calls = list(ApiCall.objects.order_by("id").values_list("key_id", "method", "endpoint", "status"))
+    assert calls == [
+        (read_key[0].pk, "GET", "/api/v1/customers/{pk}/", 200),
+        (None, "GET", "/api/v1/customers/", 401),
+        (read_key[0].pk, "POST", "/api/v1/customers/", 403),
+    ]
+    assert all(c.duration_ms >= 0 and c.at for c in ApiCall.objects.all())
+    read_key[0].refresh_from_db()
+    assert read_key[0].last_used_at is not None
+
+
+def test_each_key_is_rate_limited(settings, world, read_api, api):
+    settings.API_RATE_PER_MINUTE = 3
+    for _ in range(3):
+        assert read_api.get("/api/v1/customers/").status_code == 200
+    response = read_api.get("/api/v1/customers/")
+    _refused(response, 429, "rate_limited")
+    assert response["Retry-After"] == "60"
+    # Another key has its own count.
+    assert api.get("/api/v1/customers/").status_code == 200
+
+
+def test_a_flood_of_wrong_keys_is_cut_off(settings, world):
+    settings.BAD_TOKEN_RATE_PER_HOUR = 2
+    wrong = Api("ln_" + "y" * 43)
+    assert [wrong.get("/api/v1/customers/").status_code for _ in range(4)] == [401, 401, 401, 429]
+
+
+def test_an_unknown_url_and_a_wrong_method_answer_json(api):
+    _refused(api.get("/api/v1/nothing-here/"), 404, "not_found")
+    _refused(api.client.delete("/api/v1/customers/", headers=api.headers), 405, "method_not_allowed")
+
+
+def test_unknown_api_urls_answer_json_404_for_any_method(api, anonymous):
+    for client in (api, anonymous):
+        _refused(client.post("/api/v1/customers/null,null/erase/", {"reason": "x"}), 404, "not_found")
+        _refused(client.get("/api/v1/customers/?cursor=bad"), 400 if client is api else 401,
+                 "invalid" if client is api else "not_authenticated")  # fmt: skip
+
+
+def test_a_database_fault_answers_json_503(api, monkeypatch):
+    from django.db import OperationalError
+
+    from api.views import customers
+
+    def broken(*args, **kwargs):
+        raise OperationalError("canceling statement due to lock timeout")
+
+    monkeypatch.setattr(customers.CustomerList, "get", broken)
+    response = api.get("/api/v1/customers/")
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    assert response.json()["error"]["code"] == "unavailable"
+
+
+def test_an_unhandled_error_answers_json_500(api, monkeypatch):
+    from api.views import customers
+
+    monkeypatch.setattr(customers.CustomerList, "get", lambda *a, **k: 1 / 0)
+    response = api.get("/api/v1/customers/")
+    assert response.status_code == 500 and response.json()["error"]["code"] == "server_error"

@@ -1,0 +1,161 @@
+"""Customers, responses, cases and aggregates through the API: the same services and figures as the web pages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from audit.models import AuditEntry
+from customers.models import Customer, ErasureRecord
+from feedback.models import ComplaintCase
+from reports import stats
+from reports.rollup import rollup_rebuild
+from tests.factories import CustomerFactory, make_response, make_survey
+
+pytestmark = pytest.mark.django_db
+
+
+def _all_pages(client, url, params=None):
+    seen, pages = [], 0
+    response = client.get(url, params or {})
+    while True:
+        assert response.status_code == 200, response.content
+        pages += 1
+        seen += [row["id"] for row in response.json()["results"]]
+        following = response.json()["next"]
+        if not following:
+            return seen, pages
+        response = client.get(following)
+
+
+def test_customers_are_created_audited_and_listed_with_filters_in_cursor_pages(api, read_api, qm):
+    made = api.post("/api/v1/customers/", {"name": "Lê An", "email": "An@Example.com", "segment": "vip"})
+    assert made.status_code == 201 and made.json()["email"] == "an@example.com"
+    entry = AuditEntry.objects.get(record_type="customers.customer", record_id=str(made.json()["id"]))
+    assert (entry.via, entry.actor_id, entry.action) == ("api", qm.pk, "create")
+    for i in range(7):
+        CustomerFactory(segment="retail", language="en" if i % 2 else "vi")
+    ids, pages = _all_pages(read_api, "/api/v1/customers/", {"page_size": 3})
+    assert pages == 3 and len(ids) == len(set(ids)) == 8 and ids == sorted(ids, reverse=True)
+    english, _pages = _all_pages(read_api, "/api/v1/customers/", {"language": "en", "segment": "retail"})
+    assert set(english) == set(Customer.objects.filter(language="en", segment="retail").values_list("id", flat=True))
+    assert read_api.get("/api/v1/customers/", {"email": "AN@example.com"}).json()["results"][0]["name"] == "Lê An"
+
+
+def test_a_duplicate_external_id_is_refused_and_nothing_changes(api):
+    CustomerFactory(external_id="C-1")
+    count = Customer.objects.count()
+    response = api.post("/api/v1/customers/", {"name": "B", "external_id": "C-1"})
+    assert response.status_code == 400 and "external ID" in response.json()["error"]["message"]
+    assert Customer.objects.count() == count
+
+
+def test_upsert_by_external_id_creates_then_updates(api):
+    first = api.put("/api/v1/customers/by-external-id/CRM-42/", {"name": "Phạm C", "email": "c@example.com"})
+    assert first.status_code == 201
+    second = api.put("/api/v1/customers/by-external-id/CRM-42/", {"name": "Phạm Văn C", "segment": "vip"})
+    assert second.status_code == 200 and second.json()["id"] == first.json()["id"]
+    customer = Customer.objects.get(external_id="CRM-42")
+    assert (customer.name, customer.segment) == ("Phạm Văn C", "vip")
+    assert AuditEntry.objects.filter(record_type="customers.customer", record_id=str(customer.pk)).count() == 2
+    bad = api.put("/api/v1/customers/by-external-id/CRM-42/", {"name": ""})
+    assert bad.status_code == 400 and "name" in bad.json()["error"]["fields"]
+    assert Customer.objects.get(pk=customer.pk).name == "Phạm Văn C"
+
+
+def test_erasure_goes_through_the_service_and_is_refused_twice(api, qm):
+    customer = CustomerFactory(name="Đỗ D", email="d@example.com")
+    assert api.post(f"/api/v1/customers/{customer.pk}/erase/", {}).status_code == 400
+    response = api.post(f"/api/v1/customers/{customer.pk}/erase/", {"reason": "email of 3 May from the customer"})
+    assert response.status_code == 200 and response.json()["erased"] is True and response.json()["email"] == ""
+    assert ErasureRecord.objects.get(customer=customer).erased_by == qm
+    again = api.post(f"/api/v1/customers/{customer.pk}/erase/", {"reason": "again"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    assert api.post("/api/v1/customers/999999/erase/", {"reason": "x"}).status_code == 404
+
+
+def test_responses_filter_by_survey_period_segment_and_band_with_answers_in_detail(read_api, qm):
+    survey = make_survey(owner=qm)
+    vip = CustomerFactory(segment="vip")
+    now = timezone.now()
+    low = make_response(survey, 3, customer=vip, at=now - timedelta(days=1))
+    high = make_response(survey, 10, at=now - timedelta(days=1))
+    old = make_response(survey, 9, at=now - timedelta(days=40))
+    make_response(make_survey(owner=qm), 5)
+
+    def ids(**params):
+        return [r["id"] for r in read_api.get("/api/v1/responses/", {"survey": survey.pk, **params}).json()["results"]]
+
+    assert set(ids()) == {low.pk, high.pk, old.pk}
+    start = (timezone.localdate() - timedelta(days=7)).isoformat()
+    assert set(ids(start=start)) == {low.pk, high.pk}
+    assert ids(segment="vip") == [low.pk]
+    assert ids(band="detractor") == [low.pk]
+    assert set(ids(band="promoter")) == {high.pk, old.pk}
+    assert ids(score_min=10) == [high.pk]
+    detail = read_api.get(f"/api/v1/responses/{low.pk}/").json()
+    assert [(a["kind"], a["number"]) for a in detail["answers"]] == [("nps", 3)]
+    bad = read_api.get("/api/v1/responses/", {"start": "2026-13-01", "band": "nope"})
+    assert bad.status_code == 400 and {"start", "band"} <= set(bad.json()["error"]["fields"])
+    ids_all, pages = _all_pages(read_api, "/api/v1/responses/", {"page_size": 1, "survey": survey.pk})
+    assert pages == 3 and len(set(ids_all)) == 3
+
+
+def test_a_case_is_logged_from_a_helpdesk_and_read_with_its_timeline(api, read_api, qm):
+    customer = CustomerFactory(external_id="HD-7")
+    response = api.post(
+        "/api/v1/cases/",
+        {"channel": "phone", "description": "Giao hàng trễ 3 ngày", "customer_external_id": "HD-7",
+         "severity": "high"},
+    )  # fmt: skip
+    assert response.status_code == 201, response.content
+    reference = response.json()["reference"]
+    case = ComplaintCase.objects.get(reference=reference)
+    assert (case.customer, case.severity, case.created_by, case.status) == (customer, "high", qm, "received")
+    read = read_api.get(f"/api/v1/cases/{reference}/").json()
+    assert read["status"] == "received" and read["timeline"][0]["kind"] == "created"
+    assert read_api.get("/api/v1/cases/CMP-1999-000000/").status_code == 404
+    count = ComplaintCase.objects.count()
+    bad = api.post("/api/v1/cases/", {"channel": "survey", "description": ""})
+    assert bad.status_code == 400 and {"channel", "description"} <= set(bad.json()["error"]["fields"])
+    nobody = api.post("/api/v1/cases/", {"channel": "phone", "description": "x"})
+    assert nobody.status_code == 400 and "contact_name" in nobody.json()["error"]["fields"]
+    assert ComplaintCase.objects.count() == count
+
+
+def test_aggregates_are_the_rollups_figures_with_n_and_intervals(read_api, qm, settings):
+    settings.REPORTS_MIN_N = 5
+    survey = make_survey(owner=qm)
+    vip = CustomerFactory(segment="vip")
+    at = timezone.make_aware(datetime(2026, 3, 10, 10))
+    for score in [10, 10, 9, 8, 3, 2]:
+        make_response(survey, score, customer=vip, at=at)
+    for score in [10, 0]:
+        make_response(survey, score, at=at + timedelta(days=31))
+    rollup_rebuild()
+    body = read_api.get("/api/v1/aggregates/", {"survey": survey.pk, "start": "2026-03-01", "end": "2026-04-30"}).json()
+    expected = stats.nps_estimate(4, 3, 8, min_n=5)
+    assert body["measure"] == "nps" and body["total"]["n"] == 8
+    assert body["total"]["value"] == pytest.approx(expected.value) and body["total"]["low"] == pytest.approx(
+        expected.low
+    )
+    march, april = body["periods"]
+    assert (march["label"], march["n"], march["enough"]) == ("03/2026", 6, True)
+    assert (april["n"], april["enough"]) == (2, False)
+    assert {s["segment"]: s["n"] for s in body["segments"]} == {"vip": 6, "": 2}
+    assert read_api.get("/api/v1/aggregates/", {"survey": survey.pk, "start": "2026-05-01",
+                                                "end": "2026-04-01"}).status_code == 400  # fmt: skip
+    assert read_api.get("/api/v1/aggregates/").status_code == 400
+
+
+def test_the_schema_is_valid_openapi(read_api, anonymous):
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.validation import validate_schema
+
+    validate_schema(SchemaGenerator().get_schema(request=None, public=True))
+    schema = anonymous.get("/api/v1/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    docs = anonymous.get("/api/v1/docs/")
+    assert docs.status_code == 200 and b"swagger-ui-bundle.js" in docs.content and b"https://" not in docs.content

@@ -1,0 +1,22 @@
+"""Thin tasks: the sweep (responses, campaigns), a send round, and the email when an endpoint is disabled."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from webhooks import delivery, events, notify
+
+
+@shared_task
+def webhooks_sweep(full: bool = False) -> int:
+    return events.sweep(full=full)
+
+
+@shared_task
+def webhooks_send() -> int:
+    return delivery.webhooks_send()
+
+
+@shared_task(bind=True, max_retries=5, retry_backoff=True, autoretry_for=(OSError,))
+def send_endpoint_disabled(self, endpoint_id: int) -> int:  # type: ignore[no-untyped-def]
+    return notify.send_endpoint_disabled(endpoint_id)
