@@ -255,8 +255,9 @@ def main() -> int:
     from django.contrib.auth.models import User
     from django.core.mail import get_connection
 
+    from customers.models import Customer
     from surveys import building, campaigns
-    from surveys.models import Customer, Invitation
+    from surveys.models import Invitation
 
     owner = User.objects.create_user("bench", password=secrets.token_urlsafe(12))
     survey = building.survey_create(owner=owner, kind="nps", title_en="Bench", title_vi="Bench")

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import re
 import shutil
 import signal
 import statistics
@@ -27,8 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,22 +123,8 @@ def main() -> int:
     )
     server = run.start_server(env, args.workers)
     host = f"{run.HOST}:{run.PORT}"
-    nps_q, comment_q = data["questions"][:2]
-    tokens = data["tokens"]
-    page_html = urllib.request.urlopen(f"http://{host}/s/{data['page_token']}/").read().decode()  # noqa: S310
-    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page_html))
-    hidden_query = "&".join(f"{k}={urllib.parse.quote(v)}" for k, v in hidden.items() if k != "lang")
-    next_token = iter(range(len(tokens)))
-
-    def submit_request(_i: int) -> bytes | None:
-        i = next(next_token, None)
-        if i is None:
-            return None
-        body = f"q{nps_q}={run.SCORES[i % len(run.SCORES)]}&q{comment_q}=Giao+h%C3%A0ng+nhanh&lang=vi&{hidden_query}"
-        return load.post(f"/s/{tokens[i]}/", host, body)
-
-    def accepted(status: int, raw: bytes) -> bool:
-        return status == 302 and b"/thanks/" in raw.split(b"\r\n\r\n", 1)[0]
+    nps_q = data["questions"][0]
+    submit_request, accepted = run.submitter(host, data)
 
     def scenario(name, make, duration, accept=None):  # type: ignore[no-untyped-def]
         return asyncio.run(

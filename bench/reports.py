@@ -154,9 +154,9 @@ def main() -> int:
     from django.test import Client
 
     from accounts.roles import QUALITY_MANAGER
+    from customers.models import Customer
     from reports.rollup import rollup_rebuild, rollup_refresh
     from surveys import building
-    from surveys.models import Customer
 
     settings.ALLOWED_HOSTS = ["*"]
     manager = User.objects.create_user("bench", password=secrets.token_urlsafe(12))

@@ -84,9 +84,10 @@ def prepare(env: dict[str, str], submit_tokens: int) -> dict:
     from django.db import connection
     from django.utils import timezone
 
+    from customers.models import Customer
     from surveys import building, demo
     from surveys.invitations import invitation_create
-    from surveys.models import Customer, Invitation, hash_token
+    from surveys.models import Invitation, hash_token
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -167,6 +168,29 @@ def start_server(env: dict[str, str], workers: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not start")
 
 
+def submitter(host: str, data: dict, comment: str = "Giao+h%C3%A0ng+nhanh"):  # type: ignore[no-untyped-def]
+    """What a browser posts for each complete answer (a score from SCORES and a comment, with the hidden fields the
+    form carries: language, version, survey stamp, read once), one unused link each, and what counts as accepted
+    (the redirect to the thank-you page). Shared by the benchmarks that submit answers."""
+    page_html = urllib.request.urlopen(f"http://{host}/s/{data['page_token']}/").read().decode()  # noqa: S310
+    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page_html))
+    hidden_query = "&".join(f"{k}={urllib.parse.quote(v)}" for k, v in hidden.items() if k != "lang")
+    tokens, (nps_q, comment_q) = data["tokens"], data["questions"][:2]
+    next_token = iter(range(len(tokens)))
+
+    def submit_request(_i: int) -> bytes | None:
+        i = next(next_token, None)
+        if i is None:
+            return None
+        body = f"q{nps_q}={SCORES[i % len(SCORES)]}&q{comment_q}={comment}&lang=vi&{hidden_query}"
+        return load.post(f"/s/{tokens[i]}/", host, body)
+
+    def accepted(status: int, raw: bytes) -> bool:
+        return status == 302 and b"/thanks/" in raw.split(b"\r\n\r\n", 1)[0]
+
+    return submit_request, accepted
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per scenario and round")
@@ -186,8 +210,6 @@ def main() -> int:
 
     server = start_server(env, args.workers)
     host = f"{HOST}:{PORT}"
-    nps_q, comment_q = data["questions"][:2]
-    tokens = data["tokens"]
     try:
 
         def scenario(name, make, accept=None, duration=args.duration):
@@ -198,21 +220,7 @@ def main() -> int:
         scenario("warm-up", lambda i: load.get(f"/s/{data['page_token']}/", host), duration=1.5)
         scenario("warm-up", lambda i: load.post("/bench/insert/", host, "q=1"), duration=1.5)
 
-        # A browser posts the hidden fields the form carries (language, version, survey stamp): read them once.
-        page_html = urllib.request.urlopen(f"http://{host}/s/{data['page_token']}/").read().decode()  # noqa: S310
-        hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page_html))
-        hidden_query = "&".join(f"{k}={urllib.parse.quote(v)}" for k, v in hidden.items() if k != "lang")
-        next_token = iter(range(len(tokens)))
-
-        def submit_request(_i: int) -> bytes | None:
-            i = next(next_token, None)
-            if i is None:
-                return None
-            body = f"q{nps_q}={SCORES[i % len(SCORES)]}&q{comment_q}=Giao+h%C3%A0ng+nhanh&lang=vi&{hidden_query}"
-            return load.post(f"/s/{tokens[i]}/", host, body)
-
-        def accepted(status: int, raw: bytes) -> bool:
-            return status == 302 and b"/thanks/" in raw.split(b"\r\n\r\n", 1)[0]
+        submit_request, accepted = submitter(host, data)
 
         # Interleaved rounds: each ratio compares scenarios measured a few seconds apart, and the median of the
         # rounds is reported, because the load on these shared machines drifts.

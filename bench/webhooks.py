@@ -20,15 +20,12 @@ import asyncio
 import json
 import multiprocessing
 import os
-import re
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -130,8 +127,9 @@ def reuse(env: dict[str, str], count: int) -> dict:
     django.setup()
     from django.utils import timezone
 
+    from customers.models import Customer
     from surveys.invitations import invitation_create
-    from surveys.models import Customer, Invitation, Survey, hash_token
+    from surveys.models import Invitation, Survey, hash_token
     from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
     for model in (WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookEndpoint):
@@ -220,21 +218,7 @@ def main() -> int:
         endpoint_create(url=url, events=["response.submitted"], actor=owner)
         server = run.start_server(env, args.gunicorn_workers)
         host = f"{run.HOST}:{run.PORT}"
-        tokens, (nps_q, comment_q) = data["tokens"], data["questions"][:2]
-        page_html = urllib.request.urlopen(f"http://{host}/s/{data['page_token']}/").read().decode()  # noqa: S310
-        hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page_html))
-        hidden_query = "&".join(f"{k}={urllib.parse.quote(v)}" for k, v in hidden.items() if k != "lang")
-        next_token = iter(range(len(tokens)))
-
-        def submit_request(_i: int) -> bytes | None:
-            i = next(next_token, None)
-            if i is None:
-                return None
-            body = f"q{nps_q}={run.SCORES[i % len(run.SCORES)]}&q{comment_q}=Nhanh&lang=vi&{hidden_query}"
-            return load.post(f"/s/{tokens[i]}/", host, body)
-
-        def accepted(status: int, raw: bytes) -> bool:
-            return status == 302 and b"/thanks/" in raw.split(b"\r\n\r\n", 1)[0]
+        submit_request, accepted = run.submitter(host, data, comment="Nhanh")
 
         def scenario(name, make, accept=None, duration=args.duration):  # type: ignore[no-untyped-def]
             return asyncio.run(
