@@ -100,3 +100,12 @@ def top_management_addresses() -> list[str]:
     if not addresses:
         addresses = set(users.filter(is_superuser=True).values_list("email", flat=True))
     return sorted(addresses)
+
+
+def can_read_reviews(user: Any) -> bool:
+    """Management reviews are prepared by quality managers and signed by top management (ISO 9001 9.3): both read
+    them; only quality managers change them."""
+    return is_quality_manager(user) or is_top_management(user)
+
+
+review_reader_required = _role_required(can_read_reviews)

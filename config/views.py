@@ -1,13 +1,20 @@
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
-from accounts.roles import is_quality_manager, staff_required
+from accounts.roles import is_quality_manager, is_staff_member, is_top_management, staff_required
 from customers.models import Customer
 from surveys.models import Response, Survey
 
 
-@staff_required
 def home(request: HttpRequest) -> HttpResponse:
+    # A director who works no cases (top management only) has one thing to do here: the management reviews.
+    if request.user.is_authenticated and not is_staff_member(request.user) and is_top_management(request.user):
+        return redirect("review_list")
+    return _staff_home(request)
+
+
+@staff_required
+def _staff_home(request: HttpRequest) -> HttpResponse:
     from feedback.views.cases import my_work
 
     context = my_work(request)

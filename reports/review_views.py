@@ -15,7 +15,13 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.roles import is_quality_manager, is_top_management, quality_manager_required
+from accounts.roles import (
+    can_read_reviews,
+    is_quality_manager,
+    is_top_management,
+    quality_manager_required,
+    review_reader_required,
+)
 from config.validators import parse_id
 from reports import analysis as analysis_service
 from reports import dashboard
@@ -43,13 +49,15 @@ def _language() -> str:
 
 
 def _get_review_for_user(request: HttpRequest, pk: int) -> ManagementReview:
-    if not is_quality_manager(request.user):
+    if not can_read_reviews(request.user):
         raise PermissionDenied
     return get_object_or_404(ManagementReview.objects.select_related("signed_by", "prepared_by", "chair"), pk=pk)
 
 
-@quality_manager_required
+@review_reader_required
 def review_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and not is_quality_manager(request.user):
+        raise PermissionDenied  # top management reads and signs; quality managers prepare
     today = timezone.localdate()
     form = ReviewForm(
         request.POST or None,
@@ -72,10 +80,12 @@ FORMS = {"add_action": ReviewActionForm, "meeting": ReviewMeetingForm, "add_inpu
          "add_output": ReviewOutputForm, "output_action": OutputActionForm}  # fmt: skip
 
 
-@quality_manager_required
+@review_reader_required
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     review = _get_review_for_user(request, pk)
     op = request.POST.get("op") if request.method == "POST" else None
+    if op is not None and op != "sign" and not is_quality_manager(request.user):
+        raise PermissionDenied  # top management signs; the review is prepared by quality managers
     forms = {
         name: form(request.POST if op == name else None, initial=_initial(review, name, request))
         for name, form in FORMS.items()
@@ -95,6 +105,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "pack": pack_view(review, inputs, _language()),
         "forms": forms,
         "can_sign": is_top_management(request.user),
+        "editable": not review.locked and is_quality_manager(request.user),
         "outputs": review.outputs.prefetch_related("actions"),
         "citable": AnalysisSnapshot.objects.exclude(pk__in=cited).order_by("-created_at")[:50],
         "cited": AnalysisSnapshot.objects.filter(pk__in=cited),
@@ -143,7 +154,7 @@ def _review_post(request: HttpRequest, review: ManagementReview, forms: dict) ->
     return True
 
 
-@quality_manager_required
+@review_reader_required
 def review_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     review = _get_review_for_user(request, pk)
     view = pack_view(review, review_service.review_inputs(review), _language())

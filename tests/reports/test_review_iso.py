@@ -59,8 +59,8 @@ def test_inputs_b_to_f_come_from_the_data_or_from_a_written_input_with_its_owner
         action = corrective.action_create(title="Đổi nhà vận chuyển", nonconformity="Giao trễ", owner=qm)
         corrective.action_record_containment(action=action, containment="c")
         corrective.action_decide(action=action, needed=True, reason="r")
-        corrective.action_record_root_cause(action=action, root_cause="rc", method="5why", similar="không",
-                                            update_risks=True, qms_change=True)  # fmt: skip
+        corrective.action_record_root_cause(action=action, root_cause="rc", method="other", similar_possible=False,
+                                            similar="", update_risks=True, qms_change=True)  # fmt: skip
         review = review_create(title="Q2", period_start=date(2026, 4, 1), period_end=date(2026, 6, 30),
                                prepared_by=qm)  # fmt: skip
         post(qm_client, review, language, op="add_input", topic="providers", text="Nhà vận chuyển B trễ 12 %",
@@ -185,17 +185,32 @@ def test_objectives_carry_their_resources_into_the_review(qm, qm_client, review)
     assert "Ngân sách 50 triệu đồng" in pdf_text(qm_client.get(reverse("review_pdf", args=[review.pk])))
 
 
-def test_a_director_who_is_not_a_quality_manager_cannot_reach_the_pack(review):
+def test_a_director_who_is_not_a_quality_manager_reads_and_signs_the_review_but_changes_nothing_else(qm, review):
     from django.test import Client
+
+    from reports.review_records import review_save_meeting
 
     director = top(quality_manager(username="director"))
     director.groups.clear()
     director.groups.add(Group.objects.get(name=TOP_MANAGEMENT))
     client = Client()
     client.force_login(director)
-    assert client.get(reverse("review_detail", args=[review.pk])).status_code == 403
+    # Their menu leads to the reviews, and the review reads without the preparing forms.
+    assert reverse("review_list") in client.get(reverse("review_list")).content.decode()
+    page = client.get(reverse("review_detail", args=[review.pk])).content.decode()
+    assert 'value="add_input"' not in page and 'value="meeting"' not in page
+    assert client.get(reverse("review_pdf", args=[review.pk]))["Content-Type"] == "application/pdf"
+    # Preparing is the quality manager's: every change is refused and changes nothing.
+    assert post(client, review, op="add_input", topic="b", text="x", owner=director.pk).status_code == 403
+    assert client.post(reverse("review_list"), {"title": "x"}).status_code == 403
+    assert client.get(reverse("dashboard")).status_code == 403
+    assert not review.inputs.exists() and ManagementReview.objects.count() == 1
+    # Signing before the meeting is recorded is refused; after it, the director signs.
     with pytest.raises(ValidationError):
         review_sign(review=ManagementReview.objects.get(pk=review.pk), user=director)
+    review_save_meeting(review=review, chair=director, attendees="Ban giám đốc, phòng chất lượng")
+    signed = post(client, review, op="sign")
+    assert signed.status_code == 200 and ManagementReview.objects.get(pk=review.pk).signed_by == director
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
