@@ -59,8 +59,8 @@ CHECK_ENV := DJANGO_ENV=production ALLOWED_HOSTS=survey.example.org SITE_URL=htt
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/djlint templates surveys/templates feedback/templates reports/templates audit/templates insight/templates api/templates --lint
-	$(BIN)/bandit -q -c pyproject.toml -r accounts audit config surveys insight feedback reports api --severity-level medium
+	$(BIN)/djlint templates surveys/templates feedback/templates reports/templates audit/templates insight/templates api/templates customers/templates webhooks/templates --lint
+	$(BIN)/bandit -q -c pyproject.toml -r accounts audit config customers surveys insight feedback reports api webhooks outbox --severity-level medium
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(CHECK_ENV) SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
