@@ -193,7 +193,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Webhook sweeps and sends have a queue of their own, so that a receiver hears of a response within seconds even
 # while the other queue works through rollups and comment themes. A worker started without -Q consumes both
 # queues (one worker is enough); docker-compose.yml adds a worker for the webhook queue alone.
-CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = {"celery": {}, "webhooks": {}}
 CELERY_TASK_ROUTES = {
     "webhooks.tasks.webhooks_sweep": {"queue": "webhooks"},
