@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -55,7 +56,7 @@ def invitation_link(token: str, *, score: int | None = None) -> str:
     return f"{url}?score={score}" if score is not None else url
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # its checks come before any write; a savepoint is two more round trips
 def invitation_create(
     *,
     survey: Survey,
@@ -123,13 +124,28 @@ def customers_throttled(customer_ids: list[int], now: datetime) -> set[int]:
     )
 
 
-def _skip_reason(customer: Customer, *, email: bool, now: datetime) -> str:
+def _recently_asked(now: datetime) -> Exists:
+    since = now - timedelta(days=settings.INVITATION_THROTTLE_DAYS)
+    return Exists(
+        Invitation.objects.filter(customer_id=OuterRef("pk"), created_at__gte=since).exclude(
+            status=Invitation.Status.SKIPPED
+        )
+    )
+
+
+def _customer_locked(pk: int, now: datetime) -> Customer:
+    """The customer's row, locked until the transaction ends, with `recently_asked` (the throttle, as
+    customers_throttled counts it) read in the same statement."""
+    return Customer.objects.select_for_update(of=("self",)).annotate(recently_asked=_recently_asked(now)).get(pk=pk)
+
+
+def _skip_reason(customer: Customer, *, email: bool) -> str:
     """Why this customer must not be asked now (a Skip value), or "": the rules a campaign applies to each one."""
     if customer.erased_at is not None or customer.opted_out_at is not None:
         return Invitation.Skip.OPTED_OUT
     if email and not customer.email:
         return Invitation.Skip.INVALID_ADDRESS
-    if customers_throttled([customer.pk], now):
+    if customer.recently_asked:  # type: ignore[attr-defined]  # read with the lock (_customer_locked)
         return Invitation.Skip.THROTTLED
     return ""
 
@@ -138,7 +154,8 @@ def _skip_reason(customer: Customer, *, email: bool, now: datetime) -> str:
 def invitation_request(
     *,
     survey: Survey,
-    customer: Customer,
+    customer: Customer | None = None,
+    customer_id: int | None = None,
     created_by: AbstractBaseUser | None = None,
     send: bool = False,
     expires_in_days: int | None = None,
@@ -147,16 +164,23 @@ def invitation_request(
     """Ask one customer one survey, as a shop, CRM or helpdesk does after an order or a ticket: honours opt-out and
     the throttle like a campaign. A customer who must not be asked gets a skipped invitation with the reason (the
     record that the request came and why nothing was sent) and no link; otherwise the invitation and its token,
-    emailed from the outbox when `send`, or handed back for the caller's own channel."""
+    emailed from the outbox when `send`, or handed back for the caller's own channel.
+
+    The customer is given as a record or by `customer_id` (read here anyway, with its lock: Customer.DoesNotExist
+    when there is none)."""
     now = now or timezone.now()
     if survey.status != Survey.Status.ACTIVE:
         raise ValidationError(_("Activate the survey before inviting customers."))
     days = settings.INVITATION_EXPIRY_DAYS if expires_in_days is None else expires_in_days
     if not 1 <= days <= 365:
         raise ValidationError({"expires_in_days": _("A link can stay valid for 1 to 365 days.")})
-    # Locked, so that two requests for one customer at once cannot both pass the throttle.
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    reason = _skip_reason(customer, email=send, now=now)
+    # Locked, so that two requests for one customer at once cannot both pass the throttle; whether the customer
+    # was asked lately is read in the same statement (one round trip instead of two).
+    pk = customer.pk if customer is not None else customer_id
+    if pk is None:
+        raise TypeError("invitation_request needs a customer or a customer_id")
+    customer = _customer_locked(pk, now)
+    reason = _skip_reason(customer, email=send)
     if reason:
         invitation = Invitation.objects.create(
             survey=survey,

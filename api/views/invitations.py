@@ -11,7 +11,9 @@ import hashlib
 import json
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -20,8 +22,15 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from api.errors import Unprocessable
+from api.middleware import api_call_for, api_call_logged
 from api.models import ApiKey, IdempotencyRecord
-from api.serializers import InvitationRequestSerializer, InvitationSerializer
+from api.serializers import (
+    InvitationRequestSerializer,
+    InvitationSerializer,
+    invitation_data,
+    plain_invitation_request,
+)
+from api.sqlrows import insert_together
 from api.views.common import customer_for, errors, get_or_404
 from customers.models import Customer
 from customers.services import customer_create
@@ -38,18 +47,15 @@ def _body_hash(data: Any) -> str:
 
 
 def _answer(invitation: Invitation, *, replayed: bool = False, created: bool = True) -> ApiResponse:
-    links = {}
+    link = None
     if invitation.status != Invitation.Status.SKIPPED and invitation.token_salt:
-        links[invitation.pk] = invitation_link(token_for_salt(invitation.token_salt))
-    body = InvitationSerializer(invitation, context={"links": links}).data
+        link = invitation_link(token_for_salt(invitation.token_salt))
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     code = status.HTTP_201_CREATED if created and not replayed else status.HTTP_200_OK
-    return ApiResponse(body, status=code, headers=headers)
+    return ApiResponse(invitation_data(invitation, link=link), status=code, headers=headers)
 
 
 def _customer(data: dict[str, Any]) -> Customer:
-    if "customer_id" in data:
-        return customer_for(customer_id=data["customer_id"], field="customer_id")
     if "customer_external_id" in data:
         return customer_for(external_id=data["customer_external_id"], field="customer_external_id")
     fields = dict(data["customer"])
@@ -74,8 +80,11 @@ class InvitationCreate(APIView):
         ),
     )
     def post(self, request: Request) -> ApiResponse:
-        data = InvitationRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        validated = plain_invitation_request(request.data)
+        if validated is None:  # any other shape, and every error, is the serializer's
+            data = InvitationRequestSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            validated = data.validated_data
         idem = request.headers.get("Idempotency-Key", "").strip()
         if len(idem) > 200:
             raise serializers.ValidationError({"Idempotency-Key": [_("At most 200 characters.")]})
@@ -83,23 +92,24 @@ class InvitationCreate(APIView):
         digest = _body_hash(request.data)
         try:
             with transaction.atomic():
-                if idem:
-                    previous = IdempotencyRecord.objects.filter(key=key, idempotency_key=idem).first()
-                    if previous is not None:
-                        return self._replay(previous, digest)
-                invitation = self._create(data.validated_data, request)
+                # No lookup of the Idempotency-Key first: a new key is the rule, a retry the exception. A used key
+                # fails the record's INSERT (unique), which rolls the whole attempt back (below).
+                invitation = self._create(validated, request)
+                answer = _answer(invitation)
+                rows: list[Model] = [api_call_for(request._request, status=answer.status_code)]
                 if idem:
                     # A concurrent request with this key waits on the unique index until this one commits, then
                     # fails (its invitation rolled back) and answers this one's invitation below.
-                    IdempotencyRecord.objects.create(
-                        key=key, idempotency_key=idem, body_hash=digest, invitation=invitation
-                    )
-                return _answer(invitation)
-        except IntegrityError:
-            if not idem:
-                raise
-            # The concurrent request with the same key committed first: answer what it made.
-            previous = IdempotencyRecord.objects.filter(key=key, idempotency_key=idem).first()
+                    record = IdempotencyRecord(key=key, idempotency_key=idem, body_hash=digest, invitation=invitation)
+                    rows.insert(0, record)
+                # The call's log row commits with the invitation (one statement with the record, no second commit).
+                insert_together(rows)
+            api_call_logged(request._request)
+            return answer
+        except (IntegrityError, serializers.ValidationError, DjangoValidationError):
+            # Answered by a request that came first with this key (its invitation, or 422 for another body), even
+            # when this attempt could not be made again (the survey closed since): what the key promised.
+            previous = IdempotencyRecord.objects.filter(key=key, idempotency_key=idem).first() if idem else None
             if previous is None:
                 raise
             return self._replay(previous, digest)
@@ -113,14 +123,19 @@ class InvitationCreate(APIView):
         survey = Survey.objects.filter(pk=data["survey"]).first()
         if survey is None:
             raise serializers.ValidationError({"survey": [_("No survey has this id.")]})
-        invitation, _token = invitation_request(
-            survey=survey,
-            customer=_customer(data),
-            created_by=request.user,
-            send=data["send"],
-            expires_in_days=data.get("expires_in_days"),
-        )
-        return invitation
+        asked = {
+            "survey": survey,
+            "created_by": request.user,
+            "send": data["send"],
+            "expires_in_days": data.get("expires_in_days"),
+        }
+        if "customer_id" not in data:
+            return invitation_request(customer=_customer(data), **asked)[0]
+        try:
+            # The service reads (and locks) the customer anyway: no read of it here first.
+            return invitation_request(customer_id=data["customer_id"], **asked)[0]
+        except Customer.DoesNotExist:
+            raise serializers.ValidationError({"customer_id": [_("No customer has this id.")]}) from None
 
 
 class InvitationDetail(APIView):
@@ -128,4 +143,4 @@ class InvitationDetail(APIView):
                    description="The invitation's state (its link is given only when it is made).")  # fmt: skip
     def get(self, request: Request, pk: int) -> ApiResponse:
         invitation = get_or_404(Invitation.objects, pk=pk)
-        return ApiResponse(InvitationSerializer(invitation, context={"links": {}}).data)
+        return ApiResponse(invitation_data(invitation, link=None))
