@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from audit.trail import audit_record
 from customers.models import Customer
+from surveys import fastpath
 from surveys.models import Invitation, Survey, hash_token
 
 
@@ -124,28 +125,33 @@ def customers_throttled(customer_ids: list[int], now: datetime) -> set[int]:
     )
 
 
-def _recently_asked(now: datetime) -> Exists:
-    since = now - timedelta(days=settings.INVITATION_THROTTLE_DAYS)
-    return Exists(
-        Invitation.objects.filter(customer_id=OuterRef("pk"), created_at__gte=since).exclude(
-            status=Invitation.Status.SKIPPED
-        )
+def _ask_rows_plain(*, customer_id: int, survey_id: int, since: datetime) -> tuple[Customer, Survey, bool] | None:
+    """fastpath.ask_rows through the ORM (other databases; the reference the tests hold the fast one to)."""
+    survey = Survey.objects.filter(pk=survey_id).first()
+    asked = Invitation.objects.filter(customer_id=OuterRef("pk"), created_at__gte=since).exclude(
+        status=Invitation.Status.SKIPPED
     )
+    customer = (
+        Customer.objects.select_for_update(of=("self",)).annotate(asked=Exists(asked)).filter(pk=customer_id).first()
+    )
+    if survey is None or customer is None:
+        return None
+    return customer, survey, bool(customer.asked)  # type: ignore[attr-defined]
 
 
-def _customer_locked(pk: int, now: datetime) -> Customer:
-    """The customer's row, locked until the transaction ends, with `recently_asked` (the throttle, as
-    customers_throttled counts it) read in the same statement."""
-    return Customer.objects.select_for_update(of=("self",)).annotate(recently_asked=_recently_asked(now)).get(pk=pk)
+def _ask_rows(*, customer_id: int, survey_id: int, since: datetime) -> tuple[Customer, Survey, bool] | None:
+    if connection.vendor == "postgresql":
+        return fastpath.ask_rows(customer_id=customer_id, survey_id=survey_id, since=since)
+    return _ask_rows_plain(customer_id=customer_id, survey_id=survey_id, since=since)
 
 
-def _skip_reason(customer: Customer, *, email: bool) -> str:
+def _skip_reason(customer: Customer, *, email: bool, asked: bool) -> str:
     """Why this customer must not be asked now (a Skip value), or "": the rules a campaign applies to each one."""
     if customer.erased_at is not None or customer.opted_out_at is not None:
         return Invitation.Skip.OPTED_OUT
     if email and not customer.email:
         return Invitation.Skip.INVALID_ADDRESS
-    if customer.recently_asked:  # type: ignore[attr-defined]  # read with the lock (_customer_locked)
+    if asked:
         return Invitation.Skip.THROTTLED
     return ""
 
@@ -153,7 +159,8 @@ def _skip_reason(customer: Customer, *, email: bool) -> str:
 @transaction.atomic(savepoint=False)  # what it raises is not caught inside a caller's transaction (api/)
 def invitation_request(
     *,
-    survey: Survey,
+    survey: Survey | None = None,
+    survey_id: int | None = None,
     customer: Customer | None = None,
     customer_id: int | None = None,
     created_by: AbstractBaseUser | None = None,
@@ -166,21 +173,28 @@ def invitation_request(
     record that the request came and why nothing was sent) and no link; otherwise the invitation and its token,
     emailed from the outbox when `send`, or handed back for the caller's own channel.
 
-    The customer is given as a record or by `customer_id` (read here anyway, with its lock: Customer.DoesNotExist
-    when there is none)."""
+    The survey and the customer are given as records or by id: both are read here anyway, the customer with its
+    lock. Survey.DoesNotExist or Customer.DoesNotExist when one is missing (the survey is checked first)."""
+    survey_pk = survey.pk if survey is not None else survey_id
+    customer_pk = customer.pk if customer is not None else customer_id
+    if survey_pk is None or customer_pk is None:
+        raise TypeError("invitation_request needs a survey and a customer")
     now = now or timezone.now()
+    days = settings.INVITATION_EXPIRY_DAYS if expires_in_days is None else expires_in_days
+    # The customer locked, so that two requests for one customer at once cannot both pass the throttle; whether
+    # they were asked lately (as customers_throttled counts it) and the survey read with it, in one round trip.
+    since = now - timedelta(days=settings.INVITATION_THROTTLE_DAYS)
+    found = _ask_rows(customer_id=customer_pk, survey_id=survey_pk, since=since)
+    if found is None:
+        if not Survey.objects.filter(pk=survey_pk).exists():
+            raise Survey.DoesNotExist
+        raise Customer.DoesNotExist
+    customer, survey, asked = found
     if survey.status != Survey.Status.ACTIVE:
         raise ValidationError(_("Activate the survey before inviting customers."))
-    days = settings.INVITATION_EXPIRY_DAYS if expires_in_days is None else expires_in_days
     if not 1 <= days <= 365:
         raise ValidationError({"expires_in_days": _("A link can stay valid for 1 to 365 days.")})
-    # Locked, so that two requests for one customer at once cannot both pass the throttle; whether the customer
-    # was asked lately is read in the same statement (one round trip instead of two).
-    pk = customer.pk if customer is not None else customer_id
-    if pk is None:
-        raise TypeError("invitation_request needs a customer or a customer_id")
-    customer = _customer_locked(pk, now)
-    reason = _skip_reason(customer, email=send)
+    reason = _skip_reason(customer, email=send, asked=asked)
     if reason:
         invitation = Invitation.objects.create(
             survey=survey,

@@ -120,20 +120,18 @@ class InvitationCreate(APIView):
         return _answer(previous.invitation, replayed=True)
 
     def _create(self, data: dict[str, Any], request: Request) -> Invitation:
-        survey = Survey.objects.filter(pk=data["survey"]).first()
-        if survey is None:
-            raise serializers.ValidationError({"survey": [_("No survey has this id.")]})
-        asked = {
-            "survey": survey,
-            "created_by": request.user,
-            "send": data["send"],
-            "expires_in_days": data.get("expires_in_days"),
-        }
-        if "customer_id" not in data:
-            return invitation_request(customer=_customer(data), **asked)[0]
+        asked = {"created_by": request.user, "send": data["send"], "expires_in_days": data.get("expires_in_days")}
+        if "customer_id" in data:
+            # The service reads (and locks) the survey and the customer anyway: neither is read here first.
+            customer_id = data["customer_id"]
+        else:
+            if not Survey.objects.filter(pk=data["survey"]).exists():
+                raise serializers.ValidationError({"survey": [_("No survey has this id.")]})
+            customer_id = _customer(data).pk
         try:
-            # The service reads (and locks) the customer anyway: no read of it here first.
-            return invitation_request(customer_id=data["customer_id"], **asked)[0]
+            return invitation_request(survey_id=data["survey"], customer_id=customer_id, **asked)[0]
+        except Survey.DoesNotExist:
+            raise serializers.ValidationError({"survey": [_("No survey has this id.")]}) from None
         except Customer.DoesNotExist:
             raise serializers.ValidationError({"customer_id": [_("No customer has this id.")]}) from None
 
