@@ -301,17 +301,49 @@ def audit_entry_for(
     )
 
 
+# Entries waiting for the end of an `audit_deferred` block, or None outside one.
+_DEFERRED: contextvars.ContextVar[list[AuditEntry] | None] = contextvars.ContextVar("audit_deferred", default=None)
+
+
+@contextmanager
+def audit_deferred() -> Iterator[None]:
+    """Entries recorded inside are appended together when the block ends without an error, still inside the
+    caller's transaction, which must be open around the block: the same entries in the same transaction, but the
+    chain's head (which every audited write in the system queues on) is locked only from the block's end to the
+    commit, not across the rest of the request (the API's invitation requests, bench/api.py).
+
+    Only for blocks that roll back as a whole on an error: an entry recorded inside a savepoint that rolls back while
+    the block goes on would still be appended. The entries are unsaved (no seq, no hash) until the block ends."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_deferred must run inside a transaction")
+    pending: list[AuditEntry] = []
+    token = _DEFERRED.set(pending)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
+    if pending:  # reached only when the block raised nothing
+        _append(pending)
+
+
 def audit_record(instance: models.Model, **kwargs: Any) -> AuditEntry | None:
     """Append one entry for a change of `instance` (see `audit_entry_for`); call it inside the change's transaction."""
     entry = audit_entry_for(instance, **kwargs)
     if entry is None:
         return None
+    pending = _DEFERRED.get()
+    if pending is not None:
+        pending.append(entry)
+        return entry
     return _append([entry])[0]
 
 
 def audit_append(entries: list[AuditEntry]) -> int:
     """Append entries made by `audit_entry_for`, in their order."""
-    if entries:
+    pending = _DEFERRED.get()
+    if pending is not None:
+        pending.extend(entries)
+    elif entries:
         _append(entries)
     return len(entries)
 

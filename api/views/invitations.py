@@ -32,6 +32,7 @@ from api.serializers import (
 )
 from api.sqlrows import insert_together
 from api.views.common import customer_for, errors, get_or_404
+from audit.trail import audit_deferred
 from customers.models import Customer
 from customers.services import customer_create
 from surveys.invitations import invitation_link, invitation_request, token_for_salt
@@ -91,7 +92,9 @@ class InvitationCreate(APIView):
         key: ApiKey = request.auth  # type: ignore[assignment]
         digest = _body_hash(request.data)
         try:
-            with transaction.atomic():
+            # The audit entries are appended last, just before the commit: the chain's head stays locked for that
+            # statement and the commit only, and a retry waiting on the Idempotency-Key below holds no lock on it.
+            with transaction.atomic(), audit_deferred():
                 # No lookup of the Idempotency-Key first: a new key is the rule, a retry the exception. A used key
                 # fails the record's INSERT (unique), which rolls the whole attempt back (below).
                 invitation = self._create(validated, request)
