@@ -29,6 +29,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from audit.models import AuditEntry, AuditHead
+from config.sqlrows import insert_parts, insert_together, inserted
 
 GENESIS = "0" * 64
 
@@ -207,12 +208,14 @@ def _lock_head() -> AuditHead:
     return head if head is not None else AuditHead.objects.create(pk=1)
 
 
-def _store(entries: list[AuditEntry], head: AuditHead) -> None:
-    """The entries and the head's new position: on PostgreSQL one statement (one round trip while the head is
-    locked, which every audited write in the system queues on), otherwise bulk_create and an UPDATE."""
+def _store(entries: list[AuditEntry], head: AuditHead, rows: list[models.Model]) -> None:
+    """The entries, the head's new position and `rows` (other new rows of the same transaction): on PostgreSQL one
+    statement (one round trip while the head is locked, which every audited write in the system queues on),
+    otherwise bulk_create, an UPDATE and a save per row."""
     if connection.vendor != "postgresql" or len(entries) > _ONE_STATEMENT:
         AuditEntry.objects.bulk_create(entries, batch_size=2000)
         head.save(update_fields=["seq", "hash"])
+        insert_together(rows)
         return
     row = "(" + ", ".join(["%s::jsonb" if name in ("changes", "context") else "%s" for name in _COLUMNS]) + ")"
     params: list[Any] = []
@@ -221,20 +224,24 @@ def _store(entries: list[AuditEntry], head: AuditHead) -> None:
             value = getattr(entry, name)
             params.append(canonical(value).decode() if name in ("changes", "context") else value)
     # Table and column names come from the models; every value is a parameter (bandit B608 reviewed).
+    parts, also = insert_parts(rows)
     sql = (
         f"WITH e AS (INSERT INTO {AuditEntry._meta.db_table} ({', '.join(_COLUMNS)}) "  # noqa: S608  # nosec B608
         f"VALUES {', '.join([row] * len(entries))} RETURNING id), "
-        f"h AS (UPDATE {AuditHead._meta.db_table} SET seq = %s, hash = %s WHERE id = 1) SELECT id FROM e"
+        f"h AS (UPDATE {AuditHead._meta.db_table} SET seq = %s, hash = %s WHERE id = 1) "
+        + "".join(f", r{n} AS ({part})" for n, part in enumerate(parts))
+        + " SELECT id FROM e"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, head.seq, head.hash])
+        cursor.execute(sql, [*params, head.seq, head.hash, *also])
         ids = [r[0] for r in cursor.fetchall()]
     for entry, pk in zip(entries, ids, strict=True):
         entry.pk = pk
         entry._state.adding = False
+    inserted(rows)
 
 
-def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
+def _append(entries: list[AuditEntry], rows: list[models.Model] | None = None) -> list[AuditEntry]:
     # No savepoint inside a caller's transaction: nothing here is caught and retried, and a savepoint and its
     # release are two more round trips on every audited write (the API's invitations, bench/api.py).
     with transaction.atomic(savepoint=False):
@@ -248,7 +255,7 @@ def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
             entry.context = json.loads(canonical(entry.context))
             entry.hash = entry_hash(entry)
             head.seq, head.hash = entry.seq, entry.hash
-        _store(entries, head)
+        _store(entries, head, rows or [])
     return entries
 
 
@@ -301,29 +308,46 @@ def audit_entry_for(
     )
 
 
-# Entries waiting for the end of an `audit_deferred` block, or None outside one.
-_DEFERRED: contextvars.ContextVar[list[AuditEntry] | None] = contextvars.ContextVar("audit_deferred", default=None)
+class Deferred:
+    """What an `audit_deferred` block appends at its end: the entries recorded inside, and other new rows to write in
+    the same statement (`insert_with`)."""
+
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+        self.rows: list[models.Model] = []
+
+    def insert_with(self, rows: list[models.Model]) -> None:
+        """Write these unsaved rows (no save() logic, no signals: plain log and record rows) with the entries."""
+        self.rows.extend(rows)
+
+
+# The open `audit_deferred` block's entries and rows, or None outside one.
+_DEFERRED: contextvars.ContextVar[Deferred | None] = contextvars.ContextVar("audit_deferred", default=None)
 
 
 @contextmanager
-def audit_deferred() -> Iterator[None]:
+def audit_deferred() -> Iterator[Deferred]:
     """Entries recorded inside are appended together when the block ends without an error, still inside the
     caller's transaction, which must be open around the block: the same entries in the same transaction, but the
     chain's head (which every audited write in the system queues on) is locked only from the block's end to the
-    commit, not across the rest of the request (the API's invitation requests, bench/api.py).
+    commit, not across the rest of the request (the API's invitation requests, bench/api.py). Rows given to
+    `insert_with` are written in the same statement as the entries (PostgreSQL).
 
     Only for blocks that roll back as a whole on an error: an entry recorded inside a savepoint that rolls back while
     the block goes on would still be appended. The entries are unsaved (no seq, no hash) until the block ends."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_deferred must run inside a transaction")
-    pending: list[AuditEntry] = []
-    token = _DEFERRED.set(pending)
+    deferred = Deferred()
+    token = _DEFERRED.set(deferred)
     try:
-        yield
+        yield deferred
     finally:
         _DEFERRED.reset(token)
-    if pending:  # reached only when the block raised nothing
-        _append(pending)
+    # Reached only when the block raised nothing.
+    if deferred.entries:
+        _append(deferred.entries, deferred.rows)
+    else:
+        insert_together(deferred.rows)
 
 
 def audit_record(instance: models.Model, **kwargs: Any) -> AuditEntry | None:
@@ -331,18 +355,18 @@ def audit_record(instance: models.Model, **kwargs: Any) -> AuditEntry | None:
     entry = audit_entry_for(instance, **kwargs)
     if entry is None:
         return None
-    pending = _DEFERRED.get()
-    if pending is not None:
-        pending.append(entry)
+    deferred = _DEFERRED.get()
+    if deferred is not None:
+        deferred.entries.append(entry)
         return entry
     return _append([entry])[0]
 
 
 def audit_append(entries: list[AuditEntry]) -> int:
     """Append entries made by `audit_entry_for`, in their order."""
-    pending = _DEFERRED.get()
-    if pending is not None:
-        pending.extend(entries)
+    deferred = _DEFERRED.get()
+    if deferred is not None:
+        deferred.entries.extend(entries)
     elif entries:
         _append(entries)
     return len(entries)

@@ -30,7 +30,6 @@ from api.serializers import (
     invitation_data,
     plain_invitation_request,
 )
-from api.sqlrows import insert_together
 from api.views.common import customer_for, errors, get_or_404
 from audit.trail import audit_deferred
 from customers.models import Customer
@@ -94,7 +93,7 @@ class InvitationCreate(APIView):
         try:
             # The audit entries are appended last, just before the commit: the chain's head stays locked for that
             # statement and the commit only, and a retry waiting on the Idempotency-Key below holds no lock on it.
-            with transaction.atomic(), audit_deferred():
+            with transaction.atomic(), audit_deferred() as deferred:
                 # No lookup of the Idempotency-Key first: a new key is the rule, a retry the exception. A used key
                 # fails the record's INSERT (unique), which rolls the whole attempt back (below).
                 invitation = self._create(validated, request)
@@ -105,8 +104,9 @@ class InvitationCreate(APIView):
                     # fails (its invitation rolled back) and answers this one's invitation below.
                     record = IdempotencyRecord(key=key, idempotency_key=idem, body_hash=digest, invitation=invitation)
                     rows.insert(0, record)
-                # The call's log row commits with the invitation (one statement with the record, no second commit).
-                insert_together(rows)
+                # The call's log row commits with the invitation, written in the audit entries' statement (no
+                # second commit, no round trip of its own).
+                deferred.insert_with(rows)
             api_call_logged(request._request)
             return answer
         except (IntegrityError, serializers.ValidationError, DjangoValidationError):

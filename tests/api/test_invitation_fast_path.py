@@ -112,10 +112,11 @@ def test_each_request_is_logged_once_with_its_status(api, write_key, survey):
 
 
 def test_a_failed_write_makes_nothing_and_the_call_is_still_logged(api, survey, monkeypatch):
-    def broken(rows):
+    def broken(*args):
         raise OperationalError("the database went away")
 
-    monkeypatch.setattr("api.views.invitations.insert_together", broken)
+    # The last statement (the audit entry, the idempotency record and the call's log row) fails.
+    monkeypatch.setattr("audit.trail._store", broken)
     entries = AuditEntry.objects.count()
     response = api.post(URL, {"survey": survey.pk, "customer_id": CustomerFactory().pk}, **{"Idempotency-Key": "x"})
     assert response.status_code == 503 and response.json()["error"]["code"] == "unavailable"
@@ -206,9 +207,9 @@ def test_a_plain_invitation_request_runs_few_statements(api, survey):
     assert response.status_code == 201
     statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
     if connection.vendor == "postgresql":
-        # The key; the customer, survey and throttle; the invitation; the record and the call's log row; the
-        # chain's head; the entry and the head's update.
-        assert len(statements) == 6, statements
+        # The key; the customer, survey and throttle; the invitation; the chain's head; the entry, the head's
+        # update, the idempotency record and the call's log row.
+        assert len(statements) == 5, statements
     else:
         assert len(statements) <= 10, statements
 
@@ -276,3 +277,25 @@ def test_the_limit_is_counted_in_one_round_trip_and_its_window_expires(settings)
     assert backend.get(name) == 3  # the cache reads the count back, so over() sees it
     assert ratelimit.over("test-window", "198.51.100.9", limit=2)
     assert not ratelimit.over("test-window", "198.51.100.9", limit=3)
+
+
+def test_rows_written_together_read_back_as_saved_ones(write_key, survey):
+    from config.sqlrows import insert_together
+
+    invitation, _token = invitation_create(survey=survey, customer=CustomerFactory())
+    at = timezone.now()
+    together = [
+        IdempotencyRecord(key=write_key[0], idempotency_key="t", body_hash="b" * 64, invitation=invitation),
+        ApiCall(key=write_key[0], at=at, method="POST", endpoint="/api/v1/invitations/", status=201, duration_ms=4),
+    ]
+    saved = [
+        IdempotencyRecord(key=write_key[0], idempotency_key="s", body_hash="b" * 64, invitation=invitation),
+        ApiCall(key=write_key[0], at=at, method="POST", endpoint="/api/v1/invitations/", status=201, duration_ms=4),
+    ]
+    insert_together(together)
+    for row in saved:
+        row.save()
+    records = list(IdempotencyRecord.objects.order_by("idempotency_key").values("key", "body_hash", "invitation"))
+    assert records[0] == records[1] and IdempotencyRecord.objects.count() == 2
+    calls = list(ApiCall.objects.values("key", "at", "method", "endpoint", "status", "duration_ms"))
+    assert len(calls) == 2 and calls[0] == calls[1]
