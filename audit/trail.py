@@ -237,8 +237,7 @@ def _store(entries: list[AuditEntry], head: AuditHead, rows: list[models.Model])
         ids = [r[0] for r in cursor.fetchall()]
     for entry, pk in zip(entries, ids, strict=True):
         entry.pk = pk
-        entry._state.adding = False
-    inserted(rows)
+    inserted([*entries, *rows])
 
 
 def _append(entries: list[AuditEntry], rows: list[models.Model] | None = None) -> list[AuditEntry]:

@@ -43,6 +43,22 @@ def inserted(instances: list[models.Model]) -> None:
     """Mark instances written by insert_parts' statements as saved."""
     for instance in instances:
         instance._state.adding = False
+        instance._state.db = connection.alias
+
+
+def insert_one(instance: models.Model) -> None:
+    """INSERT one unsaved instance and set its primary key: on PostgreSQL one plain statement built once per model
+    (the ORM compiles its INSERT anew for every row), elsewhere save(). Runs no save() logic and sends no signals
+    on PostgreSQL: only for models that have neither (a test per caller holds it to save())."""
+    if connection.vendor != "postgresql":
+        instance.save(force_insert=True)
+        return
+    (sql,), params = insert_parts([instance])
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {connection.ops.quote_name(instance._meta.pk.column)}", params)
+        (pk,) = cursor.fetchone()
+    setattr(instance, instance._meta.pk.attname, pk)
+    inserted([instance])
 
 
 def insert_together(instances: list[models.Model]) -> None:

@@ -299,3 +299,22 @@ def test_rows_written_together_read_back_as_saved_ones(write_key, survey):
     assert records[0] == records[1] and IdempotencyRecord.objects.count() == 2
     calls = list(ApiCall.objects.values("key", "at", "method", "endpoint", "status", "duration_ms"))
     assert len(calls) == 2 and calls[0] == calls[1]
+
+
+def test_an_invitation_may_be_inserted_without_save(survey, qm):
+    from django.db.models import Model, signals
+
+    # If either changes, invitations must go back to save(): surveys/invitations._invitation_insert skips both.
+    assert Invitation.save is Model.save
+    assert not any(s.has_listeners(Invitation) for s in (signals.pre_save, signals.post_save))
+    customer = CustomerFactory()
+    fast, _token = invitation_create(survey=survey, customer=customer, created_by=qm)
+    plain = Invitation.objects.create(
+        survey=survey, customer=customer, created_by=qm, token_hash="p" * 64, token_salt=fast.token_salt,
+        channel=fast.channel, created_at=fast.created_at, expires_at=fast.expires_at,
+    )  # fmt: skip
+    fields = [f.attname for f in Invitation._meta.concrete_fields if f.attname not in ("id", "token_hash")]
+    stored = Invitation.objects.get(pk=fast.pk)
+    assert [getattr(stored, f) for f in fields] == [getattr(plain, f) for f in fields]
+    assert [getattr(stored, f) for f in fields] == [getattr(fast, f) for f in fields]
+    assert fast._state.db == plain._state.db and not fast._state.adding
