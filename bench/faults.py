@@ -148,6 +148,44 @@ def main() -> int:
         time.sleep(args.outage)
         redis_server.start()
         events["back"] = time.monotonic()
+        backlog()
+
+    def backlog() -> None:
+        """While the load goes on: when had the work of every answer stored before Redis returned been done?"""
+        from django.db import connection
+        from django.db.models import Max, Sum
+        from django.utils import timezone
+
+        from feedback.models import ComplaintCase
+        from outbox.models import OutboxMessage
+        from reports.models import DailyRollup
+        from surveys.models import Response
+
+        answers = Response.objects.filter(survey_id=data["survey_id"])
+        newest = answers.aggregate(m=Max("pk"))["m"] or 0
+        before = answers.filter(pk__lte=newest)
+        stored, detractors = before.count(), before.filter(answers__number__lte=6).count()
+        cases_at = None
+        while "backlog" not in events and time.monotonic() - events["back"] < 900:
+            rolled = DailyRollup.objects.filter(survey_id=data["survey_id"], question_id=nps_q).aggregate(
+                n=Sum("count")
+            )["n"]
+            cases = ComplaintCase.objects.filter(response__survey_id=data["survey_id"], response_id__lte=newest)
+            if "rollups" not in events and (rolled or 0) >= stored:
+                events["rollups"] = time.monotonic()
+            if "cases" not in events and cases.count() >= detractors:
+                events["cases"] = time.monotonic()
+                cases_at = timezone.now()  # the acknowledgements of those cases were written by then
+            if (
+                cases_at is not None
+                and "acks" not in events
+                and not OutboxMessage.objects.filter(state="pending", created_at__lte=cases_at).exists()
+            ):
+                events["acks"] = time.monotonic()
+            if {"rollups", "cases", "acks"} <= events.keys():
+                events["backlog"] = time.monotonic()
+            time.sleep(1)
+        connection.close()
 
     try:
         scenario("warm-up", lambda i: load.post("/bench/insert/", host, "q=1"), 2)
@@ -155,6 +193,7 @@ def main() -> int:
         threading.Thread(target=sample, daemon=True).start()
         threading.Thread(target=outage, daemon=True).start()
         submit = scenario("complete submit POST", submit_request, args.duration, accept=accepted)
+        load_left = time.monotonic() - events["back"]  # the load went on this long after Redis returned
         after = scenario("one-INSERT view POST", lambda i: load.post("/bench/insert/", host, "q=5"), args.baseline)
 
         from django.db.models import Sum
@@ -207,8 +246,16 @@ def main() -> int:
     )
     print(f"respondent 5xx          = {fivexx} {'PASS' if fivexx == 0 else 'FAIL'}")
     print(
-        f"caught up after Redis   = {caught:.0f} s (rollups and {detractors} cases; target <= 60 s) "
-        f"{'PASS' if caught <= 60 else 'FAIL'}"
+        f"all caught up           = {caught:.0f} s after Redis returned, {caught - load_left:.0f} s after the load "
+        f"ended (rollups and {detractors} cases)"
+    )
+    since = {k: events[k] - events["back"] for k in ("rollups", "cases", "acks") if k in events}
+    backlog_ok = len(since) == 3 and max(since.values()) <= 60
+    print(
+        "the outage's backlog (answers stored before Redis returned), done while the load went on: "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in since.items())
+        + " after Redis returned (acks: those cases' acknowledgements sent; target <= 60 s) "
+        + ("PASS" if backlog_ok else "FAIL")
     )
     print(
         f"acknowledgements (outbox) all done {emails_done:.0f} s after Redis returned; "

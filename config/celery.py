@@ -51,6 +51,15 @@ def _start_heartbeat(**kwargs: object) -> None:
     threading.Thread(target=beat, name="langnghe-heartbeat", daemon=True).start()
 
 
+@signals.task_prerun.connect(weak=False)
+def _task_started(sender: object = None, **kwargs: object) -> None:
+    from config.debounce import task_started
+
+    name = getattr(sender, "name", None)
+    if name and not app.conf.task_always_eager:
+        task_started(name)
+
+
 def _connect_logs() -> None:
     from config.logs import connect_celery_signals
 

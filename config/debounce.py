@@ -9,6 +9,14 @@ beat runs it periodically anyway, so a request dropped while the broker is away 
 message to the broker costs about as much as storing a response (measured: 0.35 ms), which is why a hot path asks
 at most once per window. No countdown is used: messages held unacknowledged by a worker (ETA tasks) are what made
 kombu 5.7 workers die when Redis dropped.
+
+At most one message per task waits in the queue, whatever the number of processes asking: before publishing, the
+publisher sets a "pending" key in Redis (SET NX with an expiry), and a worker deletes it as the task starts
+(`task_started`, connected in config/celery.py). Requests that arrive while a message waits are answered by that
+message, since the task reads the database when it starts; those that arrive while it runs make one new message.
+Without this, every process of every web server published its own request each window, and under load the queue
+filled with copies of the same sweeps (30 waiting at once in the webhook benchmark), so that each sweep's work was
+done minutes late. A key whose message was lost expires after PENDING_SECONDS, and beat runs every task anyway.
 """
 
 from __future__ import annotations
@@ -20,6 +28,42 @@ import time
 from typing import Any
 
 logger = logging.getLogger(__name__)
+
+PENDING_PREFIX = "langnghe:pending:"
+PENDING_SECONDS = 60
+
+
+def _pending_client() -> Any:
+    import redis
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return None
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=settings.REDIS_TIMEOUT, socket_connect_timeout=settings.REDIS_TIMEOUT
+    )
+
+
+def task_started(name: str, client: Any = None) -> None:
+    """A worker is about to run `name`: the next request for it needs a new message."""
+    client = client or _worker_client()
+    if client is None:
+        return
+    try:
+        client.delete(PENDING_PREFIX + name)
+    except Exception as error:  # noqa: BLE001 - the broker is away: the key expires by itself
+        logger.debug("could not clear the pending mark of %s: %s", name, error)
+
+
+_worker_clients: dict[int, Any] = {}
+
+
+def _worker_client() -> Any:
+    pid = os.getpid()
+    if pid not in _worker_clients:
+        _worker_clients.clear()
+        _worker_clients[pid] = _pending_client()
+    return _worker_clients[pid]
 
 
 class Debounced:
@@ -39,12 +83,13 @@ class Debounced:
 class _Publisher:
     """One daemon thread per process that publishes what requests asked for."""
 
-    def __init__(self, start: bool = True) -> None:
+    def __init__(self, start: bool = True, pending: Any = None) -> None:
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.wanted: dict[str, tuple[Any, float]] = {}
         self.last: dict[str, float] = {}
         self.pid = os.getpid()
+        self.redis = pending  # a Redis client for the "pending" marks; None: publish every request
         if start:
             threading.Thread(target=self._run, name="langnghe-publisher", daemon=True).start()
 
@@ -75,10 +120,25 @@ class _Publisher:
                 continue
             self.last[name] = now
             try:
-                task.apply_async(retry=False)
+                if self._mark_pending(name):
+                    self._publish(name, task)
             except Exception as error:  # noqa: BLE001 - the broker is away; beat catches up later
                 logger.warning("could not ask for %s: %s", name, error)
         return len(self.wanted)
+
+    def _publish(self, name: str, task: Any) -> None:
+        try:
+            task.apply_async(retry=False)
+        except Exception:
+            if self.redis is not None:  # no message waits after all: the next request may publish
+                self.redis.delete(PENDING_PREFIX + name)
+            raise
+
+    def _mark_pending(self, name: str) -> bool:
+        """True when no message for `name` waits (and one may be published now)."""
+        if self.redis is None:
+            return True
+        return bool(self.redis.set(PENDING_PREFIX + name, "1", nx=True, ex=PENDING_SECONDS))
 
 
 _instance: _Publisher | None = None
@@ -91,5 +151,5 @@ def _publisher() -> _Publisher:
     if _instance is None or _instance.pid != os.getpid():
         with _instance_lock:
             if _instance is None or _instance.pid != os.getpid():
-                _instance = _Publisher()
+                _instance = _Publisher(pending=_pending_client())
     return _instance

@@ -190,6 +190,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 10 * 60)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Webhook sweeps and sends have a queue of their own, so that a receiver hears of a response within seconds even
+# while the other queue works through rollups and comment themes. A worker started without -Q consumes both
+# queues (one worker is enough); docker-compose.yml adds a worker for the webhook queue alone.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = {"celery": {}, "webhooks": {}}
+CELERY_TASK_ROUTES = {
+    "webhooks.tasks.webhooks_sweep": {"queue": "webhooks"},
+    "webhooks.tasks.webhooks_send": {"queue": "webhooks"},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Retry the broker for ever (a worker must outlive any Redis outage) but wait on each try only a few seconds.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None

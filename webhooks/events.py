@@ -138,12 +138,14 @@ def events_record(items: list[tuple[str, str, dict[str, Any]]]) -> int:
 # --- Responses and campaigns: the sweep ---
 
 
-def sweep(now: datetime | None = None, *, full: bool = True) -> int:
+def sweep(now: datetime | None = None, *, full: bool = True, send: bool = False) -> int:
     """Make the events of the responses not yet examined, and of campaigns finished since the last sweep.
 
     A quick sweep (asked for after submits, every half second under load) looks only past the newest response
     examined so far. A full one (beat, every 30 s) looks again from the settled watermark: a response whose
     transaction committed after a later one (a smaller id, missed by the quick sweep) gets its event there.
+    With `send` (in a worker), the first round of the new deliveries is sent here, without waiting in the queue
+    behind other tasks for a send message; further rounds are asked of other workers.
     """
     now = now or timezone.now()
     made = 0
@@ -172,9 +174,14 @@ def sweep(now: datetime | None = None, *, full: bool = True) -> int:
         if len(candidates) < SWEEP_BATCH:
             break
     if made:
-        from webhooks.delivery import BATCH
+        from webhooks import delivery
 
-        request_send(-(-made // BATCH))
+        rounds = -(-made // delivery.BATCH)
+        if send:
+            request_send(rounds - 1)
+            delivery.webhooks_send()
+        else:
+            request_send(rounds)
     return made
 
 
@@ -262,10 +269,12 @@ def request_send(count: int = 1) -> None:
     from config.celery import app
     from webhooks.tasks import webhooks_send
 
+    if count <= 0:
+        return
     if app.conf.task_always_eager:
         webhooks_send.delay()
         return
-    for _n in range(max(1, min(count, settings.WEBHOOK_SEND_PARALLEL))):
+    for _n in range(min(count, settings.WEBHOOK_SEND_PARALLEL)):
         try:
             webhooks_send.apply_async(retry=False)
         except Exception:  # noqa: BLE001 - the broker is away: beat sends what is due

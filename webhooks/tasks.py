@@ -9,7 +9,7 @@ from webhooks import delivery, events, notify
 
 @shared_task
 def webhooks_sweep(full: bool = False) -> int:
-    return events.sweep(full=full)
+    return events.sweep(full=full, send=True)
 
 
 @shared_task

@@ -46,6 +46,10 @@ def test_a_detractor_answer_reaches_the_receiver_signed(endpoint, receiver, djan
     assert payload["type"] and payload["timestamp"]
     assert WebhookDelivery.objects.filter(state="delivered").count() == 4
     assert WebhookAttempt.objects.filter(outcome="ok", status_code=200).count() == 4
+    # Each delivery shows its own attempt's time and status code (written for the whole batch in one statement).
+    for delivery in WebhookDelivery.objects.all():
+        attempt = delivery.attempt_log.get()
+        assert (delivery.delivered_at, delivery.last_status_code, delivery.attempts) == (attempt.at, 200, 1)
 
 
 def test_a_tampered_body_or_another_secret_fails_verification(endpoint, receiver, django_capture_on_commit_callbacks):
