@@ -1,5 +1,6 @@
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from feedback import workflow
 from feedback.models import CaseStatus, Category, ComplaintCase, CorrectiveAction, TimeLimit
@@ -114,7 +115,8 @@ def test_quality_manager_runs_a_corrective_action_from_a_case(qm_client, qm, sta
     item = action.items.get()
     staff_client.post(reverse("item_status", args=[action.reference, item.pk]), {"status": "done"})
     assert staff_client.post(reverse("action_step", args=[action.reference, "review"]), {}).status_code == 403
-    step("review", {"method": "So sánh", "evidence": "Giảm", "reviewed_on": "2026-12-01", "result": "effective"})
+    step("review", {"method": "So sánh", "evidence": "Giảm", "reviewed_on": timezone.localdate().isoformat(),
+                    "result": "effective"})  # fmt: skip
     action.refresh_from_db()
     assert action.status == "closed" and action.update_risks and action.root_cause_method == "fishbone"
     detail = qm_client.get(reverse("action_detail", args=[action.reference])).content.decode()
