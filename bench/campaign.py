@@ -33,10 +33,21 @@ DB_NAME = "langnghe_bench_campaign" + os.environ.get("BENCH_DB_SUFFIX", "")
 class Sink:
     """Counts the messages handed over. `delay` stands for a real server's per-message round trips."""
 
-    def __init__(self, delay: float, counter, pipelining: bool) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, delay: float, counter, pipelining: bool, stopping=None) -> None:  # type: ignore[no-untyped-def]
         self.delay = delay
         self.counter = counter
         self.pipelining = pipelining
+        self.stopping = stopping
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802
+        if self.stopping is not None and self.stopping.value:
+            # A graceful stop, as an MTA's: the transaction under way was finished; the next one is refused with
+            # a temporary code and the connection closed (after the reply: close is queued behind the write).
+            asyncio.get_running_loop().call_soon(server.transport.close)
+            return "421 4.3.2 Service shutting down"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
         session.host_name = hostname
@@ -92,12 +103,14 @@ class SmtpServer:
         import multiprocessing
 
         self.count = multiprocessing.Value("q", 0)
+        self.stopping = multiprocessing.Value("b", 0)
         self.delay, self.pipelining, self.rtt = delay, pipelining, rtt
         self.port = 0
         self.start()
 
     def start(self) -> None:
         """Listen (again, on the same port after a stop)."""
+        self.stopping.value = 0
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", self.port))
@@ -127,7 +140,7 @@ class SmtpServer:
         async def session() -> None:
             loop = asyncio.get_running_loop()
             closed = loop.create_future()
-            handler = Sink(self.delay, self.count, self.pipelining)
+            handler = Sink(self.delay, self.count, self.pipelining, self.stopping)
 
             def protocol() -> SMTP:
                 smtp = SMTP(handler, hostname="127.0.0.1")
@@ -153,6 +166,10 @@ class SmtpServer:
 
         asyncio.run(session())
 
+    def _group(self) -> list[str]:
+        found = subprocess.run(["pgrep", "-g", str(self.pid)], capture_output=True, text=True, check=False)  # noqa: S607
+        return found.stdout.split()
+
     @property
     def received(self) -> int:
         return self.count.value
@@ -161,7 +178,15 @@ class SmtpServer:
         with self.count.get_lock():
             self.count.value = 0
 
-    def stop(self) -> None:
+    def stop(self, graceful: bool = False) -> None:
+        """Kill the server and its connections at once (a crash: a message whose data was taken may never get its
+        250, and is sent again), or, `graceful`, let each connection finish its transaction and refuse the next
+        with 421 before the listener goes."""
+        if graceful:
+            self.stopping.value = 1
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and len(self._group()) > 1:  # the listener and its connections
+                time.sleep(0.1)
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -213,6 +238,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--smtp-outage", type=float, default=0.0, help="seconds the SMTP server is stopped in the middle (0: none)"
+    )
+    parser.add_argument(
+        "--smtp-stop",
+        default="kill",
+        choices=["kill", "graceful"],
+        help="how the server stops: killed with its connections, or each connection's transaction finished first",
     )
     parser.add_argument(
         "--retry-base", type=int, default=60, help="INVITATION_RETRY_BASE_SECONDS of the workers (backoff 1x, 2x, ...)"
@@ -343,7 +374,7 @@ def main() -> int:
             campaign_left := Invitation.objects.filter(campaign=campaign, status__in=campaigns.UNDELIVERED).count()
         ) and time.perf_counter() - started < 3600:
             if args.smtp_outage and outage["at"] is None and sink.received >= total // 2:
-                sink.stop()  # the SMTP server goes away half-way
+                sink.stop(graceful=args.smtp_stop == "graceful")  # the SMTP server goes away half-way
                 outage["at"] = time.perf_counter()
             stopped = outage["at"] is not None and outage["back"] is None
             if stopped and time.perf_counter() - outage["at"] >= args.smtp_outage:
@@ -365,7 +396,8 @@ def main() -> int:
     sink.stop()
     if outage["at"] is not None:
         print(
-            f"SMTP server stopped for {args.smtp_outage:.0f} s half-way; after it returned everything was handed over "
+            f"SMTP server stopped ({args.smtp_stop}) for {args.smtp_outage:.0f} s half-way; after it returned "
+            "everything was handed over "
             f"in {finished - (outage['back'] or finished):.0f} s (retry backoff from {args.retry_base} s)"
         )
     baseline = max(baselines)

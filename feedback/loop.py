@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from config.debounce import Debounced
+from config.singleton import again_later, lock_or_none
 from feedback.models import Channel, ComplaintCase, ComplaintSettings
 from surveys.models import Answer, Response, Survey
 from surveys.scoring import QuestionKind, is_detractor
@@ -77,7 +78,10 @@ def sweep(now: datetime | None = None) -> int:
         # One transaction per batch: cases (and their acknowledgements, through the outbox) leave as they are made,
         # not after the whole backlog. Two sweeps at once are harmless: a response gets one case at most.
         with transaction.atomic():
-            config = ComplaintSettings.objects.select_for_update().get_or_create(pk=1)[0]
+            config = lock_or_none(ComplaintSettings)
+            if config is None:  # another sweep holds the watermark: it does this work; ask for a run after it
+                again_later(request_sweep)
+                return opened
             start = config.loop_watermark if cursor is None else max(cursor, config.loop_watermark)
             candidates = list(
                 Response.objects.filter(pk__gt=start)

@@ -21,6 +21,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from config.debounce import Debounced
+from config.singleton import again_later, lock_or_none
 from config.upsert import upsert_select
 from reports.models import DailyRollup, InvitationRollup, RollupState
 from surveys.models import Answer, Campaign, Invitation, Response
@@ -168,7 +169,10 @@ def rollup_refresh(now: datetime | None = None) -> int:
     """Bring the rollups up to date with every response stored; returns how many (survey, day) were recomputed."""
     now = now or timezone.now()
     with transaction.atomic():
-        state = RollupState.objects.select_for_update().get_or_create(pk=1)[0]  # one refresh at a time
+        state = lock_or_none(RollupState)  # one refresh at a time
+        if state is None:  # another refresh is under way; ask for one after it, for what it may not see
+            again_later(lambda: _refresh_requests().request())
+            return 0
         newer = Response.objects.filter(pk__gt=state.watermark)
         touched = sorted(set(newer.annotate(day=TruncDate("submitted_at")).values_list("survey_id", "day")))
         _recompute(touched, now)

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -110,13 +112,15 @@ def test_quality_manager_runs_a_corrective_action_from_a_case(qm_client, qm, sta
     # Staff add and finish the action items; they cannot record the review.
     staff_client.post(
         reverse("item_add", args=[action.reference]),
-        {"description": "Thuê thêm xe", "owner": staff.pk, "due_date": "2026-12-31"},
+        {"description": "Thuê thêm xe", "owner": staff.pk, "due_date": str(timezone.localdate() + timedelta(days=30))},
     )
     item = action.items.get()
     staff_client.post(reverse("item_status", args=[action.reference, item.pk]), {"status": "done"})
     assert staff_client.post(reverse("action_step", args=[action.reference, "review"]), {}).status_code == 403
-    step("review", {"method": "So sánh", "evidence": "Giảm", "reviewed_on": timezone.localdate().isoformat(),
-                    "result": "effective"})  # fmt: skip
+    step(
+        "review",
+        {"method": "So sánh", "evidence": "Giảm", "reviewed_on": str(timezone.localdate()), "result": "effective"},
+    )
     action.refresh_from_db()
     assert action.status == "closed" and action.update_risks and action.root_cause_method == "fishbone"
     detail = qm_client.get(reverse("action_detail", args=[action.reference])).content.decode()
