@@ -1,4 +1,8 @@
-"""Every call to /api/v1/ is logged: key, endpoint (its route, never the path), method, status, duration, time."""
+"""Every call to /api/v1/ is logged: key, endpoint (its route, never the path), method, status, duration, time.
+
+The middleware writes the row after the answer, in a transaction of its own. A view that writes anyway (an
+invitation request) may write the row itself, in its own transaction (`api_call_for`, then `api_call_logged` once
+committed): the call is then logged exactly when its writes are, timed up to those writes."""
 
 from __future__ import annotations
 
@@ -19,6 +23,26 @@ UNLOGGED = ("/api/v1/docs/",)
 _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
+def api_call_for(request: HttpRequest, *, status: int) -> ApiCall:
+    """The (unsaved) log row of this call, answered with `status`, timed from the middleware's start until now."""
+    match = request.resolver_match
+    endpoint = ("/" + match.route) if match is not None else "(unknown)"
+    started = getattr(request, "api_started", None)
+    return ApiCall(
+        key=getattr(request, "api_key", None),
+        method=request.method or "",
+        endpoint=_CONVERTER.sub(r"{\1}", endpoint)[:200],
+        status=status,
+        duration_ms=int((time.perf_counter() - started) * 1000) if started is not None else 0,
+    )
+
+
+def api_call_logged(request: HttpRequest) -> None:
+    """Say that the view wrote this call's row in its own transaction, which has committed: the middleware then
+    writes none. Call it only after the commit, so that a transaction that fails leaves the call to the middleware."""
+    request.api_call_logged = True  # type: ignore[attr-defined]
+
+
 class ApiCallLogMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -26,19 +50,13 @@ class ApiCallLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith(PREFIX) or request.path.startswith(UNLOGGED):
             return self.get_response(request)
-        started = time.perf_counter()
+        request.api_started = time.perf_counter()  # type: ignore[attr-defined]
         response = self.get_response(request)
-        match = request.resolver_match
-        endpoint = ("/" + match.route) if match is not None else "(unknown)"
-        key = getattr(request, "api_key", None)
+        if getattr(request, "api_call_logged", False):
+            # Logged with the view's writes (an invitation request): same row, one commit less per call.
+            return response
         try:
-            ApiCall.objects.create(
-                key=key,
-                method=request.method or "",
-                endpoint=_CONVERTER.sub(r"{\1}", endpoint)[:200],
-                status=response.status_code,
-                duration_ms=int((time.perf_counter() - started) * 1000),
-            )
+            api_call_for(request, status=response.status_code).save(force_insert=True)
         except DatabaseError:
             # The answer is given already; a log row lost to a database fault must not turn it into an error.
             log.warning("API call not logged", exc_info=True)

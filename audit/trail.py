@@ -25,10 +25,11 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from audit.models import AuditEntry, AuditHead
+from config.sqlrows import insert_parts, insert_together, inserted
 
 GENESIS = "0" * 64
 
@@ -186,13 +187,64 @@ def _actor_fields(actor: Any) -> tuple[int | None, str]:
     return actor.pk, actor.get_username()[:150]
 
 
-def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
+# Entries appended with the head's update in one statement (PostgreSQL); larger batches (imports) go through
+# bulk_create in batches.
+_ONE_STATEMENT = 50
+_COLUMNS = (
+    "seq", "at", "actor_id", "actor_name", "via", "record_type", "record_id", "record_label", "action", "changes",
+    "reason", "context", "prev_hash", "hash",
+)  # fmt: skip
+
+
+def _lock_head() -> AuditHead:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            table = AuditHead._meta.db_table
+            cursor.execute(f"SELECT seq, hash FROM {table} WHERE id = 1 FOR UPDATE")  # noqa: S608  # nosec B608
+            row = cursor.fetchone()
+        if row is not None:
+            return AuditHead(pk=1, seq=row[0], hash=row[1])
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    return head if head is not None else AuditHead.objects.create(pk=1)
+
+
+def _store(entries: list[AuditEntry], head: AuditHead, rows: list[models.Model]) -> None:
+    """The entries, the head's new position and `rows` (other new rows of the same transaction): on PostgreSQL one
+    statement (one round trip while the head is locked, which every audited write in the system queues on),
+    otherwise bulk_create, an UPDATE and a save per row."""
+    if connection.vendor != "postgresql" or len(entries) > _ONE_STATEMENT:
+        AuditEntry.objects.bulk_create(entries, batch_size=2000)
+        head.save(update_fields=["seq", "hash"])
+        insert_together(rows)
+        return
+    row = "(" + ", ".join(["%s::jsonb" if name in ("changes", "context") else "%s" for name in _COLUMNS]) + ")"
+    params: list[Any] = []
+    for entry in entries:
+        for name in _COLUMNS:
+            value = getattr(entry, name)
+            params.append(canonical(value).decode() if name in ("changes", "context") else value)
+    # Table and column names come from the models; every value is a parameter (bandit B608 reviewed).
+    parts, also = insert_parts(rows)
+    sql = (
+        f"WITH e AS (INSERT INTO {AuditEntry._meta.db_table} ({', '.join(_COLUMNS)}) "  # noqa: S608  # nosec B608
+        f"VALUES {', '.join([row] * len(entries))} RETURNING id), "
+        f"h AS (UPDATE {AuditHead._meta.db_table} SET seq = %s, hash = %s WHERE id = 1) "
+        + "".join(f", r{n} AS ({part})" for n, part in enumerate(parts))
+        + " SELECT id FROM e"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, head.seq, head.hash, *also])
+        ids = [r[0] for r in cursor.fetchall()]
+    for entry, pk in zip(entries, ids, strict=True):
+        entry.pk = pk
+    inserted([*entries, *rows])
+
+
+def _append(entries: list[AuditEntry], rows: list[models.Model] | None = None) -> list[AuditEntry]:
     # No savepoint inside a caller's transaction: nothing here is caught and retried, and a savepoint and its
     # release are two more round trips on every audited write (the API's invitations, bench/api.py).
     with transaction.atomic(savepoint=False):
-        head = AuditHead.objects.select_for_update().filter(pk=1).first()
-        if head is None:
-            head = AuditHead.objects.create(pk=1)
+        head = _lock_head()
         # Server time, taken under the lock: entries are in time order along the chain.
         now = timezone.now()
         for entry in entries:
@@ -202,8 +254,7 @@ def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
             entry.context = json.loads(canonical(entry.context))
             entry.hash = entry_hash(entry)
             head.seq, head.hash = entry.seq, entry.hash
-        AuditEntry.objects.bulk_create(entries, batch_size=2000)
-        head.save(update_fields=["seq", "hash"])
+        _store(entries, head, rows or [])
     return entries
 
 
@@ -256,17 +307,66 @@ def audit_entry_for(
     )
 
 
+class Deferred:
+    """What an `audit_deferred` block appends at its end: the entries recorded inside, and other new rows to write in
+    the same statement (`insert_with`)."""
+
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+        self.rows: list[models.Model] = []
+
+    def insert_with(self, rows: list[models.Model]) -> None:
+        """Write these unsaved rows (no save() logic, no signals: plain log and record rows) with the entries."""
+        self.rows.extend(rows)
+
+
+# The open `audit_deferred` block's entries and rows, or None outside one.
+_DEFERRED: contextvars.ContextVar[Deferred | None] = contextvars.ContextVar("audit_deferred", default=None)
+
+
+@contextmanager
+def audit_deferred() -> Iterator[Deferred]:
+    """Entries recorded inside are appended together when the block ends without an error, still inside the
+    caller's transaction, which must be open around the block: the same entries in the same transaction, but the
+    chain's head (which every audited write in the system queues on) is locked only from the block's end to the
+    commit, not across the rest of the request (the API's invitation requests, bench/api.py). Rows given to
+    `insert_with` are written in the same statement as the entries (PostgreSQL).
+
+    Only for blocks that roll back as a whole on an error: an entry recorded inside a savepoint that rolls back while
+    the block goes on would still be appended. The entries are unsaved (no seq, no hash) until the block ends."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_deferred must run inside a transaction")
+    deferred = Deferred()
+    token = _DEFERRED.set(deferred)
+    try:
+        yield deferred
+    finally:
+        _DEFERRED.reset(token)
+    # Reached only when the block raised nothing.
+    if deferred.entries:
+        _append(deferred.entries, deferred.rows)
+    else:
+        insert_together(deferred.rows)
+
+
 def audit_record(instance: models.Model, **kwargs: Any) -> AuditEntry | None:
     """Append one entry for a change of `instance` (see `audit_entry_for`); call it inside the change's transaction."""
     entry = audit_entry_for(instance, **kwargs)
     if entry is None:
         return None
+    deferred = _DEFERRED.get()
+    if deferred is not None:
+        deferred.entries.append(entry)
+        return entry
     return _append([entry])[0]
 
 
 def audit_append(entries: list[AuditEntry]) -> int:
     """Append entries made by `audit_entry_for`, in their order."""
-    if entries:
+    deferred = _DEFERRED.get()
+    if deferred is not None:
+        deferred.entries.extend(entries)
+    elif entries:
         _append(entries)
     return len(entries)
 

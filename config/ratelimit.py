@@ -14,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from ipaddress import ip_address
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 
 log = logging.getLogger(__name__)
@@ -55,17 +57,47 @@ def _key(scope: str, key: str) -> str:
     return "rl:" + scope + ":" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+# INCR, and on the window's first event its expiry, in one atomic round trip. Django's cache.incr is two (EXISTS,
+# then INCR), and an incr followed by a separate EXPIRE could leave a count that never expires.
+_COUNT = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
+
+
+def _redis() -> tuple[RedisCache, Any] | None:
+    """The default cache and one Redis client for it, kept: Django's cache makes a new client (copying its table of
+    reply callbacks) for every operation, which cost more than the round trip here. None when it is not Redis."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    client = getattr(backend._cache, "ln_client", None)
+    if client is None:
+        client = backend._cache.get_client(write=True)
+        backend._cache.ln_client = client
+    return backend, client
+
+
+def _count_redis(name: str, window: int) -> int | None:
+    """The count after this event, counted by Redis in one round trip; None when the cache is not Redis."""
+    redis = _redis()
+    if redis is None:
+        return None
+    backend, client = redis
+    # Django's Redis cache stores integers as plain integers, so cache.get reads this count back.
+    return int(client.eval(_COUNT, 1, backend.make_and_validate_key(name), window))
+
+
 def hit(scope: str, key: str, *, limit: int, window: int = 3600) -> bool:
     """Count one event for (scope, key); True while the count is within `limit` per `window` seconds.
 
-    A fixed window starting at the first event: simple, one round trip to Redis in the common case (incr), and
-    good enough for limits meant to stop floods rather than to meter."""
+    A fixed window starting at the first event: simple, one round trip to Redis, and good enough for limits meant to
+    stop floods rather than to meter."""
     name = _key(scope, key)
     try:
-        try:
-            count = cache.incr(name)
-        except ValueError:  # no such key yet (or it expired): start the window
-            count = 1 if cache.add(name, 1, timeout=window) else cache.incr(name)
+        count = _count_redis(name, window)
+        if count is None:
+            try:
+                count = cache.incr(name)
+            except ValueError:  # no such key yet (or it expired): start the window
+                count = 1 if cache.add(name, 1, timeout=window) else cache.incr(name)
     except Exception:  # noqa: BLE001 - any cache failure: degrade open, never a 500 on a public page
         log.warning("rate limit %s not checked: the cache is unreachable", scope, exc_info=True)
         return True
@@ -74,8 +106,14 @@ def hit(scope: str, key: str, *, limit: int, window: int = 3600) -> bool:
 
 def over(scope: str, key: str, *, limit: int, window: int = 3600) -> bool:
     """Whether (scope, key) has already passed its limit, without counting anything."""
+    name = _key(scope, key)
     try:
-        count = cache.get(_key(scope, key), 0)
+        redis = _redis()
+        if redis is None:
+            count = cache.get(name, 0)
+        else:
+            stored = redis[1].get(redis[0].make_and_validate_key(name))
+            count = int(stored) if stored is not None else 0
     except Exception:  # noqa: BLE001 - see hit()
         log.warning("rate limit %s not checked: the cache is unreachable", scope, exc_info=True)
         return False

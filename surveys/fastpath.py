@@ -73,10 +73,24 @@ QUICK = (
 )
 QUICK_TYPES = "text, bigint, timestamptz, text, timestamptz, bigint[], smallint[], text[], text[]"
 
+# An invitation request (the API's busiest write, bench/api.py): the customer's row locked, whether they were asked
+# since $3 (the throttle: an invitation not skipped) and the survey's row, in one round trip.
+_CUSTOMER = [f.column for f in Customer._meta.concrete_fields]
+_SURVEY = [f.column for f in Survey._meta.concrete_fields]
+_ASKED = ", ".join([*(f'c."{c}"' for c in _CUSTOMER), *(f's."{c}"' for c in _SURVEY)])
+ASK = (
+    f"SELECT {_ASKED}, "  # nosec B608
+    f"EXISTS (SELECT 1 FROM {Invitation._meta.db_table} i WHERE i.customer_id = c.id AND i.created_at >= $3 "
+    f"AND i.status <> '{Invitation.Status.SKIPPED}') "
+    f"FROM {Customer._meta.db_table} c, {Survey._meta.db_table} s WHERE c.id = $1 AND s.id = $2 FOR UPDATE OF c"
+)
+ASK_TYPES = "bigint, bigint, timestamptz"
+
 _STATEMENTS = {
     "ln_link": (LINK, LINK_TYPES),
     "ln_submit": (SUBMIT, SUBMIT_TYPES),
     "ln_quick": (QUICK, QUICK_TYPES),
+    "ln_ask": (ASK, ASK_TYPES),
 }
 _DOLLAR = re.compile(r"\$(\d+)")
 
@@ -155,3 +169,17 @@ def quick_submit_row(
         "ln_quick",
         [token_hash, version_id, stamp, language, now, *_columns(answers)],
     )
+
+
+def ask_rows(*, customer_id: int, survey_id: int, since: datetime) -> tuple[Customer, Survey, bool] | None:
+    """PostgreSQL only: the customer (locked until the transaction ends), the survey, and whether the customer has
+    an invitation made since `since` that was not skipped; None when either row is missing. The plain version is
+    surveys.invitations._ask_rows_plain (the ORM), which tests compare with this one."""
+    row = _execute("ln_ask", [customer_id, survey_id, since])
+    if row is None:
+        return None
+    split = len(_CUSTOMER)
+    customer = Customer.from_db("default", [f.attname for f in Customer._meta.concrete_fields], row[:split])
+    end = split + len(_SURVEY)
+    survey = Survey.from_db("default", [f.attname for f in Survey._meta.concrete_fields], row[split:end])
+    return customer, survey, bool(row[end])

@@ -2,7 +2,9 @@
 
 Idempotent with an `Idempotency-Key` header: the same key and body answer the same invitation (200, with
 `Idempotent-Replayed: true`), the same key with another body is refused (422). The record is written in the
-invitation's transaction, so a request that fails leaves no record and may be sent again.
+invitation's transaction, so a request that fails leaves no record and may be sent again. The key is not looked up
+before the attempt: its record's unique index refuses a used one, the attempt rolls back, and the first answer is
+given (bench/api.py measures this path).
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import hashlib
 import json
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -20,9 +24,16 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from api.errors import Unprocessable
+from api.middleware import api_call_for, api_call_logged
 from api.models import ApiKey, IdempotencyRecord
-from api.serializers import InvitationRequestSerializer, InvitationSerializer
+from api.serializers import (
+    InvitationRequestSerializer,
+    InvitationSerializer,
+    invitation_data,
+    plain_invitation_request,
+)
 from api.views.common import customer_for, errors, get_or_404
+from audit.trail import audit_deferred
 from customers.models import Customer
 from customers.services import customer_create
 from surveys.invitations import invitation_link, invitation_request, token_for_salt
@@ -38,18 +49,15 @@ def _body_hash(data: Any) -> str:
 
 
 def _answer(invitation: Invitation, *, replayed: bool = False, created: bool = True) -> ApiResponse:
-    links = {}
+    link = None
     if invitation.status != Invitation.Status.SKIPPED and invitation.token_salt:
-        links[invitation.pk] = invitation_link(token_for_salt(invitation.token_salt))
-    body = InvitationSerializer(invitation, context={"links": links}).data
+        link = invitation_link(token_for_salt(invitation.token_salt))
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     code = status.HTTP_201_CREATED if created and not replayed else status.HTTP_200_OK
-    return ApiResponse(body, status=code, headers=headers)
+    return ApiResponse(invitation_data(invitation, link=link), status=code, headers=headers)
 
 
 def _customer(data: dict[str, Any]) -> Customer:
-    if "customer_id" in data:
-        return customer_for(customer_id=data["customer_id"], field="customer_id")
     if "customer_external_id" in data:
         return customer_for(external_id=data["customer_external_id"], field="customer_external_id")
     fields = dict(data["customer"])
@@ -74,32 +82,39 @@ class InvitationCreate(APIView):
         ),
     )
     def post(self, request: Request) -> ApiResponse:
-        data = InvitationRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        validated = plain_invitation_request(request.data)
+        if validated is None:  # any other shape, and every error, is the serializer's
+            data = InvitationRequestSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            validated = data.validated_data
         idem = request.headers.get("Idempotency-Key", "").strip()
         if len(idem) > 200:
             raise serializers.ValidationError({"Idempotency-Key": [_("At most 200 characters.")]})
         key: ApiKey = request.auth  # type: ignore[assignment]
         digest = _body_hash(request.data)
         try:
-            with transaction.atomic():
-                if idem:
-                    previous = IdempotencyRecord.objects.filter(key=key, idempotency_key=idem).first()
-                    if previous is not None:
-                        return self._replay(previous, digest)
-                invitation = self._create(data.validated_data, request)
+            # The audit entries are appended last, just before the commit: the chain's head stays locked for that
+            # statement and the commit only, and a retry waiting on the Idempotency-Key below holds no lock on it.
+            with transaction.atomic(), audit_deferred() as deferred:
+                # No lookup of the Idempotency-Key first: a new key is the rule, a retry the exception. A used key
+                # fails the record's INSERT (unique), which rolls the whole attempt back (below).
+                invitation = self._create(validated, request)
+                answer = _answer(invitation)
+                rows: list[Model] = [api_call_for(request._request, status=answer.status_code)]
                 if idem:
                     # A concurrent request with this key waits on the unique index until this one commits, then
                     # fails (its invitation rolled back) and answers this one's invitation below.
-                    IdempotencyRecord.objects.create(
-                        key=key, idempotency_key=idem, body_hash=digest, invitation=invitation
-                    )
-                return _answer(invitation)
-        except IntegrityError:
-            if not idem:
-                raise
-            # The concurrent request with the same key committed first: answer what it made.
-            previous = IdempotencyRecord.objects.filter(key=key, idempotency_key=idem).first()
+                    record = IdempotencyRecord(key=key, idempotency_key=idem, body_hash=digest, invitation=invitation)
+                    rows.insert(0, record)
+                # The call's log row commits with the invitation, written in the audit entries' statement (no
+                # second commit, no round trip of its own).
+                deferred.insert_with(rows)
+            api_call_logged(request._request)
+            return answer
+        except (IntegrityError, serializers.ValidationError, DjangoValidationError):
+            # Answered by a request that came first with this key (its invitation, or 422 for another body), even
+            # when this attempt could not be made again (the survey closed since): what the key promised.
+            previous = IdempotencyRecord.objects.filter(key=key, idempotency_key=idem).first() if idem else None
             if previous is None:
                 raise
             return self._replay(previous, digest)
@@ -110,17 +125,20 @@ class InvitationCreate(APIView):
         return _answer(previous.invitation, replayed=True)
 
     def _create(self, data: dict[str, Any], request: Request) -> Invitation:
-        survey = Survey.objects.filter(pk=data["survey"]).first()
-        if survey is None:
-            raise serializers.ValidationError({"survey": [_("No survey has this id.")]})
-        invitation, _token = invitation_request(
-            survey=survey,
-            customer=_customer(data),
-            created_by=request.user,
-            send=data["send"],
-            expires_in_days=data.get("expires_in_days"),
-        )
-        return invitation
+        asked = {"created_by": request.user, "send": data["send"], "expires_in_days": data.get("expires_in_days")}
+        if "customer_id" in data:
+            # The service reads (and locks) the survey and the customer anyway: neither is read here first.
+            customer_id = data["customer_id"]
+        else:
+            if not Survey.objects.filter(pk=data["survey"]).exists():
+                raise serializers.ValidationError({"survey": [_("No survey has this id.")]})
+            customer_id = _customer(data).pk
+        try:
+            return invitation_request(survey_id=data["survey"], customer_id=customer_id, **asked)[0]
+        except Survey.DoesNotExist:
+            raise serializers.ValidationError({"survey": [_("No survey has this id.")]}) from None
+        except Customer.DoesNotExist:
+            raise serializers.ValidationError({"customer_id": [_("No customer has this id.")]}) from None
 
 
 class InvitationDetail(APIView):
@@ -128,4 +146,4 @@ class InvitationDetail(APIView):
                    description="The invitation's state (its link is given only when it is made).")  # fmt: skip
     def get(self, request: Request, pk: int) -> ApiResponse:
         invitation = get_or_404(Invitation.objects, pk=pk)
-        return ApiResponse(InvitationSerializer(invitation, context={"links": {}}).data)
+        return ApiResponse(invitation_data(invitation, link=None))
