@@ -34,13 +34,12 @@ def _django_logging(**kwargs: object) -> None:
 def _start_heartbeat(**kwargs: object) -> None:
     """A worker's main process says every few seconds, in Redis, that it is alive (read by /readyz/)."""
     import redis
-    from django.conf import settings
 
-    if not settings.REDIS_URL:
+    from config.debounce import redis_client
+
+    client = redis_client()
+    if client is None:
         return
-    client = redis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=settings.REDIS_TIMEOUT, socket_connect_timeout=settings.REDIS_TIMEOUT
-    )
 
     def beat() -> None:
         while True:

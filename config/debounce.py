@@ -33,7 +33,8 @@ PENDING_PREFIX = "langnghe:pending:"
 PENDING_SECONDS = 60
 
 
-def _pending_client() -> Any:
+def redis_client() -> Any:
+    """A Redis client with the settings' timeouts on connect and on every command; None without REDIS_URL."""
     import redis
     from django.conf import settings
 
@@ -44,9 +45,9 @@ def _pending_client() -> Any:
     )
 
 
-def task_started(name: str, client: Any = None) -> None:
+def task_started(name: str) -> None:
     """A worker is about to run `name`: the next request for it needs a new message."""
-    client = client or _worker_client()
+    client = _worker_client()
     if client is None:
         return
     try:
@@ -55,15 +56,14 @@ def task_started(name: str, client: Any = None) -> None:
         logger.debug("could not clear the pending mark of %s: %s", name, error)
 
 
-_worker_clients: dict[int, Any] = {}
+_worker: tuple[int, Any] | None = None  # (pid, client): a forked child makes its own
 
 
 def _worker_client() -> Any:
-    pid = os.getpid()
-    if pid not in _worker_clients:
-        _worker_clients.clear()
-        _worker_clients[pid] = _pending_client()
-    return _worker_clients[pid]
+    global _worker
+    if _worker is None or _worker[0] != os.getpid():
+        _worker = (os.getpid(), redis_client())
+    return _worker[1]
 
 
 class Debounced:
@@ -151,5 +151,5 @@ def _publisher() -> _Publisher:
     if _instance is None or _instance.pid != os.getpid():
         with _instance_lock:
             if _instance is None or _instance.pid != os.getpid():
-                _instance = _Publisher(pending=_pending_client())
+                _instance = _Publisher(pending=redis_client())
     return _instance

@@ -91,7 +91,7 @@ def _record(batch: list[WebhookDelivery]) -> None:
     """Write the round's outcome to the deliveries. Those delivered (nearly all, usually) take one UPDATE whose
     time and status code are read from their attempt row; Django's bulk_update, which builds a CASE per row and
     field in Python, cost more than the HTTP posts themselves. The rest (retries, waits) are few."""
-    delivered = [d.pk for d in batch if d.state == D.DELIVERED and d.delivered_at is not None and d.attempts]
+    delivered = [d.pk for d in batch if d.state == D.DELIVERED]  # claimed pending: delivered in this round
     if delivered:
         ok = WebhookAttempt.objects.filter(delivery=OuterRef("pk"), outcome=O.OK).order_by("-at", "-id")
         WebhookDelivery.objects.filter(pk__in=delivered, state=D.PENDING).update(
@@ -124,10 +124,7 @@ def _send_to(endpoint: WebhookEndpoint, deliveries: list[WebhookDelivery], sende
         body = bodies.get(delivery.event_id) or bodies.setdefault(delivery.event_id, body_of(delivery.event))
         stamp = int(timezone.now().timestamp())
         result = sender.post(target, body, signing.headers(endpoint.secret, delivery.message_id, stamp, body))
-        outcome = (
-            O.OK if result.ok else O.HTTP_ERROR if result.status else O.TIMEOUT if result.timed_out else O.UNREACHABLE
-        )
-        attempts.append(_attempt(delivery, result, outcome, timezone.now()))
+        attempts.append(_attempt(delivery, result, _outcome(result), timezone.now()))
         any_ok = any_ok or result.ok
         if result.status is None:
             # Nobody answered: the rest of this endpoint's deliveries wait for the same next attempt, untried.
