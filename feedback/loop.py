@@ -101,6 +101,7 @@ def sweep(now: datetime | None = None) -> int:
 
 
 def _open_cases(candidates: list[tuple[int, datetime, int]]) -> int:
+    """Open the missing cases of a batch's detractors, the batch's cases together (workflow.case_create_many)."""
     ids = [pk for pk, _at, _survey in candidates]
     scores: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for response_id, kind, number in Answer.objects.filter(
@@ -108,11 +109,8 @@ def _open_cases(candidates: list[tuple[int, datetime, int]]) -> int:
     ).values_list("response_id", "question__kind", "number"):
         scores[response_id].append((kind, number))
     surveys = Survey.objects.in_bulk({survey for _pk, _at, survey in candidates})
-    return sum(
-        case_from_response(pk) == "created"
-        for pk, _at, survey in candidates
-        if detractor_scores(surveys[survey], scores[pk])
-    )
+    detractors = [pk for pk, _at, survey in candidates if detractor_scores(surveys[survey], scores[pk])]
+    return list(cases_from_responses(detractors).values()).count("created")
 
 
 def watermark_to_now() -> None:
@@ -143,39 +141,59 @@ def response_summary(response: Response, language: str) -> str:
 
 def case_from_response(response_id: int) -> str:
     """Open the case for a detractor response; running it again, or for a satisfied answer, does nothing."""
+    return cases_from_responses([response_id])[response_id]
+
+
+def cases_from_responses(response_ids: list[int]) -> dict[int, str]:
+    """Open the cases of these responses where they are detractors' and have none yet, together; for each id:
+    "created", "exists", "not-a-detractor" or "missing"."""
     from feedback import workflow
 
-    response = Response.objects.select_related("survey", "survey__owner", "customer").filter(pk=response_id).first()
-    if response is None:
-        return "missing"
-    if ComplaintCase.objects.filter(response=response).exists():
-        return "exists"
-    answers = list(response.answers.select_related("question").order_by("question__position"))
-    scores = [
-        (a.question.kind, a.number)
-        for a in answers
-        if a.number is not None and a.question.kind in (QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.CES)
-    ]
-    bad = detractor_scores(response.survey, scores)
-    if not bad:
-        return "not-a-detractor"
-    # Only the customer's own words go into the record; the summary ("NPS score 6 in the survey …") is drawn when
-    # the case is read, in the reader's language (response_summary).
-    comments = [a.text for a in answers if a.text]
-    description = "\n\n".join(comments) or "—"
-    customer = response.customer
+    outcome = dict.fromkeys(response_ids, "missing")
+    responses = Response.objects.select_related("survey", "survey__owner", "customer").in_bulk(response_ids)
+    for response_id in ComplaintCase.objects.filter(response_id__in=responses).values_list("response_id", flat=True):
+        outcome[response_id] = "exists"
+    answers: dict[int, list[Answer]] = defaultdict(list)
+    for answer in (
+        Answer.objects.filter(response_id__in=[pk for pk, state in outcome.items() if state == "missing"])
+        .select_related("question")
+        .order_by("response_id", "question__position")
+    ):
+        answers[answer.response_id].append(answer)
+    drafts = []
+    for pk, response in responses.items():
+        if outcome[pk] != "missing":
+            continue
+        scored = [a for a in answers[pk] if a.number is not None and a.question.kind in SCORED]
+        if not detractor_scores(response.survey, [(a.question.kind, a.number) for a in scored]):
+            outcome[pk] = "not-a-detractor"
+            continue
+        # Only the customer's own words go into the record; the summary ("NPS score 6 in the survey …") is drawn
+        # when the case is read, in the reader's language (response_summary).
+        customer = response.customer
+        drafts.append(
+            {
+                "channel": Channel.SURVEY,
+                "description": "\n\n".join(a.text for a in answers[pk] if a.text) or "—",
+                "customer": customer,
+                "contact_name": "" if customer else "—",
+                "language": response.language,
+                "assignee": response.survey.owner,
+                "response": response,
+            }
+        )
     try:
         with transaction.atomic():
-            workflow.case_create(
-                channel=Channel.SURVEY,
-                description=description,
-                customer=customer,
-                contact_name="" if customer else "—",
-                language=response.language,
-                assignee=response.survey.owner,
-                response=response,
-            )
+            workflow.case_create_many(drafts)
     except IntegrityError:
-        # Another worker opened it between our check and our insert: the unique link to the response held.
-        return "exists"
-    return "created"
+        # Another worker opened one of them between our check and our insert (the unique link to the response held):
+        # open the others one by one.
+        if len(drafts) == 1:
+            outcome[drafts[0]["response"].pk] = "exists"
+            return outcome
+        for draft in drafts:
+            outcome.update(cases_from_responses([draft["response"].pk]))
+        return outcome
+    for draft in drafts:
+        outcome[draft["response"].pk] = "created"
+    return outcome

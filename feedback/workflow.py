@@ -17,8 +17,9 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
-from audit.trail import audit_digest, audit_record, audit_stored
+from audit.trail import audit_append, audit_digest, audit_entry_for, audit_record, audit_stored
 from customers.models import Customer
 from feedback import schedule
 from feedback.calendar import WorkCalendar
@@ -36,8 +37,8 @@ from feedback.models import (
     Severity,
     TimeLimit,
 )
-from feedback.signals import case_status_changed
-from outbox.dispatch import outbox_add
+from feedback.signals import case_status_changed, cases_opened
+from outbox.dispatch import outbox_add, outbox_add_many
 from surveys.models import Response
 
 S = CaseStatus
@@ -80,14 +81,20 @@ def priority_for(severity: str, impact: str) -> str:
 
 def next_reference(prefix: str, when: datetime | None = None) -> str:
     """CMP-2026-000123: a per-year sequence, safe under concurrent creation (the counter row is locked)."""
+    return next_references(prefix, 1, when)[0]
+
+
+def next_references(prefix: str, count: int, when: datetime | None = None) -> list[str]:
+    """`count` consecutive references of the year, taken with one lock of the counter row."""
     year = timezone.localtime(when or timezone.now()).year
     with transaction.atomic():
         ReferenceCounter.objects.get_or_create(prefix=prefix, year=year)
         counter = ReferenceCounter.objects.select_for_update().get(prefix=prefix, year=year)
-        counter.last += 1
+        first = counter.last + 1
+        counter.last += count
         counter.save(update_fields=["last"])
     width = 6 if prefix == "CMP" else 4
-    return f"{prefix}-{year}-{counter.last:0{width}d}"
+    return [f"{prefix}-{year}-{number:0{width}d}" for number in range(first, counter.last + 1)]
 
 
 def time_limits(severity: str) -> tuple[int, int, int]:
@@ -97,11 +104,16 @@ def time_limits(severity: str) -> tuple[int, int, int]:
     return row.acknowledge_hours, row.respond_hours, row.close_hours
 
 
-def _set_due_dates(case: ComplaintCase) -> None:
+def _set_due_dates(
+    case: ComplaintCase, calendar: WorkCalendar | None = None, limits: dict[str, tuple[int, int, int]] | None = None
+) -> None:
     # Limits are working hours on the business calendar: a case received at 17:55 before a holiday starts its
-    # clock on the next working morning.
-    ack, respond, close = time_limits(case.severity)
-    calendar = schedule.business_calendar()
+    # clock on the next working morning. Many cases made together share one read of the limits and the calendar.
+    limits = {} if limits is None else limits
+    if case.severity not in limits:
+        limits[case.severity] = time_limits(case.severity)
+    ack, respond, close = limits[case.severity]
+    calendar = calendar or schedule.business_calendar()
     case.acknowledge_due = schedule.due_after(case.received_at, ack, calendar)
     case.respond_due = schedule.due_after(case.received_at, respond, calendar)
     case.close_due = schedule.due_after(case.received_at, close, calendar)
@@ -122,8 +134,7 @@ def _after_commit(task_name: str, *args: Any) -> None:
     outbox_add(task=f"feedback.tasks.{task_name}", args=list(args))
 
 
-@transaction.atomic
-def case_create(
+def _new_case(
     *,
     channel: str,
     description: str,
@@ -140,11 +151,13 @@ def case_create(
     impact: str = Impact.ONE,
     assignee: AbstractBaseUser | None = None,
     response: Response | None = None,
+    now: datetime,
+    calendar: WorkCalendar | None = None,
+    limits: dict[str, tuple[int, int, int]] | None = None,
 ) -> ComplaintCase:
-    """Log a complaint. The customer, when their email is known, gets an acknowledgement with a tracking link."""
+    """An unsaved, validated case with its priority and time limits; the reference is given when it is stored."""
     if customer is None and not (contact_name.strip() or contact_email.strip() or contact_phone.strip()):
         raise ValidationError({"contact_name": _("Give the customer, or at least one way to reach them.")})
-    now = timezone.now()
     case = ComplaintCase(
         reference="pending",
         channel=channel,
@@ -165,18 +178,61 @@ def case_create(
         response=response,
         received_at=now,
     )
-    _set_due_dates(case)
-    case.full_clean(exclude=["reference", "response", "customer", "assignee", "created_by", "category"])
-    case.reference = next_reference("CMP", now)
-    case.save()
-    audit_record(case, action="create", actor=case.created_by)
-    # The channel's code, not its label: the timeline draws it in the reader's language.
-    _event(case, CaseEvent.Kind.CREATED, case.created_by, text=Channel(channel).value, to_status=S.RECEIVED)
-    if assignee is not None:
-        _event(case, CaseEvent.Kind.ASSIGNED, case.created_by, text=_display_user(assignee))
-    if case.email:
-        _after_commit("send_acknowledgement", case.pk)
+    _set_due_dates(case, calendar, limits)
+    # Field checks only: the database holds the unique reference and the one case per response.
+    case.full_clean(
+        exclude=["reference", "response", "customer", "assignee", "created_by", "category"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     return case
+
+
+@transaction.atomic
+def case_create(**fields: Any) -> ComplaintCase:
+    """Log a complaint (the fields of `_new_case`). The customer, when their email is known, gets an
+    acknowledgement with a tracking link."""
+    return case_create_many([fields])[0]
+
+
+@transaction.atomic
+def case_create_many(drafts: list[dict[str, Any]]) -> list[ComplaintCase]:
+    """Log several complaints at once (the closed loop's sweep opens a batch of detractors' cases): the same rows as
+    one `case_create` each (the case, its history row, its audit entry, its timeline lines, its acknowledgement in
+    the outbox), written with one statement per table instead of a dozen per case. A draft that does not validate
+    raises before anything is written."""
+    if not drafts:
+        return []
+    now = timezone.now()
+    calendar, limits = schedule.business_calendar(), {}
+    cases = [_new_case(**draft, now=now, calendar=calendar, limits=limits) for draft in drafts]
+    for case, reference in zip(cases, next_references("CMP", len(cases), now), strict=True):
+        case.reference = reference
+    if len(cases) == 1:
+        cases[0].save()  # the history row through the model's own signal
+    else:
+        bulk_create_with_history(cases, ComplaintCase, default_date=now)
+    audit_append([audit_entry_for(case, action="create", actor=case.created_by) for case in cases])
+    # The channel's code, not its label: the timeline draws it in the reader's language.
+    created = [
+        CaseEvent(case=c, kind=CaseEvent.Kind.CREATED, actor=c.created_by, text=Channel(c.channel).value,
+                  to_status=S.RECEIVED, at=now)
+        for c in cases
+    ]  # fmt: skip
+    assigned = [
+        CaseEvent(case=c, kind=CaseEvent.Kind.ASSIGNED, actor=c.created_by, text=_display_user(c.assignee), at=now)
+        for c in cases
+        if c.assignee is not None
+    ]
+    CaseEvent.objects.bulk_create([*created, *assigned])
+    if len(cases) == 1:
+        case_status_changed.send(
+            sender=ComplaintCase, case=cases[0], from_status="", to_status=S.RECEIVED, event_id=created[0].pk
+        )
+    else:
+        cases_opened.send(sender=ComplaintCase, cases=[(c, e.pk) for c, e in zip(cases, created, strict=True)])
+    outbox_add_many(task="feedback.tasks.send_acknowledgement", calls=[[c.pk] for c in cases if c.email])
+    return cases
 
 
 @transaction.atomic

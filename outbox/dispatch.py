@@ -46,6 +46,18 @@ def outbox_add(*, task: str, args: list[Any] | None = None, available_at: dateti
     return message
 
 
+def outbox_add_many(*, task: str, calls: list[list[Any]]) -> list[OutboxMessage]:
+    """`outbox_add` for many calls of one task (one argument list each), in one INSERT."""
+    if not calls:
+        return []
+    now = timezone.now()
+    messages = OutboxMessage.objects.bulk_create(
+        [OutboxMessage(task=task, args=list(args), available_at=now) for args in calls]
+    )
+    transaction.on_commit(outbox_nudge)
+    return messages
+
+
 def outbox_nudge() -> None:
     """Ask for a dispatch soon, without waiting on the broker (config/debounce.py); in-process when eager."""
     _nudges().request()

@@ -1,0 +1,129 @@
+"""The closed loop opens a sweep batch's cases together: the same records as one case at a time, in a number of
+statements that does not grow with the batch (a backlog after an outage is seconds of work, not minutes)."""
+
+import threading
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from audit.models import AuditEntry
+from audit.verify import chain_break, record_breaks
+from config import debounce
+from feedback import loop, schedule, workflow
+from feedback.models import CaseEvent, ComplaintCase
+from outbox.dispatch import outbox_dispatch
+from outbox.models import OutboxMessage
+from tests.factories import CustomerFactory, make_survey, quality_manager
+from tests.feedback.test_loop import answer
+from tests.helpers import require, set_eager
+from webhooks.models import WebhookEvent
+from webhooks.services import endpoint_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def unswept(monkeypatch, django_capture_on_commit_callbacks):
+    """Answer without the sweep the answers ask for (as while Redis is away): `unswept(survey, score)`."""
+    monkeypatch.setattr(debounce, "_publisher", lambda: debounce._Publisher(start=False))
+
+    def give(survey, score, comment="", customer=None):
+        set_eager(False)
+        try:
+            return answer(survey, score, comment, customer=customer, capture=django_capture_on_commit_callbacks)
+        finally:
+            set_eager(True)
+
+    return give
+
+
+def test_a_batch_of_cases_has_every_record_one_case_would(unswept, settings, django_capture_on_commit_callbacks):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    owner = quality_manager()
+    endpoint_create(url="http://127.0.0.1:9/hook", events=["case.opened"], actor=owner)
+    survey = make_survey(kind="nps", owner=owner)
+    detractors = [unswept(survey, score, f"Chờ lâu {score}") for score in (0, 3, 6, 2, 5)]
+    unswept(survey, 9)
+    unswept(survey, 10)
+    with django_capture_on_commit_callbacks(execute=False):  # the acknowledgements leave below
+        assert loop.sweep() == 5
+
+    cases = list(ComplaintCase.objects.order_by("reference"))
+    assert {c.response.invitation_id for c in cases} == {i.pk for i in detractors}
+    numbers = [int(c.reference.rsplit("-", 1)[1]) for c in cases]
+    assert numbers == list(range(numbers[0], numbers[0] + 5))  # one reference range, no gaps
+    ack_hours, respond_hours, close_hours = workflow.time_limits("medium")
+    for case in cases:
+        assert case.assignee == owner and case.channel == "survey" and case.status == "received"
+        assert case.description.startswith("Chờ lâu")
+        assert case.acknowledge_due == schedule.due_after(case.received_at, ack_hours)
+        assert case.close_due == schedule.due_after(case.received_at, close_hours)
+        assert case.history.count() == 1
+        kinds = sorted(case.events.values_list("kind", flat=True))
+        assert kinds == ["assigned", "created"]
+    entries = AuditEntry.objects.filter(record_type="feedback.complaintcase", action="create")
+    assert sorted(entries.values_list("record_id", flat=True)) == sorted(str(c.pk) for c in cases)
+    assert chain_break() is None and record_breaks() == []
+    # One acknowledgement each, through the outbox, and one case.opened webhook event each, keyed by its timeline line.
+    acks = OutboxMessage.objects.filter(task="feedback.tasks.send_acknowledgement")
+    assert sorted(a.args[0] for a in acks) == sorted(c.pk for c in cases)
+    created = CaseEvent.objects.filter(kind="created").values_list("pk", flat=True)
+    assert set(WebhookEvent.objects.filter(type="case.opened").values_list("subject", flat=True)) == {
+        f"case-event:{pk}" for pk in created
+    }
+    mail.outbox.clear()
+    outbox_dispatch()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(c.customer.email for c in cases)
+    assert set(ComplaintCase.objects.values_list("status", flat=True)) == {"acknowledged"}
+
+
+def _sweep_statements(unswept, survey, count):
+    for _ in range(count):
+        unswept(survey, 1, "Tệ")
+    with CaptureQueriesContext(connection) as queries:
+        assert loop.sweep() == count
+    return len(queries)
+
+
+def test_the_statements_of_a_sweep_do_not_grow_with_its_cases(unswept):
+    survey = make_survey(kind="csat")
+    few = _sweep_statements(unswept, survey, 3)
+    many = _sweep_statements(unswept, survey, 30)
+    assert many <= few  # the first sweep also makes the year's reference counter
+    assert ComplaintCase.objects.count() == 33
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_case_opened_meanwhile_by_another_worker_leaves_the_others_opened(unswept, monkeypatch):
+    """Between the sweep's check and its insert, another worker (its own connection) opens and commits the case of
+    one response: the batch's insert fails on the one-case-per-response rule, and the others are opened one by one;
+    nothing is opened twice and nothing is lost."""
+    require(connection.vendor == "postgresql", "two writers at once need PostgreSQL (set DATABASE_URL)")
+    survey = make_survey(kind="nps")
+    for score in (1, 2, 3, 4):
+        unswept(survey, score, customer=CustomerFactory())
+    original = workflow.case_create_many
+    raced: list[int] = []
+
+    def other_worker(response_id):
+        try:
+            assert loop.case_from_response(response_id) == "created"
+        finally:
+            connection.close()
+
+    def racing(drafts):
+        if not raced and len(drafts) > 1:
+            raced.append(drafts[0]["response"].pk)
+            thread = threading.Thread(target=other_worker, args=(raced[0],))
+            thread.start()
+            thread.join(timeout=30)
+        return original(drafts)
+
+    monkeypatch.setattr(workflow, "case_create_many", racing)
+    assert loop.sweep() == 3
+    assert ComplaintCase.objects.count() == 4
+    assert ComplaintCase.objects.filter(response_id=raced[0]).count() == 1
+    assert chain_break() is None
+    assert loop.case_from_response(raced[0]) == "exists"
