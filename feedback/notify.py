@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.core.mail import send_mail
+from django.core.mail import get_connection, send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -44,11 +46,11 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _send(template: str, context: dict, language: str, to: list[str]) -> None:
+def _send(template: str, context: dict, language: str, to: list[str], connection: Any = None) -> None:
     with translation.override(language):
         subject = _one_line(render_to_string(f"feedback/email/{template}_subject.txt", context))
         body = render_to_string(f"feedback/email/{template}.txt", context)
-    send_mail(subject, body, None, to)
+    send_mail(subject, body, None, to, connection=connection)
 
 
 def _record(case: ComplaintCase, text: str) -> None:
@@ -65,16 +67,45 @@ def _customer_context(case: ComplaintCase) -> dict:
 
 
 def send_acknowledgement(case_id: int) -> str:
-    case = ComplaintCase.objects.select_related("customer").get(pk=case_id)
-    if not case.email:
-        return "no-address"
-    if case.events.filter(kind=CaseEvent.Kind.EMAIL, text__startswith="acknowledgement").exists():
-        return "already-sent"
-    _send("acknowledgement", _customer_context(case), case.language, [case.email])
-    with transaction.atomic():
-        _record(case, f"acknowledgement → {case.email}")
-        workflow.case_acknowledgement_sent(case_id=case.pk)
-    return "sent"
+    return send_acknowledgements([case_id])[case_id]
+
+
+def send_acknowledgements(case_ids: list[int]) -> dict[int, str]:
+    """The acknowledgement of each case, once, over one connection to the mail server: "sent", "already-sent" or
+    "no-address" per case. Each email's record is written as soon as the server took it, so a worker dying in the
+    middle re-sends at most the one in flight; the cases' acknowledged state is then set together (a re-run sets it
+    for cases whose email went out before the crash). A failure of one email does not stop the others: they are all
+    tried, then the first failure is raised, so the outbox runs the batch again later (sent ones are skipped)."""
+    cases = ComplaintCase.objects.select_related("customer").in_bulk(case_ids)
+    missing = [pk for pk in case_ids if pk not in cases]
+    if missing:
+        raise ComplaintCase.DoesNotExist(f"no complaint case {missing}")
+    done = set(
+        CaseEvent.objects.filter(
+            case_id__in=case_ids, kind=CaseEvent.Kind.EMAIL, text__startswith="acknowledgement"
+        ).values_list("case_id", flat=True)
+    )
+    outcome: dict[int, str] = {}
+    failure: Exception | None = None
+    with get_connection() as connection:
+        for pk, case in cases.items():
+            if not case.email:
+                outcome[pk] = "no-address"
+                continue
+            if pk in done:
+                outcome[pk] = "already-sent"
+                continue
+            try:
+                _send("acknowledgement", _customer_context(case), case.language, [case.email], connection)
+            except Exception as error:  # noqa: BLE001 - the others are still tried; raised below
+                failure = failure or error
+                continue
+            _record(case, f"acknowledgement → {case.email}")
+            outcome[pk] = "sent"
+    workflow.cases_acknowledgement_sent(case_ids=[pk for pk, state in outcome.items() if state != "no-address"])
+    if failure is not None:
+        raise failure
+    return outcome
 
 
 def send_customer_message(case_id: int, text: str, message_id: int | None = None) -> str:

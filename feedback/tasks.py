@@ -15,6 +15,11 @@ def send_acknowledgement(self, case_id: int) -> str:  # type: ignore[no-untyped-
 
 
 @shared_task(**RETRY)
+def send_acknowledgements(self, case_ids: list[int]) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    return notify.send_acknowledgements(case_ids)
+
+
+@shared_task(**RETRY)
 def send_customer_message(self, case_id: int, text: str, message_id: int | None = None) -> str:  # type: ignore[no-untyped-def]
     return notify.send_customer_message(case_id, text, message_id)
 

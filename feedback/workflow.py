@@ -17,9 +17,9 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from audit.trail import audit_append, audit_digest, audit_entry_for, audit_record, audit_stored
+from audit.trail import audit_append, audit_digest, audit_entry_for, audit_record, audit_snapshot, audit_stored
 from customers.models import Customer
 from feedback import schedule
 from feedback.calendar import WorkCalendar
@@ -37,7 +37,7 @@ from feedback.models import (
     Severity,
     TimeLimit,
 )
-from feedback.signals import case_status_changed, cases_opened
+from feedback.signals import case_statuses_changed
 from outbox.dispatch import outbox_add, outbox_add_many
 from surveys.models import Response
 
@@ -55,6 +55,8 @@ OPEN_STATUSES = (S.RECEIVED, S.ACKNOWLEDGED, S.INVESTIGATING, S.RESPONDED, S.REO
 # A decision is communicated to the customer with these steps, so they need a message.
 NEEDS_MESSAGE = (S.RESPONDED, S.REJECTED)
 
+# Acknowledgements of cases opened together, per outbox row (one task, one connection to the mail server).
+ACKNOWLEDGEMENT_BATCH = 50
 # Used when the TimeLimit row of a severity is missing; the migration seeds the same values.
 DEFAULT_LIMITS = {"low": (48, 240, 720), "medium": (24, 120, 480), "high": (8, 48, 240), "critical": (2, 24, 120)}
 
@@ -122,9 +124,7 @@ def _set_due_dates(
 def _event(case: ComplaintCase, kind: str, actor: AbstractBaseUser | None, text: str = "", **extra: Any) -> CaseEvent:
     event = CaseEvent.objects.create(case=case, kind=kind, actor=actor, text=text, at=timezone.now(), **extra)
     if kind in (CaseEvent.Kind.CREATED, CaseEvent.Kind.STATUS):
-        case_status_changed.send(
-            sender=ComplaintCase, case=case, from_status=event.from_status, to_status=event.to_status, event_id=event.pk
-        )
+        _statuses_changed([(case, event)])
     return event
 
 
@@ -208,10 +208,7 @@ def case_create_many(drafts: list[dict[str, Any]]) -> list[ComplaintCase]:
     cases = [_new_case(**draft, now=now, calendar=calendar, limits=limits) for draft in drafts]
     for case, reference in zip(cases, next_references("CMP", len(cases), now), strict=True):
         case.reference = reference
-    if len(cases) == 1:
-        cases[0].save()  # the history row through the model's own signal
-    else:
-        bulk_create_with_history(cases, ComplaintCase, default_date=now)
+    bulk_create_with_history(cases, ComplaintCase, default_date=now)
     audit_append([audit_entry_for(case, action="create", actor=case.created_by) for case in cases])
     # The channel's code, not its label: the timeline draws it in the reader's language.
     created = [
@@ -225,13 +222,13 @@ def case_create_many(drafts: list[dict[str, Any]]) -> list[ComplaintCase]:
         if c.assignee is not None
     ]
     CaseEvent.objects.bulk_create([*created, *assigned])
+    _statuses_changed(list(zip(cases, created, strict=True)))
+    emailed = [c.pk for c in cases if c.email]
     if len(cases) == 1:
-        case_status_changed.send(
-            sender=ComplaintCase, case=cases[0], from_status="", to_status=S.RECEIVED, event_id=created[0].pk
-        )
-    else:
-        cases_opened.send(sender=ComplaintCase, cases=[(c, e.pk) for c, e in zip(cases, created, strict=True)])
-    outbox_add_many(task="feedback.tasks.send_acknowledgement", calls=[[c.pk] for c in cases if c.email])
+        outbox_add_many(task="feedback.tasks.send_acknowledgement", calls=[[pk] for pk in emailed])
+    else:  # a few rows of many: each sent over one connection to the mail server (notify.send_acknowledgements)
+        chunks = [emailed[i : i + ACKNOWLEDGEMENT_BATCH] for i in range(0, len(emailed), ACKNOWLEDGEMENT_BATCH)]
+        outbox_add_many(task="feedback.tasks.send_acknowledgements", calls=[[chunk] for chunk in chunks])
     return cases
 
 
@@ -326,19 +323,44 @@ def case_transition(
 def case_acknowledgement_sent(*, case_id: int) -> bool:
     """The automatic acknowledgement reached the mail server: that is the acknowledgement ISO 10002 asks for, so
     the acknowledgement clock stops here (the case must not later escalate as "acknowledgement overdue")."""
-    case = ComplaintCase.objects.select_for_update().get(pk=case_id)
-    if case.acknowledged_at is not None:
-        return False
-    before = audit_stored(case)
-    case.acknowledged_at = timezone.now()
-    previous = case.status
-    if previous == S.RECEIVED:
-        case.status = S.ACKNOWLEDGED
-    case.save(update_fields=["acknowledged_at", "status"])
-    if previous != case.status:
-        _event(case, CaseEvent.Kind.STATUS, None, from_status=previous, to_status=case.status)
-    audit_record(case, action="acknowledge", before=before, actor=None, via="task", context={"email": "sent"})
-    return True
+    return bool(cases_acknowledgement_sent(case_ids=[case_id]))
+
+
+@transaction.atomic
+def cases_acknowledgement_sent(*, case_ids: list[int]) -> int:
+    """`case_acknowledgement_sent` for many cases at once (an acknowledgement batch); returns how many changed."""
+    now = timezone.now()
+    cases = list(
+        ComplaintCase.objects.select_for_update(of=("self",))
+        .select_related("customer", "category")
+        .filter(pk__in=case_ids, acknowledged_at__isnull=True)
+        .order_by("pk")
+    )
+    if not cases:
+        return 0
+    entries, moved = [], []
+    for case in cases:
+        before = audit_snapshot(case)
+        case.acknowledged_at, previous = now, case.status
+        if previous == S.RECEIVED:
+            case.status = S.ACKNOWLEDGED
+            moved.append((case, CaseEvent(case=case, kind=CaseEvent.Kind.STATUS, from_status=previous,
+                                          to_status=case.status, at=now)))  # fmt: skip
+        sent = {"email": "sent"}
+        entries.append(audit_entry_for(case, action="acknowledge", before=before, actor=None, via="task", context=sent))
+    bulk_update_with_history(cases, ComplaintCase, ["acknowledged_at", "status"], default_date=now)
+    CaseEvent.objects.bulk_create([event for _case, event in moved])
+    _statuses_changed([(case, event) for case, event in moved])
+    audit_append([e for e in entries if e is not None])
+    return len(cases)
+
+
+def _statuses_changed(changes: list[tuple[ComplaintCase, CaseEvent]]) -> None:
+    """Tell listeners (webhooks) of cases opened or moved, by their saved timeline lines, in one signal."""
+    if changes:
+        case_statuses_changed.send(
+            sender=ComplaintCase, changes=[(c, e.from_status, e.to_status, e.pk) for c, e in changes]
+        )
 
 
 def _record_message(case: ComplaintCase, actor: AbstractBaseUser, text: str) -> None:

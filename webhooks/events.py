@@ -6,7 +6,7 @@ every response past a watermark kept in the database (like the closed loop, feed
 events and deliveries, and asks for a send. Beat runs the sweep every minute, so a lost request only delays.
 Finished campaigns are found by the same sweep from their finish time.
 
-Cases: `feedback.signals.case_status_changed` is sent inside the case's transaction; the event, its deliveries
+Cases: `feedback.signals.case_statuses_changed` is sent inside the case's transaction; the event, its deliveries
 and an outbox row that asks for the send are written there too, so they exist exactly when the change does.
 """
 
@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from config.debounce import Debounced
 from feedback.models import CaseStatus, ComplaintCase
-from feedback.signals import case_status_changed, cases_opened
+from feedback.signals import case_statuses_changed
 from outbox.dispatch import outbox_add
 from surveys.models import Answer, Campaign, Response, Survey
 from surveys.scoring import QuestionKind, is_detractor
@@ -303,31 +303,23 @@ def case_data(case: ComplaintCase) -> dict[str, Any]:
     }
 
 
-def _case_items(
-    case: ComplaintCase, from_status: str, to_status: str, event_id: int, types: list[EventType]
-) -> list[tuple[str, str, dict]]:
-    data = {**case_data(case), "from_status": from_status or None, "to_status": to_status}
-    # The timeline line's id: a status change is an event once, even if this is sent twice.
-    return [(t.value, f"case-event:{event_id}", data) for t in types]
-
-
-def _record_case_items(items: list[tuple[str, str, dict]]) -> None:
-    if items and events_record(items):
-        outbox_add(task="webhooks.tasks.webhooks_send")
-
-
-@receiver(case_status_changed, dispatch_uid="webhooks.case_status_changed")
-def case_changed(sender: Any, case: ComplaintCase, from_status: str, to_status: str, event_id: int, **kw: Any) -> None:
+def _case_types(from_status: str, to_status: str) -> list[EventType]:
     types = [E.CASE_OPENED] if not from_status else [E.CASE_STATUS_CHANGED]
     if to_status == CaseStatus.CLOSED:
         types.append(E.CASE_CLOSED)
-    # One query, and no reading of the case's customer or category, when nobody listens.
-    if any(subscribers(t) for t in types):
-        _record_case_items(_case_items(case, from_status, to_status, event_id, types))
+    return types
 
 
-@receiver(cases_opened, dispatch_uid="webhooks.cases_opened")
-def cases_opened_together(sender: Any, cases: list[tuple[ComplaintCase, int]], **kw: Any) -> None:
-    if subscribers(E.CASE_OPENED):
-        opened = [E.CASE_OPENED]
-        _record_case_items([item for case, pk in cases for item in _case_items(case, "", case.status, pk, opened)])
+@receiver(case_statuses_changed, dispatch_uid="webhooks.case_statuses_changed")
+def cases_changed(sender: Any, changes: list[tuple[ComplaintCase, str, str, int]], **kw: Any) -> None:
+    # One query, and no reading of the cases' customers or categories, when nobody listens.
+    listened = {t for endpoint in WebhookEndpoint.objects.filter(active=True) for t in endpoint.events}
+    items = []
+    for case, from_status, to_status, event_id in changes:
+        types = [t for t in _case_types(from_status, to_status) if t.value in listened]
+        if types:
+            data = {**case_data(case), "from_status": from_status or None, "to_status": to_status}
+            # The timeline line's id: a status change is an event once, even if this is sent twice.
+            items.extend((t.value, f"case-event:{event_id}", data) for t in types)
+    if items and events_record(items):
+        outbox_add(task="webhooks.tasks.webhooks_send")

@@ -67,8 +67,8 @@ def test_a_batch_of_cases_has_every_record_one_case_would(unswept, settings, dja
     assert sorted(entries.values_list("record_id", flat=True)) == sorted(str(c.pk) for c in cases)
     assert chain_break() is None and record_breaks() == []
     # One acknowledgement each, through the outbox, and one case.opened webhook event each, keyed by its timeline line.
-    acks = OutboxMessage.objects.filter(task="feedback.tasks.send_acknowledgement")
-    assert sorted(a.args[0] for a in acks) == sorted(c.pk for c in cases)
+    acks = OutboxMessage.objects.filter(task="feedback.tasks.send_acknowledgements")
+    assert sorted(pk for a in acks for pk in a.args[0]) == sorted(c.pk for c in cases)
     created = CaseEvent.objects.filter(kind="created").values_list("pk", flat=True)
     assert set(WebhookEvent.objects.filter(type="case.opened").values_list("subject", flat=True)) == {
         f"case-event:{pk}" for pk in created
@@ -77,6 +77,14 @@ def test_a_batch_of_cases_has_every_record_one_case_would(unswept, settings, dja
     outbox_dispatch()
     assert sorted(m.to[0] for m in mail.outbox) == sorted(c.customer.email for c in cases)
     assert set(ComplaintCase.objects.values_list("status", flat=True)) == {"acknowledged"}
+    # The acknowledged state, set together, is on each case's timeline, history, audit trail and webhooks.
+    for case in cases:
+        assert list(case.events.filter(kind="status").values_list("from_status", "to_status")) == [
+            ("received", "acknowledged")
+        ]
+        assert case.history.count() == 2
+    assert AuditEntry.objects.filter(record_type="feedback.complaintcase", action="acknowledge").count() == 5
+    assert chain_break() is None and record_breaks() == []
 
 
 def _sweep_statements(unswept, survey, count):
@@ -127,3 +135,54 @@ def test_a_case_opened_meanwhile_by_another_worker_leaves_the_others_opened(unsw
     assert ComplaintCase.objects.filter(response_id=raced[0]).count() == 1
     assert chain_break() is None
     assert loop.case_from_response(raced[0]) == "exists"
+
+
+def test_one_failing_acknowledgement_does_not_hold_up_the_others(unswept, monkeypatch):
+    """The mail server refuses one address: the others of the batch are sent and acknowledged; the batch is run
+    again later, sends only the one left, and nothing twice."""
+    from feedback import notify
+
+    survey = make_survey(kind="nps")
+    for score in (1, 2, 3):
+        unswept(survey, score, customer=CustomerFactory())
+    assert loop.sweep() == 3
+    cases = list(ComplaintCase.objects.select_related("customer").order_by("pk"))
+    refused = cases[1].customer.email
+    original = notify._send
+
+    def send(template, context, language, to, connection=None):
+        if to == [refused]:
+            raise OSError("550 5.1.1 mailbox unavailable")
+        return original(template, context, language, to, connection)
+
+    monkeypatch.setattr(notify, "_send", send)
+    mail.outbox.clear()
+    with pytest.raises(OSError, match="mailbox unavailable"):
+        notify.send_acknowledgements([c.pk for c in cases])
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([cases[0].customer.email, cases[2].customer.email])
+    statuses = dict(ComplaintCase.objects.values_list("pk", "status"))
+    assert [statuses[c.pk] for c in cases] == ["acknowledged", "received", "acknowledged"]
+
+    monkeypatch.setattr(notify, "_send", original)
+    outcome = notify.send_acknowledgements([c.pk for c in cases])
+    assert outcome == {cases[0].pk: "already-sent", cases[1].pk: "sent", cases[2].pk: "already-sent"}
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(c.customer.email for c in cases)  # one each
+    assert set(ComplaintCase.objects.values_list("status", flat=True)) == {"acknowledged"}
+
+
+def test_a_worker_lost_after_the_email_leaves_the_case_acknowledged_on_the_next_run(unswept):
+    """The email's record was written, then the worker died before the cases' state: the next run of the row sends
+    nothing again and acknowledges the case."""
+    from feedback import notify
+    from feedback.models import CaseEvent
+
+    survey = make_survey(kind="nps")
+    unswept(survey, 0)
+    unswept(survey, 1)
+    assert loop.sweep() == 2
+    first, second = ComplaintCase.objects.select_related("customer").order_by("pk")
+    CaseEvent.objects.create(case=first, kind="email", text=f"acknowledgement → {first.email}")  # the crash point
+    mail.outbox.clear()
+    assert notify.send_acknowledgements([first.pk, second.pk]) == {first.pk: "already-sent", second.pk: "sent"}
+    assert [m.to for m in mail.outbox] == [[second.email]]
+    assert set(ComplaintCase.objects.values_list("status", flat=True)) == {"acknowledged"}
