@@ -74,6 +74,29 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process family: the process, its children that ended (recycled pool children) and those alive."""
+
+    def fields(p: int) -> list[int]:
+        try:
+            return [int(x) for x in Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[11:15]]
+        except OSError:
+            return [0, 0, 0, 0]
+
+    own = sum(fields(pid))
+    return (own + sum(sum(fields(c)[:2]) for c in family(pid)[1:])) / TICK
+
+
+def machine_ticks() -> tuple[float, float]:
+    """(busy, idle) CPU seconds of the whole machine since boot."""
+    values = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / TICK, idle / TICK
+
+
 def family(pid: int) -> list[int]:
     """A process and its children (gunicorn's workers, Celery's pool)."""
     children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
@@ -192,7 +215,14 @@ def main() -> int:
         before = scenario("one-INSERT view POST", lambda i: load.post("/bench/insert/", host, "q=5"), args.baseline)
         threading.Thread(target=sample, daemon=True).start()
         threading.Thread(target=outage, daemon=True).start()
+        processes = (("gunicorn", server), ("worker", worker), ("beat", beat))
+        cpu_start = {n: cpu_seconds(p.pid) for n, p in processes}
+        machine_start = machine_ticks()
         submit = scenario("complete submit POST", submit_request, args.duration, accept=accepted)
+        cpu = {
+            n: cpu_seconds(p.pid) - cpu_start[n] for n, p in (("gunicorn", server), ("worker", worker), ("beat", beat))
+        }
+        busy, idle = (end - start for end, start in zip(machine_ticks(), machine_start, strict=True))
         load_left = time.monotonic() - events["back"]  # the load went on this long after Redis returned
         after = scenario("one-INSERT view POST", lambda i: load.post("/bench/insert/", host, "q=5"), args.baseline)
 
@@ -266,6 +296,12 @@ def main() -> int:
     print(
         f"submit / one-INSERT     = {ratio:.2f}x (outage included; target >= 0.60x) "
         f"{'PASS' if ratio >= 0.6 else 'FAIL'}"
+    )
+    print(
+        "CPU during the submissions: "
+        + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in cpu.items())
+        + f", the rest of the machine (PostgreSQL, Redis, the load generator, anything else) "
+        f"{busy - sum(cpu.values()):.0f} s, idle {idle:.0f} s (of {submit.elapsed * (os.cpu_count() or 1):.0f} s)"
     )
     for name, values in memory.items():
         if values:
