@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -121,11 +122,13 @@ def main() -> int:
     from feedback.loop import watermark_to_now
 
     watermark_to_now()  # the demo's 100,000 responses are history, as after seed_demo: no cases for them
+    # BENCH_WORKER_LOG=1: the worker logs each task's run at INFO, and the report sums them per task.
+    task_log = Path(var_dir) / "worker.log"
     worker_env = env | {
         "PROCESS_ROLE": "worker",
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "LOG_LEVEL": "WARNING",
-        "CELERY_LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO" if os.environ.get("BENCH_WORKER_LOG") else "WARNING",
+        "CELERY_LOG_LEVEL": "INFO" if os.environ.get("BENCH_WORKER_LOG") else "WARNING",
     }
     celery = [sys.executable, "-m", "celery", "-A", "config"]
     worker = subprocess.Popen(
@@ -133,7 +136,7 @@ def main() -> int:
         cwd=ROOT,
         env=worker_env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=task_log.open("w") if os.environ.get("BENCH_WORKER_LOG") else subprocess.DEVNULL,
         start_new_session=True,
     )
     beat = subprocess.Popen(
@@ -303,6 +306,12 @@ def main() -> int:
         + f", the rest of the machine (PostgreSQL, Redis, the load generator, anything else) "
         f"{busy - sum(cpu.values()):.0f} s, idle {idle:.0f} s (of {submit.elapsed * (os.cpu_count() or 1):.0f} s)"
     )
+    if os.environ.get("BENCH_WORKER_LOG"):
+        runs: dict[str, list[float]] = {}
+        for match in re.finditer(r"Task ([\w.]+)\[[^\]]+\] succeeded in ([\d.]+)s", task_log.read_text()):
+            runs.setdefault(match[1], []).append(float(match[2]))
+        for name, times in sorted(runs.items(), key=lambda item: -sum(item[1])):
+            print(f"  worker task {name:<40} {len(times):>6} runs {sum(times):8.1f} s")
     for name, values in memory.items():
         if values:
             print(
