@@ -260,7 +260,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Idempotent: each escalation level of a case is reached once, however often this runs.
     "escalate-overdue-cases": {"task": "feedback.tasks.escalate_overdue_cases", "schedule": 300.0},
     # The closed loop's catch-up: a detractor whose message was lost still gets its case within a minute.
-    "sweep-detractors": {"task": "feedback.tasks.sweep_detractors", "schedule": float(env_int("SWEEP_SECONDS", 60))},
+    "sweep-detractors": {
+        "task": "feedback.tasks.sweep_detractors",
+        "schedule": float(env_int("SWEEP_SECONDS", 60)),
+        "kwargs": {"full": True},
+    },
     "start-due-campaigns": {"task": "surveys.tasks.campaigns_start_due", "schedule": 60.0},
     "send-reminders": {"task": "surveys.tasks.send_reminders", "schedule": 3600.0},
     "expire-invitations": {"task": "surveys.tasks.expire_invitations", "schedule": 3600.0},

@@ -69,8 +69,13 @@ def _sweep_requests() -> Debounced:
 SWEEP_MAX_BATCHES = 50
 
 
-def sweep(now: datetime | None = None) -> int:
-    """Open the cases of every detractor response past the watermark; returns how many were opened."""
+def sweep(now: datetime | None = None, *, full: bool = True) -> int:
+    """Open the cases of every detractor response past the watermark; returns how many were opened.
+
+    A quick sweep (`full=False`, asked for after answers) starts past the newest response examined so far; a full
+    one (beat, every minute) looks again from the settled watermark, so an answer whose transaction committed after
+    a later one (a smaller id, missed by the quick sweep) gets its case there. Under load this keeps each quick
+    sweep to the answers since the last, not the whole unsettled window."""
     now = now or timezone.now()
     opened = 0
     cursor: int | None = None
@@ -82,7 +87,8 @@ def sweep(now: datetime | None = None) -> int:
             if config is None:  # another sweep holds the watermark: it does this work; ask for a run after it
                 again_later(request_sweep)
                 return opened
-            start = config.loop_watermark if cursor is None else max(cursor, config.loop_watermark)
+            floor = config.loop_watermark if full else max(config.loop_watermark, config.loop_examined)
+            start = floor if cursor is None else max(cursor, floor)
             candidates = list(
                 Response.objects.filter(pk__gt=start)
                 .order_by("pk")
@@ -91,10 +97,11 @@ def sweep(now: datetime | None = None) -> int:
             if candidates:
                 opened += _open_cases(candidates)
                 cursor = candidates[-1][0]
+                config.loop_examined = max(config.loop_examined, cursor)
                 settled = [pk for pk, at, _survey in candidates if at < now - SETTLE]
-                if settled:
+                if settled and full:
                     config.loop_watermark = max(config.loop_watermark, max(settled))
-            config.save(update_fields=["loop_watermark"])
+            config.save(update_fields=["loop_watermark", "loop_examined"])
         if len(candidates) < SWEEP_BATCH:
             break
     return opened
@@ -116,8 +123,8 @@ def _open_cases(candidates: list[tuple[int, datetime, int]]) -> int:
 def watermark_to_now() -> None:
     """Treat every response stored so far as examined (after bulk-loading history, e.g. demo data)."""
     config = ComplaintSettings.load()
-    config.loop_watermark = Response.objects.aggregate(m=Max("pk"))["m"] or 0
-    config.save(update_fields=["loop_watermark"])
+    config.loop_watermark = config.loop_examined = Response.objects.aggregate(m=Max("pk"))["m"] or 0
+    config.save(update_fields=["loop_watermark", "loop_examined"])
 
 
 def response_summary(response: Response, language: str) -> str:

@@ -477,6 +477,9 @@ class ComplaintSettings(models.Model):
     )
     # The closed loop's sweep has examined every response up to this id (feedback/loop.py).
     loop_watermark = models.BigIntegerField(default=0)
+    # The newest response a sweep has examined: a quick sweep (asked for after answers) starts past it, a full one
+    # (beat) from the settled watermark, to catch answers that committed late with a smaller id.
+    loop_examined = models.BigIntegerField(default=0)
     # The business calendar the time limits run on (feedback/calendar.py); holidays are PublicHoliday rows.
     work_start = models.TimeField(_("working day starts"), default=datetime.time(8, 0))
     work_end = models.TimeField(_("working day ends"), default=datetime.time(17, 0))

@@ -45,8 +45,9 @@ def case_from_response(response_id: int) -> str:
 
 
 @shared_task
-def sweep_detractors() -> int:
-    return loop.sweep()
+def sweep_detractors(full: bool = False) -> int:
+    # Asked for after answers: a quick sweep; beat's (every minute) passes full=True.
+    return loop.sweep(full=full)
 
 
 @shared_task

@@ -35,7 +35,9 @@ from surveys.scoring import QuestionKind
 from surveys.signals import response_submitted
 
 BATCH = 2000
-DEBOUNCE_SECONDS = 5.0
+# Each sweep ends with a refresh of the touched days' theme rollups (insight/rollups.py), whose cost grows with the
+# day's comments: at most one request every 15 s per process (see reports/rollup.py).
+DEBOUNCE_SECONDS = 15.0
 # An answer committed late can carry a smaller id than one already seen: the watermark stays this far behind.
 SETTLE = timedelta(minutes=2)
 HEADLINE_KINDS = (QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.CES)

@@ -186,3 +186,23 @@ def test_a_worker_lost_after_the_email_leaves_the_case_acknowledged_on_the_next_
     assert notify.send_acknowledgements([first.pk, second.pk]) == {first.pk: "already-sent", second.pk: "sent"}
     assert [m.to for m in mail.outbox] == [[second.email]]
     assert set(ComplaintCase.objects.values_list("status", flat=True)) == {"acknowledged"}
+
+
+def test_a_quick_sweep_starts_past_what_was_examined_and_beats_full_sweep_catches_late_commits(unswept):
+    """Answers ask for quick sweeps, which look only past the newest response examined; an answer that committed
+    late with a smaller id (here: one below the examined mark, with no case) is opened by beat's full sweep."""
+    from feedback.models import ComplaintSettings
+    from feedback.tasks import sweep_detractors
+
+    survey = make_survey(kind="nps")
+    late = unswept(survey, 2)
+    assert loop.sweep(full=False) == 1
+    assert ComplaintSettings.load().loop_examined == late.response.pk
+    unswept(survey, 3)
+    config = ComplaintSettings.load()
+    config.loop_examined += 1  # as if a quick sweep had examined the newest answer before it committed
+    config.save()
+    assert sweep_detractors() == 0  # the task as answers ask for it: quick
+    assert ComplaintCase.objects.count() == 1
+    assert sweep_detractors(full=True) == 1  # as beat runs it
+    assert ComplaintCase.objects.count() == 2
