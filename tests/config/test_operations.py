@@ -173,3 +173,6 @@ def test_every_service_restarts_on_its_own_and_has_a_memory_limit():
         assert "restart: unless-stopped" in block or "<<: *app" in block, name
         assert "mem_limit:" in block, name
     assert "--max-tasks-per-child=" in compose and "--max-memory-per-child=" in compose
+    # Respondents first: the catch-up worker weighs less than the web when the cores are busy.
+    worker = next(block for block in services if block.startswith("worker:"))
+    assert int(re.search(r"cpu_shares: (\d+)", worker)[1]) < 1024
