@@ -219,7 +219,9 @@ def _store_new(candidates: list[tuple[int, str, int, int, datetime]], revision: 
             if key in theme_ids
         ]
         _insert_themes(themes)
-        rollups.mark((sid, at) for pk, _r, sid, at, *_rest in records if pk in created)
+        # New analyses are added to their days' rollups; only other changes (corrections, recomputes, erasures)
+        # aggregate a day again (rollups.mark), whose cost grows with the day's comments.
+        rollups.add(list(created.values()))
     return len(created)
 
 

@@ -1,13 +1,15 @@
 """Daily rollups of the comment analyses: per (survey, day, segment) the comments and their sentiments, and per
 theme as well its mentions, sentiments and score sums. The dashboard's theme figures read these, never the comments.
 
-Every write that changes analyses (the sweep, a recompute after the theme list or the model changed, a staff
-correction, a retired theme, an erasure) records the (survey, day) pairs it touched in `RollupChange`, in its own
-transaction. `rollups_refresh` (the insight worker, after each sweep and recompute, and beat) reads those changes past
-its watermark, aggregates each touched day again from the analyses and writes it (`INSERT … SELECT … ON CONFLICT DO
-UPDATE`, after clearing the day's old rows, so a theme no longer mentioned that day goes), all in one transaction
-with the consumed changes deleted. A rebuild runs the same aggregate over every day, so a refresh after any history
-of changes leaves the same rows as a rebuild (tests/insight/test_rollups.py).
+The sweep adds the analyses it stores to their days' rows (`add`: counts and sums, in its own transaction), so a
+busy day is not aggregated again every few seconds. Every other write that changes analyses (a recompute after the
+theme list or the model changed, a staff correction, a retired theme, an erasure) records the (survey, day) pairs it
+touched in `RollupChange`, in its own transaction. `rollups_refresh` (the insight worker, after each sweep and
+recompute, and beat) reads those changes past its watermark, aggregates each touched day again from the analyses and
+writes it (`INSERT … SELECT … ON CONFLICT DO UPDATE`, after clearing the day's old rows, so a theme no longer
+mentioned that day goes), all in one transaction with the consumed changes deleted. A rebuild runs the same
+aggregate over every day, so a refresh after any history of changes leaves the same rows as a rebuild
+(tests/insight/test_rollups.py).
 """
 
 from __future__ import annotations
@@ -71,6 +73,18 @@ def _theme_rows(scope: Q) -> QuerySet:
 def _write(scope: Q, now: datetime) -> None:
     upsert_select(_comment_rows(scope), CommentRollup, COMMENT_KEY, now, _COLUMNS)
     upsert_select(_theme_rows(scope), ThemeRollup, THEME_KEY, now, _COLUMNS)
+
+
+def add(analysis_ids: list[int], now: datetime | None = None) -> None:
+    """Add analyses a sweep has just stored to their days' rows, without aggregating the days again: every column
+    is a count or a sum. Call it in the transaction that stored them. A refresh of the same day running at once
+    stays exact: its aggregate either sees these analyses (committed) and replaces the rows, or does not, and these
+    increments then land on the rows it wrote (the upsert waits for its lock)."""
+    if not analysis_ids:
+        return
+    now = now or timezone.now()
+    upsert_select(_comment_rows(Q(pk__in=analysis_ids)), CommentRollup, COMMENT_KEY, now, _COLUMNS, add=True)
+    upsert_select(_theme_rows(Q(comment_id__in=analysis_ids)), ThemeRollup, THEME_KEY, now, _COLUMNS, add=True)
 
 
 # --- What changed --------------------------------------------------------------------------------------------

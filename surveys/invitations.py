@@ -17,7 +17,6 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -138,15 +137,16 @@ def customers_throttled(customer_ids: list[int], now: datetime) -> set[int]:
 def _ask_rows_plain(*, customer_id: int, survey_id: int, since: datetime) -> tuple[Customer, Survey, bool] | None:
     """fastpath.ask_rows through the ORM (other databases; the reference the tests hold the fast one to)."""
     survey = Survey.objects.filter(pk=survey_id).first()
-    asked = Invitation.objects.filter(customer_id=OuterRef("pk"), created_at__gte=since).exclude(
-        status=Invitation.Status.SKIPPED
-    )
-    customer = (
-        Customer.objects.select_for_update(of=("self",)).annotate(asked=Exists(asked)).filter(pk=customer_id).first()
-    )
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
     if survey is None or customer is None:
         return None
-    return customer, survey, bool(customer.asked)  # type: ignore[attr-defined]
+    # After the lock, in a statement of its own: it sees an invitation another request committed while we waited.
+    asked = (
+        Invitation.objects.filter(customer_id=customer_id, created_at__gte=since)
+        .exclude(status=Invitation.Status.SKIPPED)
+        .exists()
+    )
+    return customer, survey, asked
 
 
 def _ask_rows(*, customer_id: int, survey_id: int, since: datetime) -> tuple[Customer, Survey, bool] | None:
@@ -191,8 +191,8 @@ def invitation_request(
         raise TypeError("invitation_request needs a survey and a customer")
     now = now or timezone.now()
     days = settings.INVITATION_EXPIRY_DAYS if expires_in_days is None else expires_in_days
-    # The customer locked, so that two requests for one customer at once cannot both pass the throttle; whether
-    # they were asked lately (as customers_throttled counts it) and the survey read with it, in one round trip.
+    # The customer locked, so that two requests for one customer at once cannot both pass the throttle; then whether
+    # they were asked lately (as customers_throttled counts it), read after the lock.
     since = now - timedelta(days=settings.INVITATION_THROTTLE_DAYS)
     found = _ask_rows(customer_id=customer_pk, survey_id=survey_pk, since=since)
     if found is None:

@@ -207,9 +207,10 @@ def test_a_plain_invitation_request_runs_few_statements(api, survey):
     assert response.status_code == 201
     statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
     if connection.vendor == "postgresql":
-        # The key; the customer, survey and throttle; the invitation; the chain's head; the entry, the head's
-        # update, the idempotency record and the call's log row.
-        assert len(statements) == 5, statements
+        # The key; the customer (locked) and survey; the throttle, read after the lock (tests/api/
+        # test_throttle_race.py); the invitation; the chain's head; the entry, the head's update, the idempotency
+        # record and the call's log row.
+        assert len(statements) == 6, statements
     else:
         assert len(statements) <= 10, statements
 

@@ -159,7 +159,7 @@ def _read_waiting() -> None:
 def test_a_change_committed_during_a_refresh_is_kept_for_the_next(world, monkeypatch):
     """A change recorded while a refresh runs (another worker's transaction committing then) is not consumed by it:
     the refresh deletes only the changes it read, and the next refresh counts the late comment."""
-    surveys, customers, _actor = world
+    surveys, customers, actor = world
     _comment(surveys[0], customers[0], timezone.now(), 9, TEXTS[1])
     pipeline.comments_sweep()
     assert selectors.theme_figures(survey_id=surveys[0].pk, start=timezone.localdate(), end=timezone.localdate())[0]
@@ -167,19 +167,24 @@ def test_a_change_committed_during_a_refresh_is_kept_for_the_next(world, monkeyp
 
     def with_a_late_writer(pairs, now):
         recompute(pairs, now)
-        _comment(surveys[0], customers[1], timezone.now(), 2, TEXTS[0])
-        _read_waiting()
+        _correct_first(sentiment="positive")
+
+    def _correct_first(sentiment):
+        comment = CommentInsight.objects.order_by("pk").first()
+        services.comment_correct(comment=comment, themes=[], sentiment=sentiment, actor=actor)
 
     _comment(surveys[0], customers[2], timezone.now(), 7, TEXTS[4])
-    _read_waiting()  # read, and its change recorded, but not refreshed yet
+    _read_waiting()  # read and added to the rollups at once
+    _correct_first(sentiment="negative")  # a change recorded, not refreshed yet
     monkeypatch.setattr(rollups, "_recompute", with_a_late_writer)
     rollups.rollups_refresh()
     assert RollupChange.objects.count() == 1  # the late writer's change waits
+    assert _stored() != _counted()
     monkeypatch.setattr(rollups, "_recompute", recompute)
     rollups.rollups_refresh()
     today = timezone.localdate()
     total, _figures = selectors.theme_figures(survey_id=surveys[0].pk, start=today, end=today)
-    assert total == CommentInsight.objects.filter(survey=surveys[0]).count() == 3
+    assert total == CommentInsight.objects.filter(survey=surveys[0]).count() == 2
     assert _stored() == _counted()
 
 
