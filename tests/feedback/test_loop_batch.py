@@ -109,6 +109,9 @@ def test_a_case_opened_meanwhile_by_another_worker_leaves_the_others_opened(unsw
     one response: the batch's insert fails on the one-case-per-response rule, and the others are opened one by one;
     nothing is opened twice and nothing is lost."""
     require(connection.vendor == "postgresql", "two writers at once need PostgreSQL (set DATABASE_URL)")
+    from feedback.models import ComplaintSettings
+
+    ComplaintSettings.load()  # as in any installation (a migration makes it; this test's database was emptied)
     survey = make_survey(kind="nps")
     for score in (1, 2, 3, 4):
         unswept(survey, score, customer=CustomerFactory())
