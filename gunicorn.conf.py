@@ -5,6 +5,7 @@ here was already past any statement that could commit. The access log is one JSO
 tokens and other secrets in the path masked (config/logs.py).
 """
 
+import gc
 import json
 import os
 
@@ -69,3 +70,6 @@ def pre_fork(server, worker):  # type: ignore[no-untyped-def]
     from django.db import connections
 
     connections.close_all()
+    # The objects the master loaded are moved out of the collector's reach, so a worker's collections do not
+    # write to (and so copy) the memory pages it shares with the master and its siblings.
+    gc.freeze()
