@@ -10,11 +10,15 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from api.models import ApiCall
+from config.retention import delete_in_batches
 
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1/"
@@ -61,3 +65,9 @@ class ApiCallLogMiddleware:
             # The answer is given already; a log row lost to a database fault must not turn it into an error.
             log.warning("API call not logged", exc_info=True)
         return response
+
+
+def api_calls_remove_old(now: datetime | None = None) -> int:
+    """Beat, daily: the call log keeps API_CALL_KEEP_DAYS of calls (each key's last use stays on the key)."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.API_CALL_KEEP_DAYS)
+    return delete_in_batches(ApiCall.objects.filter(at__lt=cutoff))

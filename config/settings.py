@@ -271,6 +271,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Requested after responses too (debounced); this catches what a lost request missed.
     "refresh-rollups": {"task": "reports.tasks.rollup_refresh", "schedule": float(env_int("ROLLUP_SECONDS", 60))},
     "remove-old-exports": {"task": "reports.tasks.exports_remove_old", "schedule": 86400.0},
+    # Housekeeping: outbox rows whose task ran, and the API's call log, after their keeping time.
+    "remove-done-outbox-rows": {"task": "outbox.tasks.outbox_remove_done", "schedule": 86400.0},
+    "remove-old-api-calls": {"task": "api.tasks.api_calls_remove_old", "schedule": 86400.0},
     "check-alerts": {"task": "reports.tasks.alerts_check", "schedule": 600.0},
     # Comments are read within a minute even when the request after a response was lost; both are idempotent.
     "insight-sweep": {"task": "insight.tasks.comments_sweep", "schedule": 60.0},
@@ -372,6 +375,10 @@ EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7)
 
 # REST API (api/): calls each key may make per minute (config/ratelimit.py).
 API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 600)
+# The API's call log (who called what, the answer, how long) is kept this many days.
+API_CALL_KEEP_DAYS = env_int("API_CALL_KEEP_DAYS", 90)
+# Outbox rows whose task ran are kept this many days (pending and failed rows stay until handled).
+OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 30)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.auth.HasScope"],

@@ -184,3 +184,12 @@ def oldest_due_age(now: datetime | None = None) -> float | None:
         .first()
     )
     return None if oldest is None else max((now - oldest).total_seconds(), 0.0)
+
+
+def outbox_remove_done(now: datetime | None = None) -> int:
+    """Beat, daily: rows whose task ran are kept OUTBOX_KEEP_DAYS after it did, then removed. Pending rows are work
+    still to do and failed rows what an operator must look at: both stay."""
+    from config.retention import delete_in_batches
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.OUTBOX_KEEP_DAYS)
+    return delete_in_batches(OutboxMessage.objects.filter(state=P.DONE, done_at__lt=cutoff))

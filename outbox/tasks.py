@@ -15,3 +15,8 @@ def outbox_dispatch() -> int:
 @shared_task
 def outbox_run(message_id: int) -> str:
     return dispatch.outbox_run(message_id)
+
+
+@shared_task
+def outbox_remove_done() -> int:
+    return dispatch.outbox_remove_done()
