@@ -10,15 +10,14 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 
 from api.models import ApiCall
-from config.retention import delete_in_batches
+from config.retention import delete_in_batches, kept_since
 
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1/"
@@ -69,5 +68,4 @@ class ApiCallLogMiddleware:
 
 def api_calls_remove_old(now: datetime | None = None) -> int:
     """Beat, daily: the call log keeps API_CALL_KEEP_DAYS of calls (each key's last use stays on the key)."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.API_CALL_KEEP_DAYS)
-    return delete_in_batches(ApiCall.objects.filter(at__lt=cutoff))
+    return delete_in_batches(ApiCall.objects.filter(at__lt=kept_since(settings.API_CALL_KEEP_DAYS, now)))

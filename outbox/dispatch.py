@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config.retention import delete_in_batches, kept_since
 from outbox.models import Heartbeat, OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -189,7 +190,5 @@ def oldest_due_age(now: datetime | None = None) -> float | None:
 def outbox_remove_done(now: datetime | None = None) -> int:
     """Beat, daily: rows whose task ran are kept OUTBOX_KEEP_DAYS after it did, then removed. Pending rows are work
     still to do and failed rows what an operator must look at: both stay."""
-    from config.retention import delete_in_batches
-
-    cutoff = (now or timezone.now()) - timedelta(days=settings.OUTBOX_KEEP_DAYS)
+    cutoff = kept_since(settings.OUTBOX_KEEP_DAYS, now)
     return delete_in_batches(OutboxMessage.objects.filter(state=P.DONE, done_at__lt=cutoff))
