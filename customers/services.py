@@ -144,7 +144,8 @@ def customer_erase(*, customer: Customer, actor: AbstractBaseUser, reason: str) 
 
     Decree 13/2023 art. 16: the data goes from the customer row here, and through `customer_erased` from the apps
     that copied it: free-text answers, unconfirmed contact claims and send errors (surveys), complaint cases,
-    timelines and their history tables (feedback), kept export files (reports). The row lock makes concurrent
+    timelines and their history tables (feedback), kept export files (reports), the stored webhook
+    events and the receivers' answers to them (webhooks). The row lock makes concurrent
     requests erase once: the others wait, then find the customer erased (and the unique erasure record is the
     backstop).
     """

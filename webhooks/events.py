@@ -26,13 +26,22 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from config.debounce import Debounced
+from customers.models import Customer
+from customers.services import ERASED_NAME, ErasedData, customer_erased
 from feedback.models import CaseStatus, ComplaintCase
 from feedback.signals import case_statuses_changed
 from outbox.dispatch import outbox_add
 from surveys.models import Answer, Campaign, Response, Survey
 from surveys.scoring import QuestionKind, is_detractor
 from surveys.signals import response_submitted
-from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSettings
+from webhooks.models import (
+    EventType,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookSettings,
+)
 
 E = EventType
 RESPONSE_EVENTS = (E.RESPONSE_SUBMITTED, E.RESPONSE_DETRACTOR)
@@ -323,3 +332,38 @@ def cases_changed(sender: Any, changes: list[tuple[ComplaintCase, str, str, int]
             items.extend((t.value, f"case-event:{event_id}", data) for t in types)
     if items and events_record(items):
         outbox_add(task="webhooks.tasks.webhooks_send")
+
+
+# --- Erasure: the log keeps no copy of an erased customer's words ---
+
+
+def _erased(data: dict[str, Any]) -> dict[str, Any]:
+    """An event's data without the customer's external id and free-text answers (scores and choices stay)."""
+    data = {**data, "customer": {**data["customer"], "external_id": None}}
+    for key in ("answers", "detractor_answers"):
+        if key in data:
+            data[key] = [{**answer, "text": None} for answer in data[key]]
+    return data
+
+
+@receiver(customer_erased, dispatch_uid="webhooks.forget_erased_customer")
+def forget_erased_customer(
+    sender: Any, customer: Customer, data: ErasedData | None = None, **kwargs: Any
+) -> dict[str, int]:
+    """Inside the erasure's transaction: the stored events about this customer (their responses and cases) lose
+    what the erasure removes, so that a delivery still waiting, or sent again from the page, carries none of it;
+    a receiver's answer that echoed such a body loses the customer's words too."""
+    events = list(WebhookEvent.objects.filter(data__customer__id=customer.pk).only("pk", "data"))
+    changed = 0
+    for event in events:
+        erased = _erased(event.data)
+        if erased != event.data:
+            WebhookEvent.objects.filter(pk=event.pk).update(data=erased)
+            changed += 1
+    if data is not None and events:
+        attempts = WebhookAttempt.objects.filter(delivery__event__in=[e.pk for e in events]).exclude(excerpt="")
+        for attempt in attempts.only("pk", "excerpt"):
+            redacted = data.redact(attempt.excerpt, ERASED_NAME)
+            if redacted != attempt.excerpt:
+                WebhookAttempt.objects.filter(pk=attempt.pk).update(excerpt=redacted)
+    return {"webhook_events": changed} if changed else {}

@@ -19,6 +19,7 @@ class Received:
 class Receiver:
     port: int = 0
     status: int = 200
+    reply: bytes | None = None  # the body answered, instead of "ok" (or the error page)
     received: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
@@ -36,6 +37,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 owner.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 reply = b"ok" if owner.status < 300 else b"<html>Service unavailable</html>"
+                reply = owner.reply if owner.reply is not None else reply
                 self.send_response(owner.status)
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
