@@ -271,9 +271,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Requested after responses too (debounced); this catches what a lost request missed.
     "refresh-rollups": {"task": "reports.tasks.rollup_refresh", "schedule": float(env_int("ROLLUP_SECONDS", 60))},
     "remove-old-exports": {"task": "reports.tasks.exports_remove_old", "schedule": 86400.0},
-    # Housekeeping: outbox rows whose task ran, and the API's call log, after their keeping time.
+    # Housekeeping: outbox rows whose task ran, the API's call log and ended webhook deliveries, after their keeping
+    # time.
     "remove-done-outbox-rows": {"task": "outbox.tasks.outbox_remove_done", "schedule": 86400.0},
     "remove-old-api-calls": {"task": "api.tasks.api_calls_remove_old", "schedule": 86400.0},
+    "remove-old-webhook-deliveries": {"task": "webhooks.tasks.webhooks_remove_old", "schedule": 86400.0},
     "check-alerts": {"task": "reports.tasks.alerts_check", "schedule": 600.0},
     # Comments are read within a minute even when the request after a response was lost; both are idempotent.
     "insight-sweep": {"task": "insight.tasks.comments_sweep", "schedule": 60.0},
@@ -379,6 +381,8 @@ API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 600)
 API_CALL_KEEP_DAYS = env_int("API_CALL_KEEP_DAYS", 90)
 # Outbox rows whose task ran are kept this many days (pending and failed rows stay until handled).
 OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 30)
+# Webhook deliveries (with their attempts and events) are kept this many days after their retrying ended.
+WEBHOOK_KEEP_DAYS = env_int("WEBHOOK_KEEP_DAYS", 30)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.auth.HasScope"],

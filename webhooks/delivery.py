@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
+from config.retention import delete_in_batches, kept_since
 from webhooks import signing
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.targets import TargetRefused, target_check
@@ -184,3 +185,13 @@ def _endpoint_result(endpoint: WebhookEndpoint, *, ok: bool, now: datetime) -> N
 def _stale(endpoint: WebhookEndpoint, now: datetime) -> bool:
     # last_success_at is shown on the page: refresh it at most once a minute, not on every batch.
     return endpoint.last_success_at is not None and now - endpoint.last_success_at > timedelta(minutes=1)
+
+
+def webhooks_remove_old(now: datetime | None = None) -> int:
+    """Beat, daily: deliveries whose retrying ended (delivered or failed, including after a re-send) more than
+    WEBHOOK_KEEP_DAYS ago go with their attempts, then the events left with no delivery; returns how many rows went.
+    Waiting deliveries stay, and so do their events. The sweeps never make an event again for a removed subject:
+    they look only past their watermarks, and a case's events are made in its own transaction with new ids."""
+    cutoff = kept_since(settings.WEBHOOK_KEEP_DAYS, now)
+    removed = delete_in_batches(WebhookDelivery.objects.exclude(state=D.PENDING).filter(give_up_at__lt=cutoff))
+    return removed + delete_in_batches(WebhookEvent.objects.filter(created_at__lt=cutoff, deliveries__isnull=True))

@@ -1,4 +1,5 @@
-"""Thin tasks: the sweep (responses, campaigns), a send round, and the email when an endpoint is disabled."""
+"""Thin tasks: the sweep (responses, campaigns), a send round, the email when an endpoint is disabled, and the
+daily removal of old deliveries."""
 
 from __future__ import annotations
 
@@ -20,3 +21,8 @@ def webhooks_send() -> int:
 @shared_task(bind=True, max_retries=5, retry_backoff=True, autoretry_for=(OSError,))
 def send_endpoint_disabled(self, endpoint_id: int) -> int:  # type: ignore[no-untyped-def]
     return notify.send_endpoint_disabled(endpoint_id)
+
+
+@shared_task
+def webhooks_remove_old() -> int:
+    return delivery.webhooks_remove_old()
