@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.dispatch import receiver
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -13,6 +14,7 @@ from audit.trail import audit_append, audit_entry_for, audit_snapshot
 from customers.models import Customer
 from customers.services import ErasedData, customer_erased, customer_panels
 from feedback.models import CaseEvent, ComplaintCase, CorrectiveAction
+from outbox.dispatch import outbox_redact
 from surveys.models import Response
 from surveys.public import contact_confirmed
 
@@ -45,6 +47,19 @@ def erase_contact_details(sender: Any, customer: Customer, data: ErasedData | No
         _redact_cases(ids, data)
     after = ComplaintCase.objects.filter(pk__in=ids)
     audit_append([e for e in (audit_entry_for(c, action="erase", before=before[c.pk]) for c in after) if e])
+    if data is not None:
+        _redact_outbox(ids, data)
+
+
+def _redact_outbox(ids: list[int], data: ErasedData) -> None:
+    """The emails queued about these cases (a message written before its text stayed out of the queue), and any
+    row whose last error quotes the customer's address (a mail server's refusal)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        marker = str(_("[erased]"))
+    rows = Q(task__startswith="feedback.tasks.", args__0__in=ids)
+    if data.email:
+        rows |= Q(last_error__icontains=data.email)
+    outbox_redact(rows, lambda text: data.redact(text, marker))
 
 
 def _redact_cases(ids: list[int], data: ErasedData) -> None:

@@ -367,7 +367,9 @@ def _record_message(case: ComplaintCase, actor: AbstractBaseUser, text: str) -> 
     message = _event(case, CaseEvent.Kind.MESSAGE, actor, text=text)
     if case.email:
         # The message's own event id: a re-run of this row (or a duplicate task) finds it emailed and sends nothing.
-        _after_commit("send_customer_message", case.pk, text, message.pk)
+        # The task reads the text from the timeline by that id: the queue keeps no copy of it (an erasure redacts
+        # the timeline; rows are kept for OUTBOX_KEEP_DAYS).
+        _after_commit("send_customer_message", case.pk, "", message.pk)
 
 
 @transaction.atomic

@@ -15,11 +15,13 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from config.retention import delete_in_batches, kept_since
@@ -192,3 +194,25 @@ def outbox_remove_done(now: datetime | None = None) -> int:
     still to do and failed rows what an operator must look at: both stay."""
     cutoff = kept_since(settings.OUTBOX_KEEP_DAYS, now)
     return delete_in_batches(OutboxMessage.objects.filter(state=P.DONE, done_at__lt=cutoff))
+
+
+def outbox_redact(rows: Q, redact: Callable[[str], str]) -> int:
+    """Rewrite the text arguments and the last error of the rows matching `rows` through `redact` (an erasure: a
+    task's argument or a mail server's refusal can hold a customer's words or address); returns how many changed."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        return value
+
+    changed = 0
+    for message in OutboxMessage.objects.filter(rows).only("pk", "args", "last_error"):
+        args, error = clean(message.args), redact(message.last_error)
+        if (args, error) != (message.args, message.last_error):
+            OutboxMessage.objects.filter(pk=message.pk).update(args=args, last_error=error)
+            changed += 1
+    return changed

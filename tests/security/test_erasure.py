@@ -16,6 +16,8 @@ from customers.models import Customer, ErasureRecord
 from customers.services import customer_erase
 from feedback import corrective, workflow
 from feedback.models import CaseEvent, ComplaintCase, CorrectiveAction
+from outbox.dispatch import outbox_add
+from outbox.models import OutboxMessage
 from reports.exports import export_create, export_dir, export_run
 from reports.models import ExportJob
 from surveys.models import Answer
@@ -40,6 +42,7 @@ def _everything_about_a_customer(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         workflow.case_add_note(case=case, actor=staff, text=f"Đã gọi {NAME}: “{COMMENT}”")
         workflow.case_update(case=case, actor=staff, contact_phone="0912345678")
+    workflow.case_message_customer(case=case, actor=staff, text=f"Chào {NAME}, về “{COMMENT}”: chúng tôi xin lỗi")
     corrective.action_create(title=COMMENT[:80], nonconformity=f"{NAME}: {COMMENT}", owner=survey.owner,
                              cases=[case])  # fmt: skip
     job = export_create(user=survey.owner, survey=survey, start=date(2000, 1, 1), end=date(2100, 1, 1), segment="",
@@ -56,6 +59,13 @@ def test_erasure_leaves_no_copy_in_cases_timelines_email_logs_history_or_exports
     path = export_dir() / job.file_name
     assert COMMENT in case.description and path.exists()
     assert CaseEvent.objects.filter(case=case, text__contains=EMAIL).exists()  # "acknowledgement → address"
+    # The queued message names its timeline line, not its text.
+    queued = OutboxMessage.objects.get(task="feedback.tasks.send_customer_message")
+    assert COMMENT not in json.dumps(queued.args, ensure_ascii=False)
+    # A row queued before that (its text in the arguments) and one whose mail server refused the address.
+    outbox_add(task="feedback.tasks.send_customer_message", args=[case.pk, f"Chào {NAME}: {COMMENT}", None])
+    refused = outbox_add(task="feedback.tasks.send_acknowledgement", args=[case.pk])
+    OutboxMessage.objects.filter(pk=refused.pk).update(state="failed", last_error=f"550 5.1.1 <{EMAIL}>: no such user")
 
     customer_erase(customer=customer, actor=quality_manager(), reason="Email của khách ngày 3/5")
 
@@ -68,6 +78,10 @@ def test_erasure_leaves_no_copy_in_cases_timelines_email_logs_history_or_exports
             "description", "contact_name", "contact_email", "contact_phone"
         ),
         *Answer.objects.filter(response__customer=customer).values_list("text"),
+        *(
+            (json.dumps(args, ensure_ascii=False), error)
+            for args, error in OutboxMessage.objects.values_list("args", "last_error")
+        ),
         *CorrectiveAction.objects.values_list("title", "nonconformity"),
         *CorrectiveAction.history.values_list("title", "nonconformity"),
         # The audit trail (append-only) keeps personal fields and free text that can quote a customer as digests.
@@ -85,6 +99,7 @@ def test_erasure_leaves_no_copy_in_cases_timelines_email_logs_history_or_exports
     # The scores stay, anonymous, and the case stays a quality record.
     assert Answer.objects.get(response__customer=customer, number__isnull=False).number == 1
     assert ComplaintCase.objects.filter(pk=case.pk).exists()
+    assert OutboxMessage.objects.get(pk=refused.pk).last_error.startswith("550 5.1.1 <")  # the rest stays readable
     # Staff see it erased on the case page too.
     client = Client()
     client.force_login(case.assignee)
