@@ -75,4 +75,15 @@ class EffectivenessReviewAdmin(RecordAdmin):
 
 @admin.register(ComplaintSettings)
 class ComplaintSettingsAdmin(NoDelete, admin.ModelAdmin):
+    """Only the complaint-handling survey is chosen here. The business calendar and the escalation thresholds are
+    audited and checked by schedule.calendar_update (Settings → Business calendar): saved here they moved every
+    later due date with no trail, and an end before the start was accepted. The closed loop's watermarks are the
+    sweep's own: moved by hand, detractors past them would never get a case."""
+
     list_display = ["__str__", "handling_survey"]
+    fields = ["handling_survey", "work_start", "work_end", "working_days", "escalate_managers_after",
+              "escalate_top_after"]  # fmt: skip
+    readonly_fields = fields[1:]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # one row, made by ComplaintSettings.load()
