@@ -85,11 +85,27 @@ class Comparison:
         return self.significant and (self.after_rate or 0) > (self.before_rate or 0)
 
     @property
-    def beyond_control(self) -> bool | None:
-        """Did it fall more than where nothing was done? None when there is nothing to compare with."""
+    def control_differs(self) -> bool | None:
+        """Does the change differ from the change where nothing was done, either way? None: nothing to compare."""
         if self.control_p is None:
             return None
         return self.control_p < stats.ALPHA
+
+    @property
+    def beyond_control(self) -> bool | None:
+        """Did it fall more than where nothing was done? None when there is nothing to compare with. The
+        difference-in-differences test is two-sided: a category that fell less than the others differs from them
+        too, and is no evidence for the action."""
+        differs = self.control_differs
+        if not differs:
+            return differs
+        before, after = self.before_rate or 0.0, self.after_rate or 0.0
+        control_before, control_after = self.control_before or 0.0, self.control_after or 0.0
+        if self.per_thousand:
+            # Complaints: the category's rate ratio below the other categories' (its share of all complaints fell).
+            return after * control_before < before * control_after
+        # Shares: the fall in percentage points larger than the other segments'.
+        return after - before < control_after - control_before
 
 
 def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float | None, float | None]:
