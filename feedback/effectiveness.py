@@ -28,6 +28,7 @@ from insight.models import CommentInsight, CommentTheme, Theme
 # reports.stats is a leaf: pure functions on counts, no model and no import of any app, so using it from here
 # does not make feedback depend on reporting (the one-way rule is about models, signals and services).
 from reports import stats
+from surveys.building import headline_question_ids
 from surveys.models import Answer, Response
 from surveys.scoring import QuestionKind
 
@@ -159,7 +160,9 @@ def _detractors(action: CorrectiveAction, window: tuple[datetime, datetime]) -> 
     totals = Answer.objects.filter(
         _in(window, "response__submitted_at"),
         response__survey=survey,
-        question__kind=survey.kind,
+        # Each version's headline question, as the dashboard counts: another question of the same kind has its
+        # own figure, and pooled it doubled n.
+        question_id__in=headline_question_ids(survey),
         number__isnull=False,
     ).aggregate(
         k=Count("id", filter=bad & mine),

@@ -214,3 +214,23 @@ def test_a_segment_whose_detractors_fell_less_than_the_others_is_not_credited_to
         assert effectiveness.action_verdict(action).state == effectiveness.UNCLEAR
         html = qm_client.get(reverse("action_detail", args=[action.reference])).content.decode()
     assert "thay đổi khác với nơi này, nhưng không theo hướng tốt hơn" in html
+
+
+def test_the_detractor_share_counts_the_headline_question_only():
+    # Each response answers the headline NPS question and a second NPS question ("and our app?"), which stays at 0.
+    # Headline detractors: 30/60 before, 10/60 after (z-test p ≈ 0.0001). Pooled with the second question the
+    # share read 90/120 → 70/120 with n doubled: neither the dashboard's figure nor its n.
+    from surveys import building
+    from surveys.models import Answer
+
+    qm = quality_manager(username="owner")
+    survey = building.survey_create(owner=qm, kind="nps", title_en="Two", title_vi="Hai", with_comment=False)
+    second = building.question_add(version=survey.current_version, kind="nps", text_en="App?", text_vi="Ứng dụng?")
+    building.survey_activate(survey=survey)
+    for days, bad in ((-10, 30), (10, 10)):
+        for score in [0] * bad + [10] * (60 - bad):
+            Answer.objects.create(response=make_response(survey, score, at=at(days)), question=second, number=0)
+    action = ready_action(survey=survey)
+    with time_machine.travel(TODAY, tick=False):
+        (share,) = effectiveness.action_comparisons(action)
+    assert (share.before_k, share.before_n, share.after_k, share.after_n) == (30, 60, 10, 60)
