@@ -84,7 +84,7 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
         else:
             verdict = _("significant") if change["significant"] else _("not significant")
             sign = "+" if change["difference"] > 0 else ""
-            change_text = f"{sign}{_number(change['difference'])} ({verdict}, p = {change['p_value']:.3f})"
+            change_text = f"{sign}{_number(change['difference'])} ({verdict}, {p_value(change['p_value'])})"
         themes.append(
             {
                 "theme": row[language] or row[other],
