@@ -101,6 +101,13 @@ def test_the_segment_filter_applies_and_the_status_is_json(qm_client, survey_wit
         job = run_export(qm_client, survey_with_answers, segment="retail")
     status = qm_client.get(reverse("export_detail", args=[job.pk]), HTTP_ACCEPT="application/json").json()
     assert status == {"status": "done", "progress": 100, "rows": 1}
+    # The downloaded file says which segment it holds; the whole survey's export of the same period does not.
+    name = f"lang-nghe-{survey_with_answers.pk}-{job.start:%Y%m%d}-{job.end:%Y%m%d}"
+    download = qm_client.get(reverse("export_download", args=[job.pk]))
+    assert f'filename="{name}-retail.csv"' in download["Content-Disposition"]
+    with django_capture_on_commit_callbacks(execute=True):
+        whole = run_export(qm_client, survey_with_answers)
+    assert f'filename="{name}.csv"' in qm_client.get(reverse("export_download", args=[whole.pk]))["Content-Disposition"]
 
 
 def test_an_xlsx_export_keeps_numbers_and_text_apart(
