@@ -27,7 +27,8 @@ class CategoryAdmin(NoDelete, admin.ModelAdmin):
 
 
 @admin.register(TimeLimit)
-class TimeLimitAdmin(NoDelete, admin.ModelAdmin):
+class TimeLimitAdmin(RecordAdmin):
+    # Changed on Settings → Time limits (schedule.time_limit_update: checked and audited); read here.
     list_display = ["severity", "acknowledge_hours", "respond_hours", "close_hours"]
 
 
