@@ -259,8 +259,10 @@ def action_comparisons(action: CorrectiveAction, days: int = WINDOW_DAYS) -> lis
 
 def _theme_share(action: CorrectiveAction, theme: Theme, window: tuple[datetime, datetime]) -> tuple[int, int]:
     """Comments mentioning the theme, of all comments read (the action's survey and segment, if it names them)."""
-    comments = CommentInsight.objects.filter(submitted_at__range=window)
-    mentions = CommentTheme.objects.filter(theme=theme, submitted_at__range=window)
+    # Half-open, as every window here: a comment at the pivot's first instant is "after" only (a closed range
+    # counted it in both).
+    comments = CommentInsight.objects.filter(_in(window, "submitted_at"))
+    mentions = CommentTheme.objects.filter(_in(window, "submitted_at"), theme=theme)
     if action.survey_id:
         comments, mentions = comments.filter(survey_id=action.survey_id), mentions.filter(survey_id=action.survey_id)
     if action.segment:

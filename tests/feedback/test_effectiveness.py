@@ -234,3 +234,27 @@ def test_the_detractor_share_counts_the_headline_question_only():
     with time_machine.travel(TODAY, tick=False):
         (share,) = effectiveness.action_comparisons(action)
     assert (share.before_k, share.before_n, share.after_k, share.after_n) == (30, 60, 10, 60)
+
+
+def test_a_comment_at_the_first_instant_of_the_action_counts_after_it_only():
+    # The windows are half-open, as for complaints and detractors: a comment written at 00:00:00 of the day the
+    # action took effect is one "after" comment. It was counted in both windows (1/1 before and 1/1 after).
+    from insight import services
+    from insight.models import CommentInsight, CommentTheme, Theme
+    from surveys.models import Answer
+
+    services.themes_seed_starter()
+    theme = Theme.objects.order_by("pk").first()
+    survey = make_survey(kind="nps")
+    pivot = at(0) - timedelta(hours=12)
+    response = make_response(survey, 3, at=pivot)
+    question = survey.current_version.questions.order_by("position").last()
+    answer = Answer.objects.create(response=response, question=question, text="Giao hàng chậm")
+    comment = CommentInsight.objects.create(answer=answer, response=response, survey=survey, submitted_at=pivot,
+                                            sentiment="negative")  # fmt: skip
+    CommentTheme.objects.create(comment=comment, theme=theme, confidence=0.9, survey=survey, submitted_at=pivot)
+    action = ready_action(survey=survey)
+    action.themes.add(theme)
+    with time_machine.travel(TODAY, tick=False):
+        themed = [c for c in effectiveness.action_comparisons(action) if c.label == "theme"]
+    assert [(c.before_k, c.before_n, c.after_k, c.after_n) for c in themed] == [(0, 0, 1, 1)]
