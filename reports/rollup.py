@@ -193,8 +193,14 @@ def rollup_refresh(now: datetime | None = None) -> int:
         # The first refresh (or the first after a migration cleared the rollups) recomputes every day's funnel;
         # later ones the window's days and those of the invitations the new responses answered.
         full = state.refreshed_at is None
-        answered = newer.filter(invitation__isnull=False).annotate(day=TruncDate("invitation__created_at"))
-        _refresh_funnel(now, full=full, answered=[] if full else answered.values_list("invitation__survey_id", "day"))
+        answered = (
+            newer.filter(invitation__isnull=False)
+            .annotate(day=TruncDate("invitation__created_at"))
+            .values_list("invitation__survey_id", "day")
+            .order_by()
+            .distinct()
+        )
+        _refresh_funnel(now, full=full, answered=[] if full else answered)
         settled = newer.filter(submitted_at__lt=now - SETTLE).aggregate(m=Max("pk"))["m"]
         if settled:
             state.watermark = settled
