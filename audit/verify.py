@@ -58,6 +58,10 @@ def record_breaks(limit: int = 20) -> list[Break]:
             continue
         deleted[kind].pop(record_id, None)
         fields = state[kind].setdefault(record_id, {})
+        if action == "create":
+            # A "create" entry lists the fields it set; the others were empty then (None, as the trail says it),
+            # so a value written there later behind the trail's back differs from what the trail holds.
+            fields.update(dict.fromkeys(specs[kind].fields, (None, seq)))
         for name, (_before, after) in changes.items():
             if name in specs[kind].fields:
                 fields[name] = (after, seq)

@@ -27,7 +27,8 @@ class CategoryAdmin(NoDelete, admin.ModelAdmin):
 
 
 @admin.register(TimeLimit)
-class TimeLimitAdmin(NoDelete, admin.ModelAdmin):
+class TimeLimitAdmin(RecordAdmin):
+    # Changed on Settings → Time limits (schedule.time_limit_update: checked and audited); read here.
     list_display = ["severity", "acknowledge_hours", "respond_hours", "close_hours"]
 
 
@@ -75,4 +76,15 @@ class EffectivenessReviewAdmin(RecordAdmin):
 
 @admin.register(ComplaintSettings)
 class ComplaintSettingsAdmin(NoDelete, admin.ModelAdmin):
+    """Only the complaint-handling survey is chosen here. The business calendar and the escalation thresholds are
+    audited and checked by schedule.calendar_update (Settings → Business calendar): saved here they moved every
+    later due date with no trail, and an end before the start was accepted. The closed loop's watermarks are the
+    sweep's own: moved by hand, detractors past them would never get a case."""
+
     list_display = ["__str__", "handling_survey"]
+    fields = ["handling_survey", "work_start", "work_end", "working_days", "escalate_managers_after",
+              "escalate_top_after"]  # fmt: skip
+    readonly_fields = fields[1:]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # one row, made by ComplaintSettings.load()

@@ -16,6 +16,7 @@ class FeedbackConfig(AppConfig):
             CorrectiveAction,
             EffectivenessReview,
             PublicHoliday,
+            TimeLimit,
         )
 
         register(
@@ -58,3 +59,5 @@ class FeedbackConfig(AppConfig):
             fields=["work_start", "work_end", "working_days", "escalate_managers_after", "escalate_top_after"],
         )
         register(PublicHoliday, fields=["date", "name_vi", "name_en"])
+        # Time limits move every later case's due dates too (feedback/schedule.py: time_limit_update).
+        register(TimeLimit, fields=["severity", "acknowledge_hours", "respond_hours", "close_hours"])

@@ -28,6 +28,7 @@ from insight.models import CommentInsight, CommentTheme, Theme
 # reports.stats is a leaf: pure functions on counts, no model and no import of any app, so using it from here
 # does not make feedback depend on reporting (the one-way rule is about models, signals and services).
 from reports import stats
+from surveys.building import headline_question_ids
 from surveys.models import Answer, Response
 from surveys.scoring import QuestionKind
 
@@ -85,11 +86,27 @@ class Comparison:
         return self.significant and (self.after_rate or 0) > (self.before_rate or 0)
 
     @property
-    def beyond_control(self) -> bool | None:
-        """Did it fall more than where nothing was done? None when there is nothing to compare with."""
+    def control_differs(self) -> bool | None:
+        """Does the change differ from the change where nothing was done, either way? None: nothing to compare."""
         if self.control_p is None:
             return None
         return self.control_p < stats.ALPHA
+
+    @property
+    def beyond_control(self) -> bool | None:
+        """Did it fall more than where nothing was done? None when there is nothing to compare with. The
+        difference-in-differences test is two-sided: a category that fell less than the others differs from them
+        too, and is no evidence for the action."""
+        differs = self.control_differs
+        if not differs:
+            return differs
+        before, after = self.before_rate or 0.0, self.after_rate or 0.0
+        control_before, control_after = self.control_before or 0.0, self.control_after or 0.0
+        if self.per_thousand:
+            # Complaints: the category's rate ratio below the other categories' (its share of all complaints fell).
+            return after * control_before < before * control_after
+        # Shares: the fall in percentage points larger than the other segments'.
+        return after - before < control_after - control_before
 
 
 def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float | None, float | None]:
@@ -143,7 +160,9 @@ def _detractors(action: CorrectiveAction, window: tuple[datetime, datetime]) -> 
     totals = Answer.objects.filter(
         _in(window, "response__submitted_at"),
         response__survey=survey,
-        question__kind=survey.kind,
+        # Each version's headline question, as the dashboard counts: another question of the same kind has its
+        # own figure, and pooled it doubled n.
+        question_id__in=headline_question_ids(survey),
         number__isnull=False,
     ).aggregate(
         k=Count("id", filter=bad & mine),
@@ -240,8 +259,10 @@ def action_comparisons(action: CorrectiveAction, days: int = WINDOW_DAYS) -> lis
 
 def _theme_share(action: CorrectiveAction, theme: Theme, window: tuple[datetime, datetime]) -> tuple[int, int]:
     """Comments mentioning the theme, of all comments read (the action's survey and segment, if it names them)."""
-    comments = CommentInsight.objects.filter(submitted_at__range=window)
-    mentions = CommentTheme.objects.filter(theme=theme, submitted_at__range=window)
+    # Half-open, as every window here: a comment at the pivot's first instant is "after" only (a closed range
+    # counted it in both).
+    comments = CommentInsight.objects.filter(_in(window, "submitted_at"))
+    mentions = CommentTheme.objects.filter(_in(window, "submitted_at"), theme=theme)
     if action.survey_id:
         comments, mentions = comments.filter(survey_id=action.survey_id), mentions.filter(survey_id=action.survey_id)
     if action.segment:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from audit.trail import audit_record, audit_stored
 from feedback.calendar import WorkCalendar, add_working_time, vietnam_holidays, working_time_between
-from feedback.models import ComplaintSettings, PublicHoliday
+from feedback.models import ComplaintSettings, PublicHoliday, TimeLimit
 
 
 def business_calendar() -> WorkCalendar:
@@ -69,6 +69,21 @@ def calendar_update(
         )
     config.save()
     audit_record(config, action="update", before=before, actor=actor)
+
+
+@transaction.atomic
+def time_limit_update(
+    *, actor: AbstractBaseUser, limit: TimeLimit, acknowledge_hours: int, respond_hours: int, close_hours: int
+) -> TimeLimit:
+    """Change the hours of one severity's time limits (ISO 10002), on the trail: they set the due dates of every
+    case received from now on."""
+    if not 0 < acknowledge_hours <= respond_hours <= close_hours:
+        raise ValidationError(_("Each limit must be at least one hour and no shorter than the step before it."))
+    before = audit_stored(limit)
+    limit.acknowledge_hours, limit.respond_hours, limit.close_hours = acknowledge_hours, respond_hours, close_hours
+    limit.save(update_fields=["acknowledge_hours", "respond_hours", "close_hours"])
+    audit_record(limit, action="update", before=before, actor=actor)
+    return limit
 
 
 @transaction.atomic

@@ -146,7 +146,7 @@ def evidence_view(inputs: dict[str, Any], language: str) -> dict[str, Any]:
                 "answered": s["answered"],
                 "rate": estimate_text(s["rate"], "%") if s["delivered"] else "—",
                 "measure": measure_name(s["kind"]),
-                "result": estimate_text(s["result"], unit),
+                "result": estimate_text(s["result"], unit, 2 if s["kind"] == "ces" else 1),
                 "detractors": estimate_text(s["detractors"], "%"),
             }
         )

@@ -260,9 +260,12 @@ def export_create(*, user: Any, survey: Survey, start: date, end: date, segment:
 
     from outbox.dispatch import outbox_add
     from reports.models import DailyRollup, ExportJob
+    from surveys.building import headline_question_ids
 
     # The rollups say, without reading the responses, about how many rows to expect: the progress bar's scale.
-    expected = DailyRollup.objects.filter(survey=survey, kind=survey.kind, day__gte=start, day__lte=end)
+    # One row per response: count each version's headline question once, not every question of its kind.
+    questions = headline_question_ids(survey)
+    expected = DailyRollup.objects.filter(survey=survey, question_id__in=questions, day__gte=start, day__lte=end)
     if segment:
         expected = expected.filter(segment=segment)
     with transaction.atomic():  # the job and the outbox row that runs it, together

@@ -30,6 +30,7 @@ from reports.models import (
     Metric,
     QualityObjective,
 )
+from surveys.building import headline_question_ids
 from surveys.scoring import SurveyKind
 
 # The survey kind a headline metric needs.
@@ -119,7 +120,10 @@ def measure(metric: str, survey: Any, segment: str, start: date, end: date) -> s
             delivered=Sum("delivered"), answered=Sum("answered")
         )
         return stats.share_estimate(funnel["answered"] or 0, funnel["delivered"] or 0, min_n=min_n())
-    rows = DailyRollup.objects.filter(survey=survey, kind=survey.kind, day__gte=start, day__lte=end)
+    # The headline question of each version, as on the dashboard: a second question of the same kind has its own
+    # figure and is never pooled with it (that doubled n and mixed two questions into one figure).
+    questions = headline_question_ids(survey)
+    rows = DailyRollup.objects.filter(survey=survey, question_id__in=questions, day__gte=start, day__lte=end)
     if segment:
         rows = rows.filter(segment=segment)
     sums = {k: v or 0 for k, v in rows.aggregate(**{s: Sum(s) for s in ("count", "promoters", "detractors", "top2",

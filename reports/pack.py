@@ -13,7 +13,7 @@ from typing import Any
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from reports.dashboard import measure_name
+from reports.dashboard import decimals, measure_name
 from reports.formatting import p_value
 from reports.models import ManagementReview, Metric
 from reports.pack_records import records_view
@@ -35,15 +35,16 @@ def _objective_status(o: dict[str, Any]) -> str:
     return _("not met")
 
 
-def _number(value: float | None) -> str:
-    return "—" if value is None else formats.number_format(round(value, 1), 1, use_l10n=True)
+def _number(value: float | None, places: int = 1) -> str:
+    return "—" if value is None else formats.number_format(round(value, places), places, use_l10n=True)
 
 
-def _estimate(e: dict[str, Any], unit: str = "") -> str:
+def _estimate(e: dict[str, Any], unit: str = "", places: int = 1) -> str:
+    """A figure as the dashboard shows it: means (CES) with two decimals, percentages and NPS with one."""
     if not e["enough"] or e["value"] is None:
         return _("not enough responses (n = %(n)s)") % {"n": e["n"]}
-    interval = f" ({_number(e['low'])} – {_number(e['high'])}{unit})" if e["low"] is not None else ""
-    return f"{_number(e['value'])}{unit}{interval}, n = {e['n']}"
+    interval = f" ({_number(e['low'], places)} – {_number(e['high'], places)}{unit})" if e["low"] is not None else ""
+    return f"{_number(e['value'], places)}{unit}{interval}, n = {e['n']}"
 
 
 def _date(value: str | None) -> str:
@@ -58,22 +59,24 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
     satisfaction = []
     for row in inputs["satisfaction"]:
         unit = "%" if row["kind"] == "csat" else ""
+        places = decimals(row["kind"])
         change = row["change"]
         if change["difference"] is None or not row["before"]["enough"]:
             change_text = _("no comparable previous period")
         else:
             verdict = _("significant") if change["significant"] else _("not significant")
             sign = "+" if change["difference"] > 0 else ""
-            change_text = f"{sign}{_number(change['difference'])} ({verdict}, {p_value(change['p_value'])})"
+            change_text = f"{sign}{_number(change['difference'], places)} ({verdict}, {p_value(change['p_value'])})"
         satisfaction.append(
             {
                 "survey": row["survey"][language] or row["survey"][other],
                 "measure": measure_name(row["kind"]),
-                "now": _estimate(row["now"], unit),
-                "before": _estimate(row["before"], unit),
+                "now": _estimate(row["now"], unit, places),
+                "before": _estimate(row["before"], unit, places),
                 "change": change_text,
                 "detractors": _estimate(row["detractor_share"], "%"),
                 "trend": [(t["month"], t["value"] if t["enough"] else None, t["n"]) for t in row["trend"]],
+                "places": places,
             }
         )
     themes = []
@@ -84,7 +87,7 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
         else:
             verdict = _("significant") if change["significant"] else _("not significant")
             sign = "+" if change["difference"] > 0 else ""
-            change_text = f"{sign}{_number(change['difference'])} ({verdict}, p = {change['p_value']:.3f})"
+            change_text = f"{sign}{_number(change['difference'])} ({verdict}, {p_value(change['p_value'])})"
         themes.append(
             {
                 "theme": row[language] or row[other],
@@ -100,7 +103,7 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
             "title": o["title"],
             "measure": str(metric_labels.get(o["metric"], o["metric"])),
             "target": f"{'≤' if o['lower_is_better'] else '≥'} {_number(o['target'])}",
-            "value": _estimate(o["estimate"]),
+            "value": _estimate(o["estimate"], places=2 if o["metric"] == Metric.CES else 1),
             "status": _objective_status(o),
             "due": _date(o["due"]),
             "resources": o.get("resources", ""),

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from reports.records import InputTopic, OutputKind
 
 
-def _number(value: float | None) -> str:
-    return "—" if value is None else formats.number_format(round(value, 1), 1, use_l10n=True)
+def _number(value: float | None, places: int = 1) -> str:
+    return "—" if value is None else formats.number_format(round(value, places), places, use_l10n=True)
 
 
 def _date(value: str | None) -> str:
@@ -27,11 +27,14 @@ def _when(value: str | None) -> str:
     return formats.date_format(timezone.localtime(datetime.fromisoformat(value)), "SHORT_DATETIME_FORMAT")
 
 
-def estimate_text(e: dict[str, Any] | None, unit: str = "") -> str:
+def estimate_text(e: dict[str, Any] | None, unit: str = "", places: int = 1) -> str:
+    """A figure as the dashboard shows it: `places` decimals (two for a mean effort, CES), its interval and n."""
     if not e or not e.get("enough") or e.get("value") is None:
         return _("not enough responses (n = %(n)s)") % {"n": (e or {}).get("n", 0)}
-    interval = f" ({_number(e['low'])} – {_number(e['high'])}{unit})" if e.get("low") is not None else ""
-    return f"{_number(e['value'])}{unit}{interval}, n = {e['n']}"
+    interval = (
+        f" ({_number(e['low'], places)} – {_number(e['high'], places)}{unit})" if e.get("low") is not None else ""
+    )
+    return f"{_number(e['value'], places)}{unit}{interval}, n = {e['n']}"
 
 
 def _status(a: dict[str, Any]) -> str:
@@ -47,14 +50,15 @@ def analysis_lines(a: dict[str, Any], language: str) -> dict[str, Any]:
     other = "en" if language == "vi" else "vi"
     f, figures = a["filters"], a["figures"]
     unit = "%" if figures.get("kind") == "csat" else ""
+    places = 2 if figures.get("kind") == "ces" else 1
     return {
         "title": a["title"],
         "survey": a["survey"][language] or a["survey"][other],
         "range": f"{_date(f.get('start'))} – {_date(f.get('end'))}"
         + (f" · {f['segment']}" if f.get("segment") else ""),
         "measure": measure_name(figures.get("kind", "")),
-        "total": estimate_text(figures.get("total"), unit),
-        "previous": estimate_text(figures.get("previous"), unit),
+        "total": estimate_text(figures.get("total"), unit, places),
+        "previous": estimate_text(figures.get("previous"), unit, places),
         "response_rate": estimate_text(figures.get("response_rate"), "%"),
         "detractors": estimate_text(figures.get("detractor_share"), "%"),
         "conclusion": a["conclusion"],

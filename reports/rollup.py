@@ -117,9 +117,11 @@ FUNNEL_KEY = ("survey_id", "day", "channel")
 ROLLUP_KEY = ("survey_id", "question_id", "segment", "channel", "day")
 
 
-def _refresh_funnel(now: datetime, *, full: bool = False) -> None:
+def _refresh_funnel(now: datetime, *, full: bool = False, answered: Iterable[tuple[int, date]] = ()) -> None:
     """Invitations change state (opened, answered, expired) until they expire: recompute the days inside the
-    longest expiry in use; older days are final."""
+    longest expiry in use (the default and the campaigns'); older days are final, except the days of invitations
+    in `answered` (survey, local day of invitation): a link given on its own may be valid for up to a year, and
+    its answer must reach the funnel whenever it comes."""
     longest = max(settings.INVITATION_EXPIRY_DAYS, Campaign.objects.aggregate(m=Max("expiry_days"))["m"] or 0)
     since = timezone.localdate(now) - timedelta(days=longest + 1)
     if full:
@@ -128,6 +130,15 @@ def _refresh_funnel(now: datetime, *, full: bool = False) -> None:
         return
     _upsert_rows(_funnel(Q(created_at__gte=day_bounds(since)[0])), InvitationRollup, FUNNEL_KEY, now)
     InvitationRollup.objects.filter(day__gte=since, computed_at__lt=now).delete()
+    older = sorted({(survey_id, day) for survey_id, day in answered if day < since})
+    for start in range(0, len(older), DAYS_PER_STATEMENT):
+        invitations, rollups = Q(pk__in=[]), Q(pk__in=[])
+        for survey_id, day in older[start : start + DAYS_PER_STATEMENT]:
+            first, after = day_bounds(day)
+            invitations |= Q(survey_id=survey_id, created_at__gte=first) & Q(created_at__lt=after)
+            rollups |= Q(survey_id=survey_id, day=day)
+        _upsert_rows(_funnel(invitations), InvitationRollup, FUNNEL_KEY, now)
+        InvitationRollup.objects.filter(rollups, computed_at__lt=now).delete()
 
 
 def _upsert(scope: Q, now: datetime) -> None:
@@ -179,8 +190,17 @@ def rollup_refresh(now: datetime | None = None) -> int:
         newer = Response.objects.filter(pk__gt=state.watermark)
         touched = sorted(set(newer.annotate(day=TruncDate("submitted_at")).values_list("survey_id", "day")))
         _recompute(touched, now)
-        # The first refresh (or the first after a migration cleared the rollups) recomputes every day's funnel.
-        _refresh_funnel(now, full=state.refreshed_at is None)
+        # The first refresh (or the first after a migration cleared the rollups) recomputes every day's funnel;
+        # later ones the window's days and those of the invitations the new responses answered.
+        full = state.refreshed_at is None
+        answered = (
+            newer.filter(invitation__isnull=False)
+            .annotate(day=TruncDate("invitation__created_at"))
+            .values_list("invitation__survey_id", "day")
+            .order_by()
+            .distinct()
+        )
+        _refresh_funnel(now, full=full, answered=[] if full else answered)
         settled = newer.filter(submitted_at__lt=now - SETTLE).aggregate(m=Max("pk"))["m"]
         if settled:
             state.watermark = settled

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -240,7 +241,10 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     path = exports.export_dir() / job.file_name if job.file_name else None
     if job.status != ExportJob.Status.DONE or path is None or not path.exists():
         raise Http404(_("This export is not available (not finished, or already deleted)."))
-    filename = f"lang-nghe-{job.survey.pk}-{job.start:%Y%m%d}-{job.end:%Y%m%d}.{job.format}"
+    # The name says what the file holds: survey, period and the segment filter (two exports of one period, the
+    # whole survey and one segment, had the same name and could not be told apart once downloaded).
+    segment = f"-{slugify(job.segment) or 'segment'}" if job.segment else ""
+    filename = f"lang-nghe-{job.survey.pk}-{job.start:%Y%m%d}-{job.end:%Y%m%d}{segment}.{job.format}"
     content_type = "text/csv; charset=utf-8" if job.format == "csv" else XLSX_TYPE
     return FileResponse(path.open("rb"), as_attachment=True, filename=filename, content_type=content_type)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -46,7 +47,12 @@ def time_limits(request: HttpRequest) -> HttpResponse:
     queryset = TimeLimit.objects.all()
     formset = TimeLimitFormSet(request.POST or None, queryset=queryset)
     if request.method == "POST" and formset.is_valid():
-        formset.save()
+        with transaction.atomic():
+            for form in formset.forms:
+                if form.has_changed():
+                    # The form has already copied the hours onto its instance; the service reads the stored ones.
+                    hours = {name: form.cleaned_data[name] for name in form.Meta.fields}
+                    schedule.time_limit_update(actor=request.user, limit=form.instance, **hours)
         messages.success(request, _("Time limits saved. They apply to cases received from now on."))
         return redirect("time_limits")
     forms = sorted(formset.forms, key=lambda f: order.get(f.instance.severity, 99))

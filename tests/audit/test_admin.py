@@ -109,3 +109,31 @@ def test_the_admin_adds_invitations_only_through_the_service(admin_client):
     admin_client.post(reverse("admin:surveys_invitation_add"), {"survey": survey.pk, "customer": customer.pk})
     assert not survey.invitations.exists()  # the service's rule: activate first
     assert Question.objects.filter(version__survey=survey).exists()
+
+
+def test_the_business_calendar_changes_only_on_its_page_which_keeps_the_trail(admin_client):
+    from audit.models import AuditEntry
+    from feedback.models import ComplaintSettings
+
+    config = ComplaintSettings.load()
+    change = reverse("admin:feedback_complaintsettings_change", args=[config.pk])
+    assert admin_client.get(change).status_code == 200
+    entries = AuditEntry.objects.count()
+    # A working day that ends before it starts, and the closed loop's watermark past every response: the page's
+    # service refuses the first, and nobody should move the second by hand (detractors would get no case).
+    admin_client.post(
+        change,
+        {
+            "work_start": "17:00:00",
+            "work_end": "08:00:00",
+            "working_days": "1",
+            "escalate_managers_after": "0",
+            "escalate_top_after": "0",
+            "loop_watermark": "999999",
+            "loop_examined": "999999",
+        },
+    )
+    config.refresh_from_db()
+    assert (config.work_start.hour, config.work_end.hour, config.working_days) == (8, 17, "12345")
+    assert (config.loop_watermark, config.escalate_top_after) == (0, 16)
+    assert AuditEntry.objects.count() == entries

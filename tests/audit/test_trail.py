@@ -183,3 +183,18 @@ def test_two_transactions_appending_at_once_do_not_fork_the_chain():
     assert errors == []
     assert AuditEntry.objects.filter(record_type="surveys.survey", action="update").count() == 20
     assert chain_break() is None
+
+
+def test_a_field_empty_when_the_record_was_made_and_set_directly_later_is_found():
+    # A new case has no closing time and no assignee; its "create" entry lists only the fields it set. Closing it
+    # behind the trail's back (closed_at and a resolution written in the database) must be found like any change.
+    case = workflow.case_create(channel="phone", description="Trễ", contact_name="Lan")
+    assert case.closed_at is None and record_breaks() == []
+    from django.utils import timezone
+
+    ComplaintCase.objects.filter(pk=case.pk).update(closed_at=timezone.now())
+    with translation.override("en"):
+        breaks = [str(b) for b in record_breaks()]
+    assert len(breaks) == 1 and f"#{case.pk}" in breaks[0] and "closed" in breaks[0]
+    with pytest.raises(CommandError, match="changed outside the trail"):
+        verify()

@@ -173,3 +173,88 @@ def test_recording_not_effective_needs_no_justification():
             result="ineffective",
         )  # fmt: skip
     assert review.data_verdict == effectiveness.TOO_EARLY and review.justification == ""
+
+
+def test_a_category_that_fell_less_than_the_others_is_not_credited_to_the_action():
+    # The category's complaints halve (40 → 20 per 100 responses: exact rate test p ≈ 0.01), but the other
+    # categories' fall far more (80 → 5). The category's share of all complaints rose from 40/120 = 33 % to
+    # 20/25 = 80 %: Fisher p < 0.001, a real difference, in the wrong direction. The action did worse than doing
+    # nothing; "effective" was recorded because the difference-in-differences was read without its sign.
+    delivery = Category.objects.create(name_vi="Giao hàng", name_en="Delivery")
+    billing = Category.objects.create(name_vi="Hóa đơn", name_en="Billing")
+    survey = make_survey(kind="csat")
+    for days in (-10, 10):
+        for _ in range(100):
+            make_response(survey, 5, at=at(days))
+    complaints(delivery, -10, 40)
+    complaints(billing, -10, 80)
+    complaints(delivery, 10, 20)
+    complaints(billing, 10, 5)
+    action = ready_action(category=delivery)
+    with time_machine.travel(TODAY, tick=False):
+        (rate,) = effectiveness.action_comparisons(action)
+        assert rate.improved and rate.control_p < 0.001 and rate.beyond_control is False
+        assert effectiveness.action_verdict(action).state == effectiveness.UNCLEAR
+
+
+def test_a_segment_whose_detractors_fell_less_than_the_others_is_not_credited_to_the_action(qm_client):
+    # The action's segment: detractors 50/100 → 30/100 (z-test p ≈ 0.004). The other segments: 50/100 → 5/100.
+    # Difference-in-differences: (−20) − (−45) = +25 points, z ≈ 2.9: significant, and against the action.
+    survey = make_survey(kind="nps")
+    retail, others = CustomerFactory(segment="retail"), CustomerFactory(segment="corporate")
+    for customer, before, after in ((retail, 50, 30), (others, 50, 5)):
+        for score in [0] * before + [10] * (100 - before):
+            make_response(survey, score, customer=customer, at=at(-10))
+        for score in [0] * after + [10] * (100 - after):
+            make_response(survey, score, customer=customer, at=at(10))
+    action = ready_action(survey=survey, segment="retail")
+    with time_machine.travel(TODAY, tick=False):
+        (share,) = effectiveness.action_comparisons(action)
+        assert share.improved and share.control_p < 0.01 and share.beyond_control is False
+        assert effectiveness.action_verdict(action).state == effectiveness.UNCLEAR
+        html = qm_client.get(reverse("action_detail", args=[action.reference])).content.decode()
+    assert "thay đổi khác với nơi này, nhưng không theo hướng tốt hơn" in html
+
+
+def test_the_detractor_share_counts_the_headline_question_only():
+    # Each response answers the headline NPS question and a second NPS question ("and our app?"), which stays at 0.
+    # Headline detractors: 30/60 before, 10/60 after (z-test p ≈ 0.0001). Pooled with the second question the
+    # share read 90/120 → 70/120 with n doubled: neither the dashboard's figure nor its n.
+    from surveys import building
+    from surveys.models import Answer
+
+    qm = quality_manager(username="owner")
+    survey = building.survey_create(owner=qm, kind="nps", title_en="Two", title_vi="Hai", with_comment=False)
+    second = building.question_add(version=survey.current_version, kind="nps", text_en="App?", text_vi="Ứng dụng?")
+    building.survey_activate(survey=survey)
+    for days, bad in ((-10, 30), (10, 10)):
+        for score in [0] * bad + [10] * (60 - bad):
+            Answer.objects.create(response=make_response(survey, score, at=at(days)), question=second, number=0)
+    action = ready_action(survey=survey)
+    with time_machine.travel(TODAY, tick=False):
+        (share,) = effectiveness.action_comparisons(action)
+    assert (share.before_k, share.before_n, share.after_k, share.after_n) == (30, 60, 10, 60)
+
+
+def test_a_comment_at_the_first_instant_of_the_action_counts_after_it_only():
+    # The windows are half-open, as for complaints and detractors: a comment written at 00:00:00 of the day the
+    # action took effect is one "after" comment. It was counted in both windows (1/1 before and 1/1 after).
+    from insight import services
+    from insight.models import CommentInsight, CommentTheme, Theme
+    from surveys.models import Answer
+
+    services.themes_seed_starter()
+    theme = Theme.objects.order_by("pk").first()
+    survey = make_survey(kind="nps")
+    pivot = at(0) - timedelta(hours=12)
+    response = make_response(survey, 3, at=pivot)
+    question = survey.current_version.questions.order_by("position").last()
+    answer = Answer.objects.create(response=response, question=question, text="Giao hàng chậm")
+    comment = CommentInsight.objects.create(answer=answer, response=response, survey=survey, submitted_at=pivot,
+                                            sentiment="negative")  # fmt: skip
+    CommentTheme.objects.create(comment=comment, theme=theme, confidence=0.9, survey=survey, submitted_at=pivot)
+    action = ready_action(survey=survey)
+    action.themes.add(theme)
+    with time_machine.travel(TODAY, tick=False):
+        themed = [c for c in effectiveness.action_comparisons(action) if c.label == "theme"]
+    assert [(c.before_k, c.before_n, c.after_k, c.after_n) for c in themed] == [(0, 0, 1, 1)]

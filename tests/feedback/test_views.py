@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from feedback import workflow
 from feedback.models import CaseStatus, Category, ComplaintCase, CorrectiveAction, TimeLimit
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, quality_manager
 
 pytestmark = pytest.mark.django_db
 
@@ -300,3 +300,33 @@ def test_texts_the_system_writes_into_a_case_are_in_the_readers_language(
     assert timeline.count(f'<div class="mt-1">{channel}</div>') == 2
     assert email in timeline
     assert f'<dd class="col-sm-8">{category}</dd>' in html
+
+
+def test_a_change_of_time_limits_is_on_the_trail_and_the_admin_cannot_go_around_it(qm_client):
+    # Time limits move every later case's due dates, as the business calendar does: each change is audited, with
+    # the hours before and after, and the admin (whose form lacks the page's checks) only reads them.
+    from audit.models import AuditEntry
+
+    qm_client.get(reverse("time_limits"))
+    limits = list(TimeLimit.objects.order_by("id"))
+    data = {"form-TOTAL_FORMS": str(len(limits)), "form-INITIAL_FORMS": str(len(limits))}
+    for i, limit in enumerate(limits):
+        data |= {
+            f"form-{i}-id": limit.pk,
+            f"form-{i}-acknowledge_hours": limit.acknowledge_hours,
+            f"form-{i}-respond_hours": limit.respond_hours,
+            f"form-{i}-close_hours": limit.close_hours + (10 if i == 0 else 0),
+        }
+    assert qm_client.post(reverse("time_limits"), data).status_code == 302
+    entries = AuditEntry.objects.filter(record_type="feedback.timelimit", action="update")
+    assert [(e.record_id, e.changes) for e in entries] == [
+        (str(limits[0].pk), {"close_hours": [limits[0].close_hours, limits[0].close_hours + 10]})
+    ]
+    admin = quality_manager(username="root", is_staff=True, is_superuser=True)
+    qm_client.force_login(admin)
+    change = reverse("admin:feedback_timelimit_change", args=[limits[1].pk])
+    assert qm_client.get(change).status_code == 200
+    qm_client.post(change, {"severity": limits[1].severity, "acknowledge_hours": 99, "respond_hours": 1,
+                            "close_hours": 1})  # fmt: skip
+    limits[1].refresh_from_db()
+    assert limits[1].acknowledge_hours != 99

@@ -141,3 +141,20 @@ def test_the_evidence_pack_is_one_bilingual_pdf_for_the_period(qm, qm_client, su
 def test_the_evidence_pack_of_an_empty_period_says_so(qm_client):
     text = pdf_text(qm_client.get(reverse("evidence_pdf"), {"start": "2020-01-01", "end": "2020-12-31"}))
     assert "Không có khảo sát nào được gửi hoặc trả lời trong kỳ này." in text
+
+
+def test_the_evidence_pack_and_a_saved_analysis_give_a_mean_effort_with_two_decimals(qm, qm_client):
+    # CES 2 × 26 and 3 × 14: mean 2.35, t interval 2.20 – 2.50 (n = 40), as the dashboard shows it; with one
+    # decimal both packs read "2,4 (2,2 – 2,5)".
+    from reports.analysis import analysis_save
+    from reports.dashboard import Filters
+
+    with time_machine.travel("2026-03-10 10:00 +0700", tick=False):
+        survey = make_survey(kind="ces", owner=qm)
+        for score in [2] * 26 + [3] * 14:
+            make_response(survey, score)
+        rollup_refresh()
+    analysis_save(filters=Filters(survey=survey, start=date(2026, 1, 1), end=date(2026, 6, 30)),
+                  title="Nỗ lực quý 1", conclusion="Ổn định", user=qm)  # fmt: skip
+    page = qm_client.get(reverse("evidence"), {"start": "2026-01-01", "end": "2026-06-30"}).content.decode()
+    assert page.count("2,35 (2,20 – 2,50), n = 40") == 2  # the survey's result and the analysis cited

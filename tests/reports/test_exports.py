@@ -101,6 +101,13 @@ def test_the_segment_filter_applies_and_the_status_is_json(qm_client, survey_wit
         job = run_export(qm_client, survey_with_answers, segment="retail")
     status = qm_client.get(reverse("export_detail", args=[job.pk]), HTTP_ACCEPT="application/json").json()
     assert status == {"status": "done", "progress": 100, "rows": 1}
+    # The downloaded file says which segment it holds; the whole survey's export of the same period does not.
+    name = f"lang-nghe-{survey_with_answers.pk}-{job.start:%Y%m%d}-{job.end:%Y%m%d}"
+    download = qm_client.get(reverse("export_download", args=[job.pk]))
+    assert f'filename="{name}-retail.csv"' in download["Content-Disposition"]
+    with django_capture_on_commit_callbacks(execute=True):
+        whole = run_export(qm_client, survey_with_answers)
+    assert f'filename="{name}.csv"' in qm_client.get(reverse("export_download", args=[whole.pk]))["Content-Disposition"]
 
 
 def test_an_xlsx_export_keeps_numbers_and_text_apart(
@@ -173,3 +180,18 @@ def test_export_times_are_local_to_the_second_and_titles_in_the_readers_language
     assert "Khảo sát quan hệ" in listing and "Relationship survey" not in listing
     breadcrumb = qm_client.get(reverse("survey_detail", args=[survey.pk])).content.decode()
     assert "Khảo sát quan hệ" in breadcrumb and "Relationship survey</li>" not in breadcrumb
+
+
+def test_the_progress_bar_expects_one_row_per_response(qm):
+    # 40 responses, each answering two NPS questions: the file will have 40 rows, and the page said "0 / 80".
+    from reports.exports import export_create
+    from reports.rollup import rollup_refresh
+
+    survey = building.survey_create(owner=qm, kind="nps", title_en="Two", title_vi="Hai", with_comment=False)
+    second = building.question_add(version=survey.current_version, kind="nps", text_en="App?", text_vi="Ứng dụng?")
+    building.survey_activate(survey=survey)
+    for _ in range(40):
+        Answer.objects.create(response=make_response(survey, 9), question=second, number=3)
+    rollup_refresh()
+    job = export_create(user=qm, survey=survey, start=TODAY, end=TODAY, segment="", fmt="csv", language="vi")
+    assert job.expected_rows == 40

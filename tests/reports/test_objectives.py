@@ -131,3 +131,24 @@ def test_progress_counts_only_the_objectives_period(qm):
     goal = objective(survey=survey, owner=qm, metric="csat", target=80, start=TODAY - timedelta(days=30))
     assert objective_progress(goal).estimate.n == 0
     assert isinstance(objective_progress(goal).until, date)
+
+
+def test_progress_counts_the_headline_question_only_as_the_dashboard_does(qm):
+    # 40 responses answer 10 on the headline NPS question and 0 on a second NPS question. The dashboard shows NPS
+    # 100 with n = 40 (the second question has its own figure). Pooled, the objective read n = 80, NPS 0, and
+    # called "NPS ≥ 50" not met (interval about −21 to 21) where the headline is 100 (interval about 91 to 100).
+    from surveys import building
+    from surveys.models import Answer
+
+    survey = building.survey_create(owner=qm, kind="nps", title_en="Two", title_vi="Hai", with_comment=False)
+    second = building.question_add(
+        version=survey.current_version, kind="nps", text_en="And us?", text_vi="Còn chúng tôi?"
+    )
+    building.survey_activate(survey=survey)
+    for _ in range(40):
+        Answer.objects.create(response=make_response(survey, 10), question=second, number=0)
+    rollup_refresh()
+    progress = objective_progress(objective(survey=survey, owner=qm, target=50))
+    assert (progress.estimate.n, progress.estimate.value, progress.verdict) == (40, 100.0, "met")
+    share = objective_progress(objective(survey=survey, owner=qm, metric="detractors", target=10))
+    assert (share.estimate.n, share.estimate.value, share.verdict) == (40, 0.0, "met")

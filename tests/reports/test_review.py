@@ -144,3 +144,17 @@ def test_a_survey_with_too_few_months_gets_a_sentence_not_an_empty_chart(qm, qm_
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert "Quá ít tháng có đủ câu trả lời" in text
     assert "Tháng" not in text  # no chart frame, hence no axis title
+
+
+def test_a_mean_effort_shows_as_on_the_dashboard_with_two_decimals(qm, qm_client):
+    # CES 2 × 26 and 3 × 14: mean 94/40 = 2.35, s = 0.483, t interval 2.35 ± 2.0227·0.0764 = 2.20 – 2.50. With one
+    # decimal the pack read "2,4 (2,2 – 2,5)" where the dashboard shows 2,35, and an objective "≤ 2,4" looked met.
+    survey = make_survey(kind="ces", owner=qm)
+    for score in [2] * 26 + [3] * 14:
+        make_response(survey, score, at=timezone.now() - timedelta(minutes=5))
+    rollup_refresh()
+    review = new_review(qm)
+    html = qm_client.get(reverse("review_detail", args=[review.pk])).content.decode()
+    table = html[html.index('data-testid="review-satisfaction"') :].split("</table>")[0]
+    assert "2,35 (2,20 – 2,50), n = 40" in table
+    assert ": 2,35 (n = 40)" in html  # the month's figure

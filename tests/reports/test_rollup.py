@@ -241,3 +241,23 @@ def test_each_channel_counts_what_it_delivered_so_answered_never_exceeds_it():
     # invitation that was answered without an email, all delivered when made; three answered.
     assert rows == {"email": (2, 1, 1, 1), "link": (3, 3, 2, 3)}
     assert all(answered <= delivered for _i, delivered, _o, answered in rows.values())
+
+
+def test_an_invitation_valid_longer_than_the_default_counts_its_late_answer_in_the_funnel():
+    # A link may be valid for up to 365 days (the API's and the page's expires_in_days), longer than the default
+    # 30 and than any campaign's. Answered on day 60, it is one answer of one link: the funnel must say so, as the
+    # raw invitations and the rebuild do, instead of 0 answered of 1 delivered until someone rebuilds.
+    from surveys.invitations import invitation_create
+
+    survey = make_survey(kind="nps")
+    made = timezone.now()
+    invitation, token = invitation_create(survey=survey, customer=CustomerFactory(), expires_in_days=90)
+    rollup.rollup_refresh(made)
+    assert InvitationRollup.objects.get().answered == 0
+    headline = survey.current_version.questions.order_by("position").first()
+    with time_machine.travel(made + timedelta(days=60)):
+        assert Client().post(reverse("respond", args=[token]), {f"q{headline.pk}": "9"}).status_code == 302
+        rollup.rollup_refresh()
+        row = InvitationRollup.objects.get()
+        assert Invitation.objects.filter(answered_at__isnull=False).count() == 1
+        assert (row.delivered, row.answered) == (1, 1)

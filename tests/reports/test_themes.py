@@ -91,7 +91,9 @@ def test_the_review_pack_lists_the_top_themes_and_their_change(qm_client, qm):
     table = html[html.index('data-testid="review-themes"') :].split("</table>")[0]
     rows = [r for r in table.split("</tr>") if "<td>" in r]
     assert "Giá cả" in rows[0] and "Giao hàng" in rows[1]
-    assert "+56,7" in rows[0] and "p = 0.000" in rows[0]  # 90.0 − 33.3 = 56.67, rounded, not truncated
+    # 90.0 − 33.3 = 56.67, rounded, not truncated; the p-value in the page's language, as every other one
+    # (it read "p = 0.000" beside "+56,7").
+    assert "+56,7" in rows[0] and "p &lt; 0,001" in rows[0] and "0.000" not in rows[0]
     pdf = qm_client.get(reverse("review_pdf", args=[review.pk]))
     assert pdf.status_code == 200
 
