@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from audit.trail import audit_record, audit_record_many, audit_snapshot, audit_stored, canonical
 from reports import stats
 from reports.complaints import complaint_summary
-from reports.dashboard import STATS, change, headline
+from reports.dashboard import STATS, change, headline, min_n
 from reports.models import DailyRollup, ManagementReview, QualityObjective, ReviewAction
 from reports.objectives import objective_progress
 from reports.review_records import action_status, measurement_inputs, records_inputs, risks_inputs
@@ -206,7 +206,8 @@ def _satisfaction(start: date, end: date, before: tuple[date, date]) -> list[dic
                 "now": _estimate(headline(survey.kind, now)),
                 "before": _estimate(headline(survey.kind, then)),
                 "change": {"difference": test.difference, "p_value": test.p_value, "significant": test.significant},
-                "detractor_share": _estimate(stats.share_estimate(now["detractors"], now["count"])),
+                # Below REPORTS_MIN_N "not enough responses", as on the dashboard.
+                "detractor_share": _estimate(stats.share_estimate(now["detractors"], now["count"], min_n=min_n())),
                 "trend": [
                     {"month": month, **_estimate(headline(survey.kind, sums))} for month, sums in sorted(months.items())
                 ],
@@ -247,8 +248,8 @@ def _themes(start: date, end: date, before: tuple[date, date]) -> list[dict[str,
             {
                 "vi": themes[theme_id].name_vi,
                 "en": themes[theme_id].name_en,
-                "now": _estimate(stats.share_estimate(k_now[theme_id], n_now)),
-                "before": _estimate(stats.share_estimate(k_then.get(theme_id, 0), n_then)),
+                "now": _estimate(stats.share_estimate(k_now[theme_id], n_now, min_n=min_n())),
+                "before": _estimate(stats.share_estimate(k_then.get(theme_id, 0), n_then, min_n=min_n())),
                 "change": {"difference": test.difference, "p_value": test.p_value, "significant": test.significant},
             }
         )

@@ -158,3 +158,17 @@ def test_a_mean_effort_shows_as_on_the_dashboard_with_two_decimals(qm, qm_client
     table = html[html.index('data-testid="review-satisfaction"') :].split("</table>")[0]
     assert "2,35 (2,20 – 2,50), n = 40" in table
     assert ": 2,35 (n = 40)" in html  # the month's figure
+
+
+def test_a_detractor_share_below_the_minimum_n_is_not_enough_responses_as_on_the_dashboard(qm, qm_client, settings):
+    settings.REPORTS_MIN_N = 30
+    survey = make_survey(kind="nps", owner=qm)
+    for score in [2, 3, 10]:  # n = 3: 67 % detractors, with an interval from 21 % to 94 %
+        make_response(survey, score, at=timezone.now() - timedelta(minutes=5))
+    rollup_refresh()
+    review = new_review(qm)
+    html = qm_client.get(reverse("review_detail", args=[review.pk])).content.decode()
+    table = html[html.index('data-testid="review-satisfaction"') :].split("</table>")[0]
+    cells = table.split("<td>")[1:]
+    assert cells[3].startswith("chưa đủ câu trả lời (n = 3)"), cells[3]
+    assert review_inputs(review)["satisfaction"][0]["detractor_share"]["enough"] is False
