@@ -22,7 +22,8 @@ class NoDelete:
 
 
 @admin.register(Category)
-class CategoryAdmin(NoDelete, admin.ModelAdmin):
+class CategoryAdmin(RecordAdmin):
+    # Made, renamed and retired on Settings → Categories (schedule.category_save: audited); read here.
     list_display = ["name_vi", "name_en", "active"]
 
 

@@ -11,6 +11,7 @@ class FeedbackConfig(AppConfig):
         from feedback.models import (
             ActionEvidence,
             ActionItem,
+            Category,
             ComplaintCase,
             ComplaintSettings,
             CorrectiveAction,
@@ -59,5 +60,7 @@ class FeedbackConfig(AppConfig):
             fields=["work_start", "work_end", "working_days", "escalate_managers_after", "escalate_top_after"],
         )
         register(PublicHoliday, fields=["date", "name_vi", "name_en"])
+        # Complaints are counted and compared by category (feedback/schedule.py: category_save).
+        register(Category, fields=["name_vi", "name_en", "active"])
         # Time limits move every later case's due dates too (feedback/schedule.py: time_limit_update).
         register(TimeLimit, fields=["severity", "acknowledge_hours", "respond_hours", "close_hours"])

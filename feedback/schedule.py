@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from audit.trail import audit_record, audit_stored
 from feedback.calendar import WorkCalendar, add_working_time, vietnam_holidays, working_time_between
-from feedback.models import ComplaintSettings, PublicHoliday, TimeLimit
+from feedback.models import Category, ComplaintSettings, PublicHoliday, TimeLimit
 
 
 def business_calendar() -> WorkCalendar:
@@ -84,6 +84,25 @@ def time_limit_update(
     limit.save(update_fields=["acknowledge_hours", "respond_hours", "close_hours"])
     audit_record(limit, action="update", before=before, actor=actor)
     return limit
+
+
+@transaction.atomic
+def category_save(
+    *, actor: AbstractBaseUser, name_vi: str, name_en: str, active: bool = True, category: Category | None = None
+) -> Category:
+    """Make a complaint category, or rename or retire one, on the trail: the Pareto of complaints, the review pack
+    and the effectiveness of corrective actions are read by category, so its name at each moment is evidence."""
+    name_vi, name_en = name_vi.strip(), name_en.strip()
+    if not name_vi:
+        raise ValidationError({"name_vi": _("Give the category a name.")})
+    made = category is None
+    category = category or Category()
+    before = None if made else audit_stored(category)
+    category.name_vi, category.name_en, category.active = name_vi, name_en or name_vi, active
+    category.full_clean()
+    category.save()
+    audit_record(category, action="create" if made else "update", before=before, actor=actor)
+    return category
 
 
 @transaction.atomic

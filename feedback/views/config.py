@@ -30,9 +30,13 @@ def category_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     category = get_object_or_404(Category, pk=pk) if pk else None
     form = CategoryForm(request.POST or None, instance=category)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("Category saved."))
-        return redirect("category_list")
+        try:
+            schedule.category_save(actor=request.user, category=category, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Category saved."))
+            return redirect("category_list")
     title = _("Edit category") if category else _("New category")
     return render(request, "feedback/simple_form.html", {"form": form, "title": title, "back": "category_list"})
 

@@ -330,3 +330,37 @@ def test_a_change_of_time_limits_is_on_the_trail_and_the_admin_cannot_go_around_
                             "close_hours": 1})  # fmt: skip
     limits[1].refresh_from_db()
     assert limits[1].acknowledge_hours != 99
+
+
+def test_categories_are_made_renamed_and_retired_on_the_trail_and_the_admin_only_reads_them(qm_client):
+    # Complaints are counted, compared and judged by category: each name it had is evidence, so every change is
+    # audited, and the admin's form (which wrote with no entry) cannot change one.
+    from audit.models import AuditEntry
+    from audit.verify import record_breaks
+
+    qm_client.post(reverse("category_create"), {"name_vi": "Bảo hành", "name_en": "Warranty", "active": "on"})
+    category = Category.objects.get(name_en="Warranty")
+    renamed = {"name_vi": "Bảo hành, sửa chữa", "name_en": "Repairs"}  # and no longer "in use"
+    qm_client.post(reverse("category_edit", args=[category.pk]), renamed)
+    category.refresh_from_db()
+    assert (category.name_vi, category.name_en, category.active) == ("Bảo hành, sửa chữa", "Repairs", False)
+    entries = AuditEntry.objects.filter(record_type="feedback.category", record_id=str(category.pk)).order_by("seq")
+    assert [e.action for e in entries] == ["create", "update"]
+    assert entries[1].changes == {
+        "name_vi": ["Bảo hành", "Bảo hành, sửa chữa"],
+        "name_en": ["Warranty", "Repairs"],
+        "active": [True, False],
+    }
+    # A name of spaces only is refused with the form kept, and nothing changes.
+    page = qm_client.post(reverse("category_edit", args=[category.pk]), {"name_vi": "   ", "name_en": "X"})
+    assert page.status_code == 200
+    category.refresh_from_db()
+    assert category.name_vi == "Bảo hành, sửa chữa" and entries.count() == 2
+    admin = quality_manager(username="root", is_staff=True, is_superuser=True)
+    qm_client.force_login(admin)
+    change = reverse("admin:feedback_category_change", args=[category.pk])
+    assert qm_client.get(change).status_code == 200
+    qm_client.post(change, {"name_vi": "Đổi lén", "name_en": "Sneaky", "active": "on"})
+    category.refresh_from_db()
+    assert category.name_vi == "Bảo hành, sửa chữa"
+    assert record_breaks() == []
