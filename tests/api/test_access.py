@@ -143,6 +143,27 @@ def test_unknown_api_urls_answer_json_404_for_any_method(api, anonymous):
                  "invalid" if client is api else "not_authenticated")  # fmt: skip
 
 
+@pytest.mark.parametrize("position", ["abc", "1 OR 1=1", "\x00", "1e9", "٣", str(2**63)])
+@pytest.mark.parametrize("url", ["/api/v1/customers/", "/api/v1/responses/"])
+def test_a_forged_cursor_is_refused_as_bad_input_not_a_500(api, url, position):
+    """A cursor is base64 the client can write: a position that is no id is a 400 naming the cursor."""
+    import base64
+    from urllib.parse import urlencode
+
+    CustomerFactory.create_batch(3)
+    forged = base64.b64encode(urlencode({"p": position}).encode()).decode()
+    response = api.get(url, {"cursor": forged})
+    _refused(response, 400, "invalid")
+    assert response.json()["error"]["fields"] == {"cursor": ["This cursor is not valid."]}
+
+
+def test_a_cursor_the_api_gave_still_pages_on(api):
+    CustomerFactory.create_batch(3)
+    first = api.get("/api/v1/customers/", {"page_size": 2}).json()
+    second = api.get(first["next"].removeprefix("http://testserver")).json()
+    assert len(first["results"]) == 2 and len(second["results"]) == 1
+
+
 def test_a_database_fault_answers_json_503(api, monkeypatch):
     from django.db import OperationalError
 
