@@ -99,3 +99,24 @@ def test_a_nul_character_in_an_api_address_is_a_json_400(qm, url):
     assert response.status_code == 400 and response["Content-Type"] == "application/json"
     assert response.json()["error"]["code"] == "invalid"
     assert "NUL" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+@pytest.mark.parametrize("page", ["audit_trail", "audit_export", "complaint_handling", "theme_comments"])
+def test_a_date_at_the_calendars_ends_in_a_filter_is_not_a_500(qm_client, page, day):
+    """The filters' local-day bounds overflowed (date.max + 1 day, or year 0 in UTC) and answered 500."""
+    from insight import services
+
+    theme = services.theme_create(name_vi="Giao hàng", name_en="Delivery", examples="giao hàng chậm")
+    url = reverse(page, args=[theme.pk]) if page == "theme_comments" else reverse(page)
+    response = qm_client.get(url, {"start": day, "end": day})
+    assert response.status_code == 200
+    if page == "audit_export":
+        b"".join(response.streaming_content)  # the rows are read as the file streams
+    if page == "complaint_handling":
+        assert "chọn một ngày từ năm 2000" in response.content.decode()
+
+
+def test_a_key_number_too_big_for_the_column_lists_every_call(qm_client):
+    page = qm_client.get(reverse("apicall_list"), {"key": "9" * 25})
+    assert page.status_code == 200
