@@ -101,7 +101,9 @@ def apikey_for_secret(secret: str) -> ApiKey | None:
     if not secret.startswith(PREFIX) or len(secret) > 100:
         return None
     key = _key_with_creator(hash_secret(secret))
-    if key is None or key.revoked_at is not None:
+    # A key acts as the quality manager who made it: once their account is deactivated (they left), it opens no
+    # door, as their password no longer does; whoever kept a copy of the secret keeps nothing.
+    if key is None or key.revoked_at is not None or not key.created_by.is_active:
         return None
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:

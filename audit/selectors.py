@@ -10,12 +10,13 @@ from typing import Any
 from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from audit.models import AuditEntry
 from audit.trail import canonical_type, record_type, registered, type_names
+from config.validators import parse_day
 
 ACTIONS = {
     "create": pgettext_lazy("audit", "Created"),
@@ -143,8 +144,8 @@ class TrailFilter:
             record_type=kind if kind in registered() else "",
             record_id=data.get("record", "").strip()[:40],
             actor=data.get("who", "").strip()[:150],
-            start=parse_date(data.get("start", "") or "") if _is_date(data.get("start")) else None,
-            end=parse_date(data.get("end", "") or "") if _is_date(data.get("end")) else None,
+            start=parse_day(data.get("start")),
+            end=parse_day(data.get("end")),
         )
 
     def query(self) -> QuerySet[AuditEntry]:
@@ -161,13 +162,6 @@ class TrailFilter:
         if self.end:
             rows = rows.filter(at__lt=datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=tz))
         return rows.order_by("-seq")
-
-
-def _is_date(value: Any) -> bool:
-    try:
-        return bool(value) and parse_date(value) is not None
-    except ValueError:
-        return False
 
 
 def decorated(entries: Any) -> list[AuditEntry]:

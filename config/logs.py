@@ -24,8 +24,12 @@ _user_id: contextvars.ContextVar[str] = contextvars.ContextVar("user_id", defaul
 _task_id: contextvars.ContextVar[str] = contextvars.ContextVar("task_id", default="")
 _task_name: contextvars.ContextVar[str] = contextvars.ContextVar("task_name", default="")
 
-# Path segments that are secrets: /s/<token>/, /p/<key>/, /c/<signed id>/, /u/<token>/ and /unsubscribe/<token>/.
-_SECRET_PATH = re.compile(r"(/(?:s|p|c|u|unsubscribe|track)/)([^/?#\s\"']{6,})")
+# Path segments that are secrets: /s/<token>/, /p/<key>/, /c/<signed id>/, /u/<token>/, /unsubscribe/<token>/,
+# /confirm/<token>/ (a public answer's email claim) and a password reset's token (which sets the password; the
+# page it leads to, .../set-password/, holds none).
+_SECRET_PATH = re.compile(
+    r"(/(?:s|p|c|u|unsubscribe|track|confirm)/|/password/reset/[^/?#\s\"']+/(?!set-password/))([^/?#\s\"']{6,})"
+)
 _SECRET_QUERY = re.compile(r"([?&](?:token|key|password|secret|signature)=)[^&#\s\"']+", re.IGNORECASE)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from ipaddress import ip_address
+from ipaddress import IPv6Address, ip_address
 from typing import Any
 
 from django.conf import settings
@@ -25,16 +25,27 @@ log = logging.getLogger(__name__)
 
 
 def _valid_ip(value: str) -> str | None:
+    """The address as the limits count it, or None when `value` is no address.
+
+    An IPv6 client counts by its /64: that is one subscriber's network (RFC 6177), whose every address its owner
+    may use, so counting per address gave an attacker 2^64 fresh counts. An IPv4 address in IPv6 form (a
+    dual-stack socket's ::ffff:198.51.100.7) is that IPv4 client."""
     try:
-        return str(ip_address(value.strip()))
+        ip = ip_address(value.strip())
     except ValueError:
         return None
+    if isinstance(ip, IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(IPv6Address(int(ip) >> 64 << 64))
+    return str(ip)
 
 
 def client_address(request: HttpRequest) -> str:
-    """The real client's address. Behind `TRUSTED_PROXY_COUNT` proxies, each of which appends the address it saw to
-    X-Forwarded-For, the client is the entry that many places from the right: everything left of it was written by
-    the client itself and proves nothing. With no trusted proxy (the default) the header is ignored."""
+    """The real client's address (an IPv6 client's /64, see _valid_ip). Behind `TRUSTED_PROXY_COUNT` proxies, each
+    of which appends the address it saw to X-Forwarded-For, the client is the entry that many places from the
+    right: everything left of it was written by the client itself and proves nothing. With no trusted proxy (the
+    default) the header is ignored."""
     remote = _valid_ip(request.META.get("REMOTE_ADDR", "")) or "unknown"
     hops = settings.TRUSTED_PROXY_COUNT
     if hops <= 0:

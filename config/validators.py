@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
 # C0 and C1 control characters (CR, LF, NUL, TAB, ...), and Unicode's own line and paragraph separators.
@@ -30,6 +32,16 @@ def validate_one_line(value: str) -> None:
 def one_line(value: str) -> str:
     """The value with every run of control characters and whitespace folded into one space."""
     return " ".join(_CONTROL.sub(" ", value or "").split())
+
+
+def parse_day(value: str | None) -> date | None:
+    """A day from a query string (YYYY-MM-DD), or None: also for a day outside 1900–2999, whose local day's bounds
+    overflow (date.max + 1 day) and which no record holds anyway."""
+    try:
+        day = parse_date(value or "")
+    except ValueError:  # a date that does not exist (2026-02-30)
+        return None
+    return day if day is not None and 1900 <= day.year <= 2999 else None
 
 
 def parse_id(value: str | None) -> int | None:

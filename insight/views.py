@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
@@ -17,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import quality_manager_required, staff_required
+from config.validators import parse_day
 from insight import clusters, pipeline, selectors, services
 from insight.forms import CorrectionForm, ThemeForm
 from insight.models import CommentInsight, CommentTheme, Theme
@@ -25,13 +24,6 @@ from surveys.models import Survey
 
 def _language() -> str:
     return "en" if (get_language() or "").startswith("en") else "vi"
-
-
-def _date(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat(raw or "")
-    except ValueError:
-        return None
 
 
 @quality_manager_required
@@ -88,7 +80,7 @@ def theme_comments(request: HttpRequest, pk: int) -> HttpResponse:
     theme = get_object_or_404(Theme, pk=pk)
     survey_id = int(request.GET["survey"]) if request.GET.get("survey", "").isdigit() else None
     survey = Survey.objects.filter(pk=survey_id).first() if survey_id else None
-    start, end = _date(request.GET.get("start")), _date(request.GET.get("end"))
+    start, end = parse_day(request.GET.get("start")), parse_day(request.GET.get("end"))
     rows = selectors.theme_comments(theme=theme, survey_id=survey.pk if survey else None, start=start, end=end)
     page = selectors.page_of(rows, request.GET.get("page", 1))
     extra = "&".join(

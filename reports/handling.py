@@ -7,12 +7,14 @@ from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from accounts.roles import quality_manager_required
 from reports.complaints import handling_results
 from reports.dashboard import default_range
+from reports.forms import AHEAD, EARLIEST
 
 
 class PeriodForm(forms.Form):
@@ -21,7 +23,11 @@ class PeriodForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean() or {}
-        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+        for name in ("start", "end"):
+            # Beyond these the period's local bounds overflow (9999-12-31 + 1 day), and nothing was answered then.
+            if data.get(name) and not EARLIEST <= data[name] <= timezone.localdate() + AHEAD:
+                self.add_error(name, _("Choose a date from 2000 to one year from today."))
+        if data.get("start") and data.get("end") and not self.errors and data["start"] > data["end"]:
             self.add_error("end", _("The end date must not be before the start date."))
         return data
 

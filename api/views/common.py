@@ -25,11 +25,18 @@ class Cursor(CursorPagination):
     ordering = "-id"
 
     def decode_cursor(self, request: Any) -> Any:
-        # DRF answers a bad cursor 404 ("Invalid cursor"); it is bad input in the query, so 400 with the field.
+        # DRF answers a bad cursor 404 ("Invalid cursor"); it is bad input in the query, so 400 with the field. DRF
+        # also takes the position as written: it is an id here (the ordering), and any other text a client puts in
+        # a cursor would reach the query and answer 500.
+        invalid = serializers.ValidationError({self.cursor_query_param: [_("This cursor is not valid.")]})
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except NotFound:
-            raise serializers.ValidationError({self.cursor_query_param: [_("This cursor is not valid.")]}) from None
+            raise invalid from None
+        position = cursor.position if cursor is not None else None
+        if position is not None and not (position.isascii() and position.isdigit() and int(position) < 2**63):
+            raise invalid
+        return cursor
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:

@@ -15,6 +15,7 @@ from accounts.roles import quality_manager_required
 from api.forms import ApiKeyForm
 from api.keys import apikey_create, apikey_revoke
 from api.models import ApiCall, ApiKey
+from config.validators import parse_id
 
 
 @quality_manager_required
@@ -51,10 +52,11 @@ def apikey_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
 def apicall_list(request: HttpRequest) -> HttpResponse:
     calls = ApiCall.objects.select_related("key")
     key_id = request.GET.get("key", "")
-    if key_id.isdigit():
-        calls = calls.filter(key_id=int(key_id))
+    chosen = parse_id(key_id)  # a number too big for the column is no key, not a 500
+    if chosen is not None:
+        calls = calls.filter(key_id=chosen)
     page = Paginator(calls, 50).get_page(request.GET.get("page"))
-    extra = f"key={key_id}" if key_id.isdigit() else ""
+    extra = f"key={chosen}" if chosen is not None else ""
     return render(request, "api/apicall_list.html", {"page": page, "extra": extra,
                                                      "keys": ApiKey.objects.all(), "key_id": key_id})  # fmt: skip
 

@@ -65,11 +65,15 @@ def _refused(response, status, code):
     assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
 
 
-@pytest.mark.parametrize("who", ["none", "unknown", "revoked", "malformed"])
+@pytest.mark.parametrize("who", ["none", "unknown", "revoked", "malformed", "maker deactivated"])
 def test_calls_without_a_valid_key_are_refused_401(world, write_key, qm, who):
-    secret = {"none": None, "unknown": "ln_" + "x" * 43, "revoked": write_key[1], "malformed": "nope"}[who]
+    secret = {"none": None, "unknown": "ln_" + "x" * 43, "revoked": write_key[1], "malformed": "nope",
+              "maker deactivated": write_key[1]}[who]  # fmt: skip
     if who == "revoked":
         apikey_revoke(key=write_key[0], actor=qm)
+    if who == "maker deactivated":  # the quality manager who made the key has left
+        qm.is_active = False
+        qm.save(update_fields=["is_active"])
     client = Api(secret)
     before = _state()
     for url in READS:
@@ -141,6 +145,27 @@ def test_unknown_api_urls_answer_json_404_for_any_method(api, anonymous):
         _refused(client.post("/api/v1/customers/null,null/erase/", {"reason": "x"}), 404, "not_found")
         _refused(client.get("/api/v1/customers/?cursor=bad"), 400 if client is api else 401,
                  "invalid" if client is api else "not_authenticated")  # fmt: skip
+
+
+@pytest.mark.parametrize("position", ["abc", "1 OR 1=1", "\x00", "1e9", "٣", str(2**63)])
+@pytest.mark.parametrize("url", ["/api/v1/customers/", "/api/v1/responses/"])
+def test_a_forged_cursor_is_refused_as_bad_input_not_a_500(api, url, position):
+    """A cursor is base64 the client can write: a position that is no id is a 400 naming the cursor."""
+    import base64
+    from urllib.parse import urlencode
+
+    CustomerFactory.create_batch(3)
+    forged = base64.b64encode(urlencode({"p": position}).encode()).decode()
+    response = api.get(url, {"cursor": forged})
+    _refused(response, 400, "invalid")
+    assert response.json()["error"]["fields"] == {"cursor": ["This cursor is not valid."]}
+
+
+def test_a_cursor_the_api_gave_still_pages_on(api):
+    CustomerFactory.create_batch(3)
+    first = api.get("/api/v1/customers/", {"page_size": 2}).json()
+    second = api.get(first["next"].removeprefix("http://testserver")).json()
+    assert len(first["results"]) == 2 and len(second["results"]) == 1
 
 
 def test_a_database_fault_answers_json_503(api, monkeypatch):

@@ -8,9 +8,11 @@ import re
 import pytest
 from django.urls import reverse
 
+from api.keys import apikey_create
 from api.models import ApiCall, ApiKey
 from audit.models import AuditEntry
 from tests.api.conftest import Api
+from tests.factories import quality_manager
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +43,16 @@ def test_revoking_a_key_stops_it_and_is_audited(qm_client, write_key):
     assert Api(secret).get("/api/v1/customers/").status_code == 401
     again = qm_client.post(reverse("apikey_revoke", args=[key.pk]), follow=True)
     assert "đã bị thu hồi" in again.content.decode()
+
+
+def test_a_key_whose_maker_left_stops_and_its_page_says_why(qm_client, qm):
+    leaver = quality_manager(username="left")
+    _key, secret = apikey_create(name="Shop", scope="write", actor=leaver)
+    assert Api(secret).get("/api/v1/customers/").status_code == 200
+    leaver.is_active = False  # their account is closed when they leave
+    leaver.save(update_fields=["is_active"])
+    assert Api(secret).get("/api/v1/customers/").status_code == 401
+    assert "tài khoản tạo ra nó đã bị vô hiệu hóa" in qm_client.get(reverse("apikey_list")).content.decode()
 
 
 def test_a_bad_key_name_is_refused_and_nothing_is_made(qm_client):

@@ -107,6 +107,52 @@ def test_log_lines_are_json_with_tokens_masked():
     assert mask("/surveys/12/edit/") == "/surveys/12/edit/"  # ordinary paths stay readable
 
 
+def _access_line(path: str) -> dict:
+    """The line gunicorn's access log (gunicorn.conf.py) writes for a GET of `path`."""
+    import importlib.util
+    from datetime import timedelta
+
+    from gunicorn.config import Config
+
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    config = Config()
+    config.set("accesslog", "-")
+    logger, lines = conf.JsonAccessLogger(config), []
+    logger.access_log.info = lines.append
+
+    class Answer:
+        status, headers, sent = "200 OK", [], 0
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "REMOTE_ADDR": "198.51.100.7"}
+    logger.access(Answer(), None, environ, timedelta(milliseconds=3))
+    return json.loads(lines[0])
+
+
+def test_password_reset_and_email_confirmation_links_are_masked_in_the_access_log(qm):
+    """Whoever reads a log must not be able to set a staff member's password or confirm a customer's address."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from surveys.public import _token, contact_claim_create
+    from tests.factories import make_response, make_survey
+
+    reset_token = default_token_generator.make_token(qm)
+    uid = urlsafe_base64_encode(force_bytes(qm.pk))
+    reset = reverse("password_reset_confirm", args=[uid, reset_token])
+    claim = contact_claim_create(response=make_response(make_survey(), 9), email="lan@example.com", language="vi")
+    confirm_token = _token(claim.token_salt)
+    for path, token in ((reset, reset_token), (reverse("contact_confirm", args=[confirm_token]), confirm_token)):
+        line = _access_line(path)
+        assert token not in json.dumps(line) and "***" in line["path"], line
+        assert token not in json.dumps(_record("Not Found: %s", path))
+    # The pages around them stay readable.
+    assert _access_line(reverse("password_reset_confirm", args=[uid, "set-password"]))["path"].endswith("set-password/")
+    assert _access_line(reverse("password_reset_done"))["path"] == reverse("password_reset_done")
+
+
 def test_each_request_has_an_id_and_a_user_in_its_log_lines(qm, rf):
     from django.http import HttpResponse
 

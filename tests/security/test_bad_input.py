@@ -7,6 +7,7 @@ from datetime import timedelta
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -66,3 +67,56 @@ def test_an_xlsx_export_of_a_title_with_apostrophes_is_written(
 def test_a_huge_or_odd_id_in_a_filter_is_ignored(staff_client, qm_client, value):
     assert staff_client.get(reverse("case_list"), {"category": value, "assignee": value}).status_code == 200
     assert qm_client.get(reverse("dashboard"), {"survey": value}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/p/%00abc/",  # a customer's page: anyone may send this
+        "/s/abc%00def/",
+        "/complaint/?lang=%00",
+        "/cases/CMP%00/",
+        "/cases/?q=%00",
+        "/customers/?q=a%00b",
+        "/reports/?segment=%00",
+        "/audit/?record=%00",
+    ],
+)
+def test_a_nul_character_in_the_address_is_a_400_page_not_a_500(qm_client, url):
+    """PostgreSQL refuses NUL in any query: a NUL in a path or query answered 500 wherever it reached a lookup."""
+    for client in (Client(), qm_client):
+        page = client.get(url, headers={"Accept-Language": "en"})
+        assert page.status_code == 400, (url, page.status_code)
+        assert "This address is not valid" in page.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/api/v1/cases/CMP%00/", "/api/v1/customers/?external_id=%00"])
+def test_a_nul_character_in_an_api_address_is_a_json_400(qm, url):
+    from api.keys import apikey_create
+
+    _key, secret = apikey_create(name="CRM", scope="read", actor=qm)
+    response = Client().get(url, headers={"Authorization": f"Bearer {secret}", "Accept-Language": "vi"})
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "invalid"
+    assert "NUL" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+@pytest.mark.parametrize("page", ["audit_trail", "audit_export", "complaint_handling", "theme_comments"])
+def test_a_date_at_the_calendars_ends_in_a_filter_is_not_a_500(qm_client, page, day):
+    """The filters' local-day bounds overflowed (date.max + 1 day, or year 0 in UTC) and answered 500."""
+    from insight import services
+
+    theme = services.theme_create(name_vi="Giao hàng", name_en="Delivery", examples="giao hàng chậm")
+    url = reverse(page, args=[theme.pk]) if page == "theme_comments" else reverse(page)
+    response = qm_client.get(url, {"start": day, "end": day})
+    assert response.status_code == 200
+    if page == "audit_export":
+        b"".join(response.streaming_content)  # the rows are read as the file streams
+    if page == "complaint_handling":
+        assert "chọn một ngày từ năm 2000" in response.content.decode()
+
+
+def test_a_key_number_too_big_for_the_column_lists_every_call(qm_client):
+    page = qm_client.get(reverse("apicall_list"), {"key": "9" * 25})
+    assert page.status_code == 200

@@ -54,6 +54,14 @@ def test_one_address_guessing_many_accounts_is_locked_but_others_are_not(setting
     assert _login("minh", RIGHT, address="198.51.100.1") == 302
 
 
+def test_guessing_from_many_addresses_of_one_ipv6_network_is_locked_as_one_client(settings):
+    staff_user(username="minh")
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        _login(f"nobody{i}", "x", address=f"2001:db8:5:9::{i + 1:x}")
+    assert _login("minh", RIGHT, address="2001:db8:5:9:abcd::1") == 429
+    assert _login("minh", RIGHT, address="2001:db8:5:a::1") == 302
+
+
 def test_a_quality_manager_unlocks_and_staff_cannot(settings):
     staff_user(username="lan")
     manager = quality_manager(username="boss")

@@ -77,6 +77,32 @@ def test_without_a_trusted_proxy_the_header_is_ignored(settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("proxied", [False, True])
+def test_an_ipv6_client_is_counted_by_its_network_not_by_each_address(settings, proxied):
+    """Anyone with an IPv6 line has a /64 of addresses: a fresh address per request gave a fresh count."""
+    settings.TRUSTED_PROXY_COUNT, settings.COMPLAINT_FORM_RATE_PER_HOUR = int(proxied), 3
+
+    def complain_from(address: str) -> int:
+        if proxied:
+            return _complain(Client(REMOTE_ADDR="10.0.0.2"), HTTP_X_FORWARDED_FOR=address)
+        return _complain(Client(REMOTE_ADDR=address))
+
+    statuses = [complain_from(f"2001:db8:7:1:{i:x}::{i + 1:x}") for i in range(5)]
+    assert statuses == [302, 302, 302, 429, 429]
+    assert complain_from("2001:db8:7:2::1") == 302  # the next network is another subscriber
+    assert ComplaintCase.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_an_ipv4_client_in_ipv6_form_is_that_ipv4_client(settings):
+    """A dual-stack socket shows IPv4 clients as ::ffff:a.b.c.d: each is its own client, as in IPv4 form."""
+    settings.COMPLAINT_FORM_RATE_PER_HOUR = 2
+    assert [_complain(Client(REMOTE_ADDR="::ffff:198.51.100.7")) for _ in range(2)] == [302, 302]
+    assert _complain(Client(REMOTE_ADDR="198.51.100.7")) == 429  # the same client
+    assert _complain(Client(REMOTE_ADDR="::ffff:198.51.100.8")) == 302  # not all of IPv4 in one count
+
+
+@pytest.mark.django_db
 def test_public_pages_work_and_log_when_the_cache_is_down(caplog):
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
