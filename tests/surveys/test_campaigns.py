@@ -197,6 +197,21 @@ def test_the_audience_is_shown_and_confirmed_before_anything_is_sent(
     assert sorted(m.to[0] for m in mail.outbox) == ["a@example.com", "b@example.com"]
 
 
+def test_a_large_audience_is_counted_with_thousands_grouped(qm_client, qm):
+    # The confirmation a quality manager reads before sending: "1.500 khách hàng phù hợp", not "1500".
+    from customers.models import Customer
+
+    survey = make_survey(kind="nps", owner=qm)
+    Customer.objects.bulk_create(Customer(name=f"Khách {i}", email=f"k{i}@example.com") for i in range(1500))
+    Customer.objects.bulk_create(Customer(name=f"Không email {i}", email="") for i in range(1000))
+    page = qm_client.post(
+        reverse("campaign_new", args=[survey.pk]), {"name": "Tất cả", "expiry_days": "30", "max_reminders": "1"}
+    )
+    html = page.content.decode()
+    assert "2.500 khách hàng phù hợp." in html and "1.500 người sẽ được mời." in html
+    assert "Không có địa chỉ email hợp lệ: 1.000" in html and "Xác nhận: gửi cho 1.500 khách hàng" in html
+
+
 def test_a_test_send_goes_to_the_quality_manager_only_and_changes_nothing(qm_client, qm):
     qm.email = "lan.qm@example.com"
     qm.save()
