@@ -77,6 +77,7 @@ def default_range(today: date | None = None) -> tuple[date, date]:
 def measure_name(kind: str) -> str:
     return {
         SurveyKind.NPS: _("NPS"),
+        # xgettext:no-python-format
         SurveyKind.CSAT: _("CSAT (% satisfied)"),
         SurveyKind.CES: _("CES (mean effort, 1 easy – 7 difficult)"),
     }[kind]
