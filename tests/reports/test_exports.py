@@ -173,3 +173,13 @@ def test_export_times_are_local_to_the_second_and_titles_in_the_readers_language
     assert "Khảo sát quan hệ" in listing and "Relationship survey" not in listing
     breadcrumb = qm_client.get(reverse("survey_detail", args=[survey.pk])).content.decode()
     assert "Khảo sát quan hệ" in breadcrumb and "Relationship survey</li>" not in breadcrumb
+
+
+def test_a_running_export_counts_its_rows_as_the_reader_writes_numbers(qm_client, qm):
+    survey = make_survey(owner=qm)
+    today = timezone.localdate()
+    job = ExportJob.objects.create(
+        created_by=qm, survey=survey, start=today, end=today, status="running", expected_rows=20000, rows=1500
+    )
+    page = qm_client.get(reverse("export_detail", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert '<span data-field="rows">1.500</span> / 20.000' in page
