@@ -126,6 +126,10 @@ def json_not_found(request: HttpRequest) -> JsonResponse:
     return JsonResponse(error_body("not_found", _("Not found.")), status=404)
 
 
+def json_bad_request(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body("bad_request", _("The request could not be read.")), status=400)
+
+
 def json_server_error(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         error_body("server_error", _("Something went wrong on our side: nothing was changed.")), status=500

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import QuerySet
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
@@ -42,6 +43,22 @@ ACTIONS = {
     "cancel": pgettext_lazy("audit", "Cancelled"),
     "sign": pgettext_lazy("audit", "Signed off"),
     "revoke": pgettext_lazy("audit", "Revoked"),
+    "acknowledge": pgettext_lazy("audit", "Acknowledged"),
+    "assess": pgettext_lazy("audit", "Assessed"),
+    "not_accepted": pgettext_lazy("audit", "Decision not accepted"),
+    "handling_survey": pgettext_lazy("audit", "Handling survey sent"),
+    "upload": pgettext_lazy("audit", "Evidence uploaded"),
+    "start": pgettext_lazy("audit", "Sending started"),
+    "enable": pgettext_lazy("audit", "Enabled"),
+    "disable": pgettext_lazy("audit", "Disabled"),
+    "roll_secret": pgettext_lazy("audit", "Secret renewed"),
+    "resend": pgettext_lazy("audit", "Sent again"),
+}
+# Words some services write as a change's value ("link": replaced → new), shown in the reader's language.
+MARKERS = {
+    "replaced": pgettext_lazy("audit", "replaced"),
+    "new": pgettext_lazy("audit", "new"),
+    "rolled": pgettext_lazy("audit", "renewed"),
 }
 VIA = {
     "web": pgettext_lazy("audit", "staff pages"),
@@ -69,7 +86,6 @@ def type_choices() -> list[tuple[str, str]]:
 
 
 def field_label(kind: str, name: str) -> str:
-    spec = registered().get(canonical_type(kind))
     extra = {
         "note": _("internal note"),
         "message": _("message"),
@@ -77,19 +93,32 @@ def field_label(kind: str, name: str) -> str:
         "link": _("link"),
         "snapshot_sha256": _("frozen figures (SHA-256)"),
         "invitations": _("invitations"),
+        "created_by": _("created by"),
     }
     if name in extra:
         return str(extra[name])
-    if spec is not None:
-        try:
-            return str(spec.model._meta.get_field(name).verbose_name)
-        except models.FieldDoesNotExist:
-            pass
-    return name
+    field = _field(kind, name)
+    if field is None:
+        return name
+    if field.is_relation and field.related_model is not None and field.verbose_name == name.replace("_", " "):
+        # A link with no label of its own ("campaign", "customer"): the linked record's name, translated.
+        return str(field.related_model._meta.verbose_name)
+    return str(field.verbose_name)
 
 
-def readable(value: Any) -> str:
-    """A trail value for a person: personal data stays hidden, times in local time, lists joined."""
+def _field(kind: str, name: str) -> Any:
+    spec = registered().get(canonical_type(kind))
+    if spec is None:
+        return None
+    try:
+        return spec.model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
+def readable(value: Any, field: Any = None) -> str:
+    """A trail value for a person: personal data stays hidden, choices by their label, dates and times in local time
+    as the reader's language writes them, lists joined. The stored value itself stays as it was written."""
     if value is None or value == "":
         return "—"
     if isinstance(value, str) and value.startswith("hmac:"):
@@ -97,14 +126,28 @@ def readable(value: Any) -> str:
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, list):
-        return ", ".join(readable(v) for v in value) or "—"
+        return ", ".join(readable(v, field) for v in value) or "—"
     if isinstance(value, dict):
         return ", ".join(f"{k}: {readable(v)}" for k, v in value.items())
+    if field is not None and getattr(field, "choices", None) and not field.is_relation:
+        # "investigating" → "Đang xem xét", as the case page's history shows the same change.
+        return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, str) and len(value) >= 20 and value[4:5] == "-" and "T" in value:
         parsed = parse_datetime(value)
         if parsed is not None:
-            return timezone.localtime(parsed).strftime("%Y-%m-%d %H:%M")
+            return formats.date_format(timezone.localtime(parsed), "SHORT_DATETIME_FORMAT")
+    if isinstance(value, str) and len(value) == 10 and value[4:5] == "-" and value[7:8] == "-":
+        day = _date_or_none(value)
+        if day is not None:
+            return formats.date_format(day, "SHORT_DATE_FORMAT")
     return str(value)
+
+
+def _date_or_none(value: str) -> date | None:
+    try:
+        return parse_date(value)
+    except ValueError:
+        return None
 
 
 def _decorate(entry: AuditEntry) -> AuditEntry:
@@ -172,4 +215,7 @@ def change_rows(entry: AuditEntry) -> Iterator[tuple[str, str, str]]:
     """(field, before, after) per change of an entry, readable."""
     for name, pair in entry.changes.items():
         before, after = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
-        yield field_label(entry.record_type, name), readable(before), readable(after)
+        if name in ("link", "secret"):
+            before, after = (str(MARKERS.get(v, v)) if isinstance(v, str) else v for v in (before, after))
+        field = _field(entry.record_type, name)
+        yield field_label(entry.record_type, name), readable(before, field), readable(after, field)

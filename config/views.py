@@ -1,5 +1,6 @@
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.roles import is_quality_manager, is_staff_member, is_top_management, staff_required
 from customers.models import Customer
@@ -54,6 +55,26 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
         return json_not_found(request)
     return render(request, "errors/404.html", status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # Django's own answer is a bare English "Bad Request (400)"; a too-large form or a bad host gets this instead.
+    if request.path.startswith("/api/"):
+        from api.errors import json_bad_request
+
+        return json_bad_request(request)
+    return render(request, "errors/400.html", status=400)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    # CSRF_FAILURE_VIEW: a form sent after its page went stale, or with cookies blocked (some in-app browsers).
+    # Django's page is in English and speaks of DEBUG; customers meet this on the complaint form and public links.
+    # Back to the page the form was on (a POST-only address would answer 405), when it is one of ours.
+    referer = request.META.get("HTTP_REFERER", "")
+    safe = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return render(request, "errors/csrf.html", {"retry_url": referer if safe else request.path}, status=403)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

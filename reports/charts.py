@@ -75,6 +75,7 @@ def trend(
         {"type": "scatter", "x": labels, "y": high, "mode": "lines", "line": {"width": 0}, "showlegend": False,
          "hoverinfo": "skip"},
         {"type": "scatter", "x": labels, "y": low, "mode": "lines", "line": {"width": 0}, "fill": "tonexty",
+         # xgettext:no-python-format
          "fillcolor": "rgba(11,79,108,0.15)", "name": _("95% interval"), "hoverinfo": "skip"},
         {"type": "scatter", "x": labels, "y": values, "mode": "lines+markers", "name": measure,
          "line": {"color": PRIMARY, "width": 2}, "connectgaps": False,

@@ -350,6 +350,7 @@ def complaint_charts(trend: dict[str, Any], *, places: int = 1) -> dict[str, dic
             {"type": "scatter", "x": labels, "y": [p.high for p in periods], "mode": "lines", "line": {"width": 0},
              "showlegend": False, "hoverinfo": "skip"},
             {"type": "scatter", "x": labels, "y": [p.low for p in periods], "mode": "lines", "line": {"width": 0},
+             # xgettext:no-python-format
              "fill": "tonexty", "fillcolor": "rgba(11,79,108,0.15)", "name": _("95% interval"), "hoverinfo": "skip"},
             {"type": "scatter", "x": labels, "y": [p.value for p in periods], "mode": "lines+markers", "name": measure,
              "line": {"color": PRIMARY, "width": 2}, "connectgaps": False,

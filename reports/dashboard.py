@@ -77,6 +77,7 @@ def default_range(today: date | None = None) -> tuple[date, date]:
 def measure_name(kind: str) -> str:
     return {
         SurveyKind.NPS: _("NPS"),
+        # xgettext:no-python-format
         SurveyKind.CSAT: _("CSAT (% satisfied)"),
         SurveyKind.CES: _("CES (mean effort, 1 easy – 7 difficult)"),
     }[kind]
@@ -306,14 +307,21 @@ def dashboard_build(filters: Filters, *, target: float | None = None) -> Dashboa
         headlines=questions,
     )
     labels = [p["label"] for p in periods]
-    board.figures = {
-        "trend": charts.trend(labels, [p["estimate"] for p in periods], board.measure, target, places=board.places),
-        "pchart": charts.p_chart(chart),
-        "distribution": charts.distribution(
+    # A chart is drawn only when it has something to show: with no answer in the range (a survey just activated, a
+    # period before it), empty axes running from -1 to 4 read as a broken page; the template says why instead.
+    board.figures = {}
+    if sums["count"]:
+        board.figures["trend"] = charts.trend(
+            labels, [p["estimate"] for p in periods], board.measure, target, places=board.places
+        )
+        board.figures["distribution"] = charts.distribution(
             category_names(kind), [sums["detractors"], sums["passives"], sums["promoters"]]
-        ),
-        "funnel": charts.funnel(_funnel_stages(funnel)),
-    }
+        )
+    if chart.points:
+        board.figures["pchart"] = charts.p_chart(chart)
+    stages = _funnel_stages(funnel)
+    if any(count for _label, count in stages):
+        board.figures["funnel"] = charts.funnel(stages)
     drawn = [r for r in segment_rows if r["estimate"].enough]
     if drawn:
         board.figures["segments"] = charts.segments(

@@ -40,6 +40,7 @@ L = {
     "funnel": gettext_lazy("Response rate"),
     "delivered": gettext_lazy("Delivered"),
     "answered": gettext_lazy("Answered"),
+    # xgettext:no-python-format
     "result": gettext_lazy("Result (95 % interval)"),
     "detractors": gettext_lazy("Share of detractors"),
     "analyses": gettext_lazy("Analyses (ISO 9001 9.1.3)"),

@@ -97,6 +97,7 @@ class RollupState(models.Model):
 
 class Metric(models.TextChoices):
     NPS = "nps", _("NPS")
+    # xgettext:no-python-format
     CSAT = "csat", _("CSAT (% satisfied)")
     CES = "ces", _("CES (mean effort)")
     DETRACTOR_SHARE = "detractors", _("Share of detractors (%)")

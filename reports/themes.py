@@ -125,7 +125,9 @@ def importance_performance(analysis: DriverAnalysis) -> dict[str, Any]:
         "font": charts.FONT,
         "height": 360,
         "margin": {"l": 56, "r": 16, "t": 16, "b": 48},
+        # xgettext:no-python-format
         "xaxis": {"title": {"text": _("Importance (% of R²)")}, "rangemode": "tozero"},
+        # xgettext:no-python-format
         "yaxis": {"title": {"text": _("Performance (% of the scale)")}, "range": [0, 100]},
         "shapes": [
             {"type": "line", "x0": mid_x, "x1": mid_x, "y0": 0, "y1": 100, "line": {"color": MUTED, "dash": "dot"}},

@@ -31,3 +31,12 @@ def test_a_quality_manager_finds_exports_time_limits_and_branding_in_the_menu(qm
 def test_staff_see_only_their_pages(staff_client):
     menu = _menu(staff_client.get(reverse("home")).content.decode())
     assert set(menu) >= {"Khiếu nại", "Hành động khắc phục"} and "Xuất dữ liệu" not in menu
+
+
+def test_the_breadcrumb_is_named_in_the_readers_language(qm_client):
+    # A screen reader announced the trail above every detail page as "breadcrumb, navigation", in English.
+    from tests.factories import make_survey
+
+    survey = make_survey()
+    html = qm_client.get(f"/surveys/{survey.pk}/", HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert '<nav aria-label="Đường dẫn trang">' in html and 'aria-label="breadcrumb"' not in html

@@ -14,7 +14,8 @@
             el.style.width = data.progress + "%";
             el.parentElement.setAttribute("aria-valuenow", data.progress);
           } else if (key in data) {
-            el.textContent = data[key] === null ? "—" : data[key];
+            // Counts as the page's language writes them (10.000 in Vietnamese), like the server-rendered ones.
+            el.textContent = data[key] === null ? "—" : Number(data[key]).toLocaleString(document.documentElement.lang || undefined);
           }
         });
         if (data.status !== "sending") { window.location.reload(); } else { window.setTimeout(update, 2000); }

@@ -15,7 +15,7 @@
           bar.parentElement.setAttribute("aria-valuenow", data.progress);
         }
         var rows = box.querySelector("[data-field=rows]");
-        if (rows) { rows.textContent = data.rows; }
+        if (rows) { rows.textContent = Number(data.rows).toLocaleString(document.documentElement.lang || undefined); }
         window.setTimeout(update, 1000);
       })
       .catch(function () { window.setTimeout(update, 3000); });

@@ -70,3 +70,27 @@ def test_the_page_costs_the_same_queries_at_any_length(qm_client, qm, django_ass
     with django_assert_max_num_queries(6):
         page = qm_client.get(reverse("audit_trail"))
     assert page.status_code == 200 and page.content.decode().count("<tr>") == 1 + 50  # the header, one page
+
+
+def test_the_trail_reads_in_the_readers_language_not_in_stored_codes(qm_client, qm):
+    # The same change the case page shows as "Đã tiếp nhận → Đã xác nhận" read "received → acknowledged" here, with
+    # times as "2026-12-04 16:39", English action names ("assess") and field names ("created by" → "người dùng").
+    from django.utils import formats, translation
+
+    case = workflow.case_create(channel="phone", description="Giao trễ", contact_name="A", actor=qm)
+    workflow.case_transition(case=case, to_status="acknowledged", actor=qm)
+    workflow.case_assess(
+        case=case, actor=qm, severity="high", impact="many", complexity="", immediate_action_needed=False
+    )
+    html = qm_client.get(reverse("audit_trail"), {"record": case.reference}, HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert "received" not in html and "acknowledged" not in html and "assess" not in html
+    assert "Điện thoại" in html and "Rất nhiều khách hàng" in html and "Đánh giá ban đầu" in html
+    assert "người tạo" in html and "người dùng" not in html
+    received = timezone.localtime(case.received_at)
+    with translation.override("vi"):
+        assert formats.date_format(received, "SHORT_DATETIME_FORMAT") in html
+    assert received.strftime("%Y-%m-%d %H:%M") not in html
+    # The CSV says the same in the reader's language.
+    rows = _csv(qm_client.get(reverse("audit_export"), {"record": case.reference}, HTTP_ACCEPT_LANGUAGE="vi"))
+    status = next(r for r in rows[1:] if r[7] == "trạng thái" and r[8] != "—")
+    assert (status[8], status[9]) == ("Đã tiếp nhận", "Đã xác nhận")

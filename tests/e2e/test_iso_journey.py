@@ -82,7 +82,7 @@ def test_complaint_before_a_holiday_to_a_signed_review_whose_page_and_pdf_agree(
         qm.get_by_role("link", name="Khiếu nại", exact=True).click()
         qm.get_by_role("link", name=case.reference).click()
         details = words(qm.locator("main").inner_text())
-        assert "14:00 06-05-2026" in details and "11:00 21-05-2026" in details
+        assert "14:00 06/05/2026" in details and "11:00 21/05/2026" in details
         for status, message in [("investigating", ""), ("responded", "Chúng tôi đổi máy mới trong 7 ngày.")]:
             qm.get_by_label("Trạng thái mới").select_option(status)
             if message:
@@ -117,7 +117,7 @@ def test_complaint_before_a_holiday_to_a_signed_review_whose_page_and_pdf_agree(
         assert complaints.startswith("Đã nhận: 1 · đã đóng: 0")
         qm.get_by_test_id("review-sign").click()
         signed = words(qm.get_by_test_id("review-signed").inner_text())
-        assert "02-07-2026" in signed and "09:0" in signed  # local time, not 02:0x UTC
+        assert "02/07/2026" in signed and "09:0" in signed  # local time, not 02:0x UTC
         page_text = words(qm.locator("main").inner_text())
         pdf = context.request.get(review_url + "pdf/")
         assert pdf.ok and pdf.headers["content-type"] == "application/pdf"

@@ -136,7 +136,7 @@ def test_on_the_first_day_the_verdict_is_too_early_with_the_date_it_will_not_be(
         verdict = effectiveness.action_verdict(action)
         assert verdict.state == effectiveness.TOO_EARLY and verdict.enough_from == date(2026, 8, 30)  # + 90 days
         html = qm_client.get(reverse("action_detail", args=[action.reference])).content.decode()
-    assert "quá sớm: khoảng “sau” đủ số liệu từ 30-08-2026" in html
+    assert "quá sớm: khoảng “sau” đủ số liệu từ 30/08/2026" in html
 
 
 def test_recording_effective_against_the_data_needs_a_written_justification():

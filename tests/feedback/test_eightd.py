@@ -59,7 +59,7 @@ def action(qm):
             "vi",
             ["Báo cáo 8D — CA-", "D1 Nhóm", "D3 Ngăn chặn tạm thời", "Giao bù bằng xe riêng",
              "D4 Nguyên nhân gốc", "Phương pháp: 5 câu hỏi tại sao", "Vì sao thiếu tài xế?", "Nhà thầu mới thiếu người",
-             "ở nơi khác không? Có. Kho Đà Nẵng", "D5 Các hành động khắc phục", "Thuê thêm tài xế", "31-12-2026",
+             "ở nơi khác không? Có. Kho Đà Nẵng", "D5 Các hành động khắc phục", "Thuê thêm tài xế", "31/12/2026",
              "bien-ban.pdf", "D8 Kết thúc"],
         ),
         (

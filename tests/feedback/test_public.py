@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -79,3 +81,15 @@ def test_the_complaint_form_can_be_posted_by_a_browser_and_keeps_its_url_on_this
     # Under "no-referrer" a browser posts the form with `Origin: null` and the CSRF check refuses it (the browser
     # journey in tests/e2e/test_iso_journey.py sends it for real); the form's URL holds nothing personal.
     assert client.get("/complaint/")["Referrer-Policy"] == "same-origin"
+
+
+def test_the_complaint_form_lets_a_phone_fill_in_the_customers_details_and_reads_its_hints(client):
+    # On a phone the browser offers the customer's name, address and number (WCAG 1.3.5); a screen reader reads the
+    # email field's hint with it, and the error and the hint together once the form comes back.
+    html = client.get("/complaint/", HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert re.search(r'<input[^>]*name="name"[^>]*autocomplete="name"', html)
+    assert re.search(r'<input[^>]*name="email"[^>]*autocomplete="email"[^>]*aria-describedby="id_email-help"', html)
+    assert re.search(r'<input[^>]*name="phone"[^>]*autocomplete="tel"', html)
+    assert '<p class="help" id="id_email-help">' in html
+    again = client.post("/complaint/", {"name": "Lan", "email": "lan@", "description": "Máy hỏng"}).content.decode()
+    assert re.search(r'name="email"[^>]*aria-invalid="true" aria-describedby="id_email-err id_email-help"', again)

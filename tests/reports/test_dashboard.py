@@ -28,6 +28,22 @@ def test_no_active_survey_shows_an_empty_state(qm_client):
     assert "chưa có khảo sát nào được kích hoạt" in page.content.decode()
 
 
+def test_a_survey_with_no_answer_yet_says_so_instead_of_drawing_empty_axes(qm_client):
+    # The first survey, just activated: the dashboard drew four empty charts (a share axis from -1 to 1 %).
+    survey = make_survey(kind="nps")
+    html = qm_client.get(URL).content.decode()
+    assert 'data-testid="no-responses"' in html and "Khảo sát này chưa có câu trả lời nào" in html
+    assert f'href="{reverse("campaign_new", args=[survey.pk])}"' in html
+    for figure in ("trend", "pchart", "distribution", "funnel"):
+        assert f'data-figure="fig-{figure}"' not in html and f'id="fig-{figure}"' not in html
+    # Answers arrive: the charts are drawn and the notice goes.
+    fill(survey, [10] * 20 + [3] * 15)
+    rollup_refresh()
+    html = qm_client.get(URL).content.decode()
+    assert 'data-testid="no-responses"' not in html
+    assert all(f'id="fig-{f}"' in html for f in ("trend", "pchart", "distribution"))
+
+
 def test_the_headline_figure_with_its_interval_n_and_the_change(qm_client):
     survey = make_survey(kind="csat")
     fill(survey, [5] * 170 + [1] * 30)  # 170 of 200 satisfied: 85 %, Wilson 79.4–89.3

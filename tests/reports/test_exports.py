@@ -195,3 +195,13 @@ def test_the_progress_bar_expects_one_row_per_response(qm):
     rollup_refresh()
     job = export_create(user=qm, survey=survey, start=TODAY, end=TODAY, segment="", fmt="csv", language="vi")
     assert job.expected_rows == 40
+
+
+def test_a_running_export_counts_its_rows_as_the_reader_writes_numbers(qm_client, qm):
+    survey = make_survey(owner=qm)
+    today = timezone.localdate()
+    job = ExportJob.objects.create(
+        created_by=qm, survey=survey, start=today, end=today, status="running", expected_rows=20000, rows=1500
+    )
+    page = qm_client.get(reverse("export_detail", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert '<span data-field="rows">1.500</span> / 20.000' in page

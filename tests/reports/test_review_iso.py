@@ -158,7 +158,7 @@ def test_the_signed_page_and_pdf_show_the_same_frozen_figures_and_statuses_in_lo
         for score in [0] * 50:  # later answers change nothing in a signed pack
             make_response(survey, score, at=timezone.now() - timedelta(days=60))
         rollup_refresh()
-    for language, open_word, signed in (("vi", "chưa xong", "06:30 01-07-2026"), ("en", "open", "07/01/2026 6:30")):
+    for language, open_word, signed in (("vi", "chưa xong", "06:30 01/07/2026"), ("en", "open", "07/01/2026 6:30")):
         page = qm_client.get(reverse("review_detail", args=[first.pk]), HTTP_ACCEPT_LANGUAGE=language)
         html = page.content.decode()
         text = pdf_text(qm_client.get(reverse("review_pdf", args=[first.pk]), HTTP_ACCEPT_LANGUAGE=language))

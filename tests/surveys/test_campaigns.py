@@ -197,6 +197,37 @@ def test_the_audience_is_shown_and_confirmed_before_anything_is_sent(
     assert sorted(m.to[0] for m in mail.outbox) == ["a@example.com", "b@example.com"]
 
 
+def test_a_large_audience_is_counted_with_thousands_grouped(qm_client, qm):
+    # The confirmation a quality manager reads before sending: "1.500 khách hàng phù hợp", not "1500".
+    from customers.models import Customer
+
+    survey = make_survey(kind="nps", owner=qm)
+    Customer.objects.bulk_create(Customer(name=f"Khách {i}", email=f"k{i}@example.com") for i in range(1500))
+    Customer.objects.bulk_create(Customer(name=f"Không email {i}", email="") for i in range(1000))
+    page = qm_client.post(
+        reverse("campaign_new", args=[survey.pk]), {"name": "Tất cả", "expiry_days": "30", "max_reminders": "1"}
+    )
+    html = page.content.decode()
+    assert "2.500 khách hàng phù hợp." in html and "1.500 người sẽ được mời." in html
+    assert "Không có địa chỉ email hợp lệ: 1.000" in html and "Xác nhận: gửi cho 1.500 khách hàng" in html
+
+
+def test_with_no_customers_yet_the_audience_says_to_add_them_not_to_change_the_filters(qm_client, qm):
+    # A new installation: the first survey is ready, no customer is in the system. "Change the filters" (none is
+    # set) sent the quality manager nowhere; the page now points to the import and the customer form.
+    survey = make_survey(kind="nps", owner=qm)
+    form = {"name": "Đợt đầu", "expiry_days": "30", "max_reminders": "1"}
+    html = qm_client.post(reverse("campaign_new", args=[survey.pk]), form).content.decode()
+    assert "Chưa có khách hàng nào để gửi" in html
+    assert f'href="{reverse("customer_import")}"' in html and f'href="{reverse("customer_create")}"' in html
+    assert "hãy đổi bộ lọc" not in html and "mọi khách hàng đều thuộc đối tượng gửi" not in html
+    assert Campaign.objects.count() == 0
+    # With customers, none of them matching a filter, the advice is still to change the filters.
+    CustomerFactory(email="a@example.com", segment="retail")
+    html = qm_client.post(reverse("campaign_new", args=[survey.pk]), {**form, "segment": "sme"}).content.decode()
+    assert "hãy đổi bộ lọc" in html and "Chưa có khách hàng nào để gửi" not in html
+
+
 def test_a_test_send_goes_to_the_quality_manager_only_and_changes_nothing(qm_client, qm):
     qm.email = "lan.qm@example.com"
     qm.save()

@@ -246,3 +246,23 @@ def test_the_question_form_shows_only_the_chosen_types_fields_with_or_without_ja
     assert refused.status_code == 200 and "từ 1 đến 5" in refused.content.decode()
     assert qm_client.post(add, {**data, "show_if_min": "1", "show_if_max": "2"}).status_code == 302
     assert survey.current_version.questions.get(text_vi="Vì sao?").show_if_max == 2
+
+
+def test_counts_on_the_home_page_and_the_survey_page_are_grouped_as_the_reader_writes_them(qm_client, qm):
+    # 1.200 in Vietnamese, 1,200 in English: the dashboard did so, the home tiles and the survey page did not ("1200").
+    from surveys.models import Response
+
+    survey = make_survey(owner=qm)
+    Customer.objects.bulk_create(Customer(name=f"Khách {i}", email=f"k{i}@example.com") for i in range(1200))
+    Response.objects.bulk_create(
+        Response(survey=survey, version=survey.current_version, language="vi") for _ in range(1200)
+    )
+    home = qm_client.get("/", HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert home.count(">1.200</div>") == 2 and "1200" not in home
+    page = qm_client.get(reverse("survey_detail", args=[survey.pk]), HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert "1.200 phản hồi" in page
+    listing = qm_client.get(reverse("survey_list"), HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert "1.200" in listing and "1200" not in listing
+    qm_client.post(reverse("set_language"), {"language": "en"})
+    page = qm_client.get(reverse("survey_detail", args=[survey.pk])).content.decode()
+    assert "1,200 responses" in page
