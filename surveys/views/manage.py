@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -105,7 +107,14 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
     version = survey.current_version
     questions = questions_of(version) if version else []
     locked = bool(version and building.version_has_responses(version))
-    invitations = survey.invitations.select_related("customer").order_by("-created_at")[:10]
+    # Every invitation can be found: newest first, a page at a time, searched by the customer's name, address or id.
+    query = request.GET.get("q", "").strip()[:100]
+    invitations = survey.invitations.select_related("customer").order_by("-created_at", "-id")
+    if query:
+        invitations = invitations.filter(
+            Q(customer__name__icontains=query) | Q(customer__email__icontains=query) | Q(customer__external_id=query)
+        )
+    page = Paginator(invitations, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "survey": survey,
         "version": version,
@@ -114,7 +123,10 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "headline": building.headline_of(questions, survey.kind),
         "response_count": survey.responses.count(),
         "invitation_count": survey.invitations.count(),
-        "invitations": invitations,
+        "invitations": page.object_list,
+        "page": page,
+        "query": query,
+        "extra": urlencode({"q": query}) if query else "",
         "campaigns": survey.campaigns.order_by("-created_at")[:20],
         "public_link": public.public_link(survey) if survey.public_key else "",
         "invite_form": InvitationForm(),

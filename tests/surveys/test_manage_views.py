@@ -266,3 +266,27 @@ def test_counts_on_the_home_page_and_the_survey_page_are_grouped_as_the_reader_w
     qm_client.post(reverse("set_language"), {"language": "en"})
     page = qm_client.get(reverse("survey_detail", args=[survey.pk])).content.decode()
     assert "1,200 responses" in page
+
+
+def test_every_invitation_of_a_survey_can_be_found_a_page_at_a_time_and_by_customer(qm_client, qm):
+    survey = make_survey(owner=qm)
+    oldest = make_invitation(survey=survey, customer=CustomerFactory(name="Phạm Văn Cũ", external_id="CRM-9"))[0]
+    for n in range(30):
+        make_invitation(survey=survey, customer=CustomerFactory(name=f"Khách {n:02d}"))
+    url = reverse("survey_detail", args=[survey.pk])
+    first = qm_client.get(url).content.decode()
+    assert "Lời mời" in first and "Trang 1 / 2" in first and "Khách 29" in first
+    assert "Phạm Văn Cũ" not in first
+    second = qm_client.get(url + "?page=2").content.decode()
+    assert "Phạm Văn Cũ" in second and "Khách 29" not in second
+    # By name (any part, any case), by exact external id; the search is kept in the page links.
+    found = qm_client.get(url + "?q=văn cũ").content.decode()
+    assert "Phạm Văn Cũ" in found and "Khách 01" not in found
+    assert 'value="văn cũ"' in found
+    assert "Phạm Văn Cũ" in qm_client.get(url + "?q=CRM-9").content.decode()
+    none = qm_client.get(url + "?q=không+có+ai").content.decode()
+    assert 'data-testid="invitation-none-found"' in none
+    assert qm_client.get(url + "?page=abc").status_code == 200
+    assert oldest.customer.name == "Phạm Văn Cũ"
+    with_search = qm_client.get(url + "?q=Khách").content.decode()
+    assert "q=Kh%C3%A1ch&amp;page=2" in with_search
