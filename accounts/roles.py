@@ -70,6 +70,15 @@ def staff_users():  # type: ignore[no-untyped-def]
     )
 
 
+def quality_manager_users():  # type: ignore[no-untyped-def]
+    """The active quality managers (and administrators)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    who = Q(groups__name=QUALITY_MANAGER) | Q(is_superuser=True)
+    return get_user_model().objects.filter(who, is_active=True).distinct()
+
+
 def quality_manager_addresses(*, also: int | None = None) -> list[str]:
     """The email addresses of the active quality managers (and administrators), plus user `also`'s if given."""
     from django.contrib.auth import get_user_model

@@ -9,12 +9,13 @@ from datetime import timedelta
 from functools import cache
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.roles import is_quality_manager
 from api.models import ApiKey
 from audit.trail import audit_record, audit_stored
 
@@ -69,7 +70,16 @@ def _key_sql() -> str:
     user_model = get_user_model()
     columns = [f"k.{_qn(f.column)}" for f in ApiKey._meta.concrete_fields]
     columns += [f"u.{_qn(f.column)}" for f in user_model._meta.concrete_fields]
+    # The creator's groups, in the same statement: whether they are still a quality manager is asked on every call.
+    groups = user_model._meta.get_field("groups")
+    memberships, group = groups.remote_field.through._meta, Group._meta
+    user_pk = _qn(user_model._meta.pk.column)
     # Reviewed (bandit B608): the models' table and column names, quoted; the hash is a parameter.
+    columns.append(
+        f"ARRAY(SELECT g.{_qn('name')} FROM {_qn(memberships.db_table)} m "  # noqa: S608  # nosec B608
+        f"JOIN {_qn(group.db_table)} g ON g.{_qn(group.pk.column)} = m.{_qn(groups.m2m_reverse_name())} "
+        f"WHERE m.{_qn(groups.m2m_column_name())} = u.{user_pk})"
+    )
     return (
         f"SELECT {', '.join(columns)} FROM {_qn(ApiKey._meta.db_table)} k "  # noqa: S608  # nosec B608
         f"JOIN {_qn(user_model._meta.db_table)} u ON u.{_qn(user_model._meta.pk.column)} = k.{_qn('created_by_id')} "
@@ -92,7 +102,8 @@ def _key_with_creator(key_hash: str) -> ApiKey | None:
     key_fields, user_fields = ApiKey._meta.concrete_fields, user_model._meta.concrete_fields
     split = len(key_fields)
     key = ApiKey.from_db(connection.alias, [f.attname for f in key_fields], row[:split])
-    key.created_by = user_model.from_db(connection.alias, [f.attname for f in user_fields], row[split:])
+    key.created_by = user_model.from_db(connection.alias, [f.attname for f in user_fields], row[split:-1])
+    key.created_by._role_groups = set(row[-1])  # what accounts.roles would read with a query of its own
     return key
 
 
@@ -101,9 +112,10 @@ def apikey_for_secret(secret: str) -> ApiKey | None:
     if not secret.startswith(PREFIX) or len(secret) > 100:
         return None
     key = _key_with_creator(hash_secret(secret))
-    # A key acts as the quality manager who made it: once their account is deactivated (they left), it opens no
-    # door, as their password no longer does; whoever kept a copy of the secret keeps nothing.
-    if key is None or key.revoked_at is not None or not key.created_by.is_active:
+    # A key acts as the quality manager who made it, with their rights: once their account is deactivated (they
+    # left) or they are no longer a quality manager, it opens no door, as their password no longer opens the
+    # quality managers' pages; whoever kept a copy of the secret keeps nothing.
+    if key is None or key.revoked_at is not None or not is_quality_manager(key.created_by):
         return None
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:

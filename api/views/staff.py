@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.roles import quality_manager_required
+from accounts.roles import quality_manager_required, quality_manager_users
 from api.forms import ApiKeyForm
 from api.keys import apikey_create, apikey_revoke
 from api.models import ApiCall, ApiKey
@@ -28,7 +28,10 @@ def apikey_list(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Key “%(name)s” created. Copy it now: it is shown only once.") % {"name": key.name})
         form = ApiKeyForm()
     page = Paginator(ApiKey.objects.select_related("created_by"), 50).get_page(request.GET.get("page"))
-    response = render(request, "api/apikey_list.html", {"form": form, "page": page, "secret": secret})
+    # A key works only while its maker is an active quality manager (api/keys.py): one query says who still is.
+    makers = set(quality_manager_users().values_list("pk", flat=True))
+    context = {"form": form, "page": page, "secret": secret, "makers": makers}
+    response = render(request, "api/apikey_list.html", context)
     if secret:
         response["Cache-Control"] = "no-store"  # the secret must not stay in a cache
     return response

@@ -65,15 +65,19 @@ def _refused(response, status, code):
     assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
 
 
-@pytest.mark.parametrize("who", ["none", "unknown", "revoked", "malformed", "maker deactivated"])
+@pytest.mark.parametrize("who", ["none", "unknown", "revoked", "malformed", "maker deactivated", "maker now staff"])
 def test_calls_without_a_valid_key_are_refused_401(world, write_key, qm, who):
     secret = {"none": None, "unknown": "ln_" + "x" * 43, "revoked": write_key[1], "malformed": "nope",
-              "maker deactivated": write_key[1]}[who]  # fmt: skip
+              "maker deactivated": write_key[1], "maker now staff": write_key[1]}[who]  # fmt: skip
     if who == "revoked":
         apikey_revoke(key=write_key[0], actor=qm)
     if who == "maker deactivated":  # the quality manager who made the key has left
         qm.is_active = False
         qm.save(update_fields=["is_active"])
+    if who == "maker now staff":  # ... or moved to another job: staff may not erase customers or read them all
+        from django.contrib.auth.models import Group
+
+        qm.groups.set([Group.objects.get(name="Staff")])
     client = Api(secret)
     before = _state()
     for url in READS:

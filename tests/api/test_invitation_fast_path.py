@@ -212,7 +212,9 @@ def test_a_plain_invitation_request_runs_few_statements(api, survey):
         # record and the call's log row.
         assert len(statements) == 6, statements
     else:
-        assert len(statements) <= 10, statements
+        # The ORM's path reads the key's maker's groups (is the maker still a quality manager?) with a statement of
+        # its own; PostgreSQL's reads them with the key.
+        assert len(statements) <= 11, statements
 
 
 # PostgreSQL's shortcuts against the ORM versions they replace.

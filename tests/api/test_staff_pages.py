@@ -52,7 +52,7 @@ def test_a_key_whose_maker_left_stops_and_its_page_says_why(qm_client, qm):
     leaver.is_active = False  # their account is closed when they leave
     leaver.save(update_fields=["is_active"])
     assert Api(secret).get("/api/v1/customers/").status_code == 401
-    assert "tài khoản tạo ra nó đã bị vô hiệu hóa" in qm_client.get(reverse("apikey_list")).content.decode()
+    assert "không còn là quản lý chất lượng" in qm_client.get(reverse("apikey_list")).content.decode()
 
 
 def test_a_bad_key_name_is_refused_and_nothing_is_made(qm_client):
