@@ -5,8 +5,9 @@ Equal windows before and after `effective_from` are compared:
 - complaints of the action's category per 1,000 responses in its scope (the action's survey and segment, or every
   survey): a rate, not a proportion — complaints are not a subset of responses, and can outnumber them — compared
   with the exact conditional test of two Poisson rates;
-- the detractor share of the action's survey (and segment): a proportion, with Fisher's exact test where counts
-  are small (0/5,088 against 4/5,447 is p ≈ 0.13, not 0.05) and the z-test otherwise.
+- the detractor share of the action's survey (and segment), in the standard bands (NPS 0–6, CSAT 1–2, CES 6–7,
+  as on the dashboard, whatever the survey's closed-loop thresholds): a proportion, with Fisher's exact test where
+  counts are small (0/5,088 against 4/5,447 is p ≈ 0.13, not 0.05) and the z-test otherwise.
 Each is set against what did not change (the other categories' complaints, the other segments' detractors): a
 difference-in-differences, so that a fall everyone saw is not credited to the action. A "before" window that holds
 a special cause (a week beyond 3σ) warns of regression to the mean: a bad spell tends to end by itself.
@@ -30,7 +31,7 @@ from insight.models import CommentInsight, CommentTheme, Theme
 from reports import stats
 from surveys.building import headline_question_ids
 from surveys.models import Answer, Response
-from surveys.scoring import QuestionKind
+from surveys.scoring import DETRACTOR_BANDS, QuestionKind
 
 WINDOW_DAYS = 90
 # Verdicts of the data, stored with a review (EffectivenessReview.data_verdict).
@@ -154,7 +155,10 @@ def _detractors(action: CorrectiveAction, window: tuple[datetime, datetime]) -> 
     """(detractors, answers) of the action's segment ("mine") and of the survey's other segments ("others")."""
     survey = action.survey
     assert survey is not None
-    low, high = survey.detractor_ranges()[survey.kind]
+    # The standard bands (NPS 0–6, CSAT 1–2, CES 6–7), as the dashboard, the objectives and the review pack count
+    # them, not the survey's closed-loop thresholds: with "open a case up to 7" the share read 7s as detractors
+    # and the action's page and the dashboard gave two different "detractor shares" for the same answers.
+    low, high = DETRACTOR_BANDS[survey.kind]
     bad = Q(number__gte=low, number__lte=high)
     mine = Q(response__segment=action.segment) if action.segment else Q()
     totals = Answer.objects.filter(

@@ -195,6 +195,10 @@ def pack_pdf(review: ManagementReview, view: dict[str, Any]) -> bytes:
     story.append(p(_("Customer satisfaction and its trend"), h2))
     if not view["satisfaction"]:
         story.append(p(_("No survey answers in this period.")))
+    else:
+        # The one meaning of "detractors" in every page and pack (surveys.scoring.DETRACTOR_BANDS), said once.
+        story.append(p(_("Detractors: NPS 0–6, CSAT 1–2, CES 6–7 (the standard bands, whatever a survey's "
+                         "closed-loop thresholds).")))  # fmt: skip
     for row in view["satisfaction"]:
         block = [
             p(f"{row['survey']} — {row['measure']}", kit.h3),

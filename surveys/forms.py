@@ -74,6 +74,21 @@ class SurveyEditForm(_Crispy, forms.ModelForm):
             "plan_scope": forms.Textarea(attrs={"rows": 2}),
             "plan_population": forms.Textarea(attrs={"rows": 2}),
         }
+        # These thresholds decide which answers open a case, nothing else: every figure (NPS, detractor share,
+        # effectiveness, review pack) counts the standard bands (scoring.DETRACTOR_BANDS). Saying so beside the
+        # field keeps a quality manager from expecting "detractor up to 7" to move the NPS.
+        help_texts = {
+            "nps_detractor_max": _(
+                "Answers up to this score open a case. The NPS and every detractor figure count 0–6, "
+                "whatever is set here."
+            ),
+            "csat_detractor_max": _(
+                "Answers up to this score open a case. Every dissatisfied figure counts 1–2, whatever is set here."
+            ),
+            "ces_detractor_min": _(
+                "Answers from this score open a case. Every high-effort figure counts 6–7, whatever is set here."
+            ),
+        }
 
     change_reason = forms.CharField(
         label=_("Reason for the change"),

@@ -117,12 +117,18 @@ def ces_low_effort(score: int) -> bool:
     return score <= 2
 
 
-# Default thresholds for "this answer is a bad experience" (closed loop): NPS 0–6, CSAT 1–2, CES 6–7.
-DEFAULT_DETRACTOR_RANGES: dict[str, tuple[int, int]] = {
+# What a "detractor" is in every figure (the NPS, the detractor share, the p-chart, objectives, the effectiveness of
+# a corrective action, the management-review pack, exports and the API's bands): NPS 0–6 (the bands that define
+# the score: NPS = % of 9–10 minus % of 0–6), CSAT 1–2 (dissatisfied), CES 6–7 (high effort). reports.rollup
+# counts the same in SQL. A survey's closed-loop thresholds (Survey.detractor_ranges) only decide which answers
+# open a case: moving them must never move a figure, or two pages would call different counts "detractors".
+DETRACTOR_BANDS: dict[str, tuple[int, int]] = {
     QuestionKind.NPS: (0, 6),
     QuestionKind.CSAT: (1, 2),
     QuestionKind.CES: (6, 7),
 }
+# The closed loop's default thresholds ("this answer opens a case") start at the bands; a survey may move them.
+DEFAULT_DETRACTOR_RANGES: dict[str, tuple[int, int]] = dict(DETRACTOR_BANDS)
 
 
 def is_detractor(kind: str, score: int, ranges: dict[str, tuple[int, int]] | None = None) -> bool:

@@ -17,7 +17,7 @@ from api.serializers import ResponseDetailSerializer, ResponseSerializer
 from api.views.common import Cursor, check_dates, errors, get_or_404
 from reports.rollup import local_range
 from surveys.models import Answer, Response, Survey
-from surveys.scoring import SurveyKind
+from surveys.scoring import DETRACTOR_BANDS, SurveyKind
 
 BANDS = ("detractor", "passive", "promoter")
 FILTERS = [
@@ -27,7 +27,13 @@ FILTERS = [
     OpenApiParameter("segment", str),
     OpenApiParameter("score_min", int, description="Lowest score of the NPS, CSAT or CES question."),
     OpenApiParameter("score_max", int),
-    OpenApiParameter("band", str, enum=list(BANDS), description="By the survey's own detractor thresholds."),
+    OpenApiParameter(
+        "band",
+        str,
+        enum=list(BANDS),
+        description="The standard bands of the survey's kind, as on the dashboard: NPS 0–6 / 7–8 / 9–10, "
+        "CSAT 1–2 / 3 / 4–5, CES 6–7 / 3–5 / 1–2 (not the closed-loop thresholds).",
+    ),
 ]
 
 
@@ -45,18 +51,24 @@ class _Filters(serializers.Serializer):
         if attrs.get("start") and attrs.get("end") and attrs["start"] > attrs["end"]:
             raise serializers.ValidationError({"end": [_("The end is before the start.")]})
         if "band" in attrs and "survey" not in attrs:
-            raise serializers.ValidationError({"band": [_("Choose a survey: bands follow its thresholds.")]})
+            raise serializers.ValidationError(
+                {"band": [_("Choose a survey: the bands depend on its kind (NPS, CSAT or CES).")]}
+            )
         return attrs
 
 
+# The bands of every figure (scoring.DETRACTOR_BANDS; the dashboard's promoters, passives and detractors), not the
+# survey's closed-loop thresholds: with "open a case up to 7" the API's "detractor" band held the 7s that the
+# dashboard counts as passives, and a client summing the bands got another NPS than the dashboard.
+_BANDS: dict[str, dict[str, tuple[int, int]]] = {
+    SurveyKind.NPS: {"detractor": DETRACTOR_BANDS[SurveyKind.NPS], "passive": (7, 8), "promoter": (9, 10)},
+    SurveyKind.CSAT: {"detractor": DETRACTOR_BANDS[SurveyKind.CSAT], "passive": (3, 3), "promoter": (4, 5)},
+    SurveyKind.CES: {"detractor": DETRACTOR_BANDS[SurveyKind.CES], "passive": (3, 5), "promoter": (1, 2)},
+}
+
+
 def _band_range(band: str, response_survey: Any) -> tuple[int, int]:
-    kind = response_survey.kind
-    low, high = response_survey.detractor_ranges()[kind]
-    if kind == SurveyKind.NPS:
-        return {"detractor": (0, high), "passive": (high + 1, 8), "promoter": (9, 10)}[band]
-    if kind == SurveyKind.CSAT:
-        return {"detractor": (1, high), "passive": (high + 1, 3), "promoter": (4, 5)}[band]
-    return {"detractor": (low, 7), "passive": (3, low - 1), "promoter": (1, 2)}[band]
+    return _BANDS[response_survey.kind][band]
 
 
 class ResponseList(generics.GenericAPIView):

@@ -159,3 +159,21 @@ def test_the_schema_is_valid_openapi(read_api, anonymous):
     assert schema.status_code == 200
     docs = anonymous.get("/api/v1/docs/")
     assert docs.status_code == 200 and b"swagger-ui-bundle.js" in docs.content and b"https://" not in docs.content
+
+
+def test_response_bands_are_the_dashboards_not_the_closed_loop_thresholds(read_api, qm):
+    # The survey opens a case for NPS 0–7; a 7 is still a passive in the NPS (and on the dashboard), so the API's
+    # "detractor" band holds the 3 only and the 7 is in "passive". It was in "detractor" (and "passive" was 8–8).
+    survey = make_survey(owner=qm)
+    survey.nps_detractor_max = 7
+    survey.save(update_fields=["nps_detractor_max"])
+    three, seven, ten = (make_response(survey, score) for score in (3, 7, 10))
+
+    def ids(band):
+        return [
+            r["id"] for r in read_api.get("/api/v1/responses/", {"survey": survey.pk, "band": band}).json()["results"]
+        ]
+
+    assert ids("detractor") == [three.pk]
+    assert ids("passive") == [seven.pk]
+    assert ids("promoter") == [ten.pk]

@@ -258,3 +258,44 @@ def test_a_comment_at_the_first_instant_of_the_action_counts_after_it_only():
     with time_machine.travel(TODAY, tick=False):
         themed = [c for c in effectiveness.action_comparisons(action) if c.label == "theme"]
     assert [(c.before_k, c.before_n, c.after_k, c.after_n) for c in themed] == [(0, 0, 1, 1)]
+
+
+def test_the_detractor_share_uses_the_standard_bands_not_the_closed_loop_thresholds(qm_client):
+    # The survey opens a case for NPS 0–7 (its closed-loop threshold); the NPS bands stay 0–6 / 7–8 / 9–10.
+    # Before: six 0s, four 7s, ten 10s. After: two 0s, eight 7s, ten 10s.
+    # Standard bands: 6/20 = 30 % → 2/20 = 10 % (the dashboard's detractor share, from the rollups).
+    # The closed-loop threshold read 10/20 = 50 % both times: "no change", and another figure than the dashboard's.
+    from reports.models import DailyRollup
+    from reports.rollup import rollup_rebuild
+
+    survey = make_survey(kind="nps")
+    survey.nps_detractor_max = 7
+    survey.save(update_fields=["nps_detractor_max"])
+    for days, scores in ((-10, [0] * 6 + [7] * 4 + [10] * 10), (10, [0] * 2 + [7] * 8 + [10] * 10)):
+        for score in scores:
+            make_response(survey, score, at=at(days))
+    action = ready_action(survey=survey)
+    with time_machine.travel(TODAY, tick=False):
+        rollup_rebuild()
+        (share,) = effectiveness.action_comparisons(action)
+        html = qm_client.get(reverse("action_detail", args=[action.reference])).content.decode()
+    assert (share.before_k, share.before_n, share.after_k, share.after_n) == (6, 20, 2, 20)
+    rows = DailyRollup.objects.filter(survey=survey)
+    dashboard = {row.day < PIVOT: (row.detractors, row.count) for row in rows}
+    assert dashboard == {True: (6, 20), False: (2, 20)}
+    assert "30,0 (6/20)" in html and "10,0 (2/20)" in html
+    assert "Người phản đối: NPS 0–6, CSAT 1–2, CES 6–7" in html
+
+
+def test_the_ces_high_effort_share_uses_the_standard_bands():
+    # CES, closed loop from 5: before 5, 5, 6, 1 (standard high effort 6–7: 1/4), after 5, 1, 1, 1 (0/4).
+    survey = make_survey(kind="ces")
+    survey.ces_detractor_min = 5
+    survey.save(update_fields=["ces_detractor_min"])
+    for days, scores in ((-10, [5, 5, 6, 1]), (10, [5, 1, 1, 1])):
+        for score in scores:
+            make_response(survey, score, at=at(days))
+    action = ready_action(survey=survey)
+    with time_machine.travel(TODAY, tick=False):
+        (share,) = effectiveness.action_comparisons(action)
+    assert (share.before_k, share.before_n, share.after_k, share.after_n) == (1, 4, 0, 4)

@@ -172,3 +172,16 @@ def test_a_detractor_share_below_the_minimum_n_is_not_enough_responses_as_on_the
     cells = table.split("<td>")[1:]
     assert cells[3].startswith("chưa đủ câu trả lời (n = 3)"), cells[3]
     assert review_inputs(review)["satisfaction"][0]["detractor_share"]["enough"] is False
+
+
+def test_the_pack_and_its_page_say_which_detractors_they_count(qm, data, qm_client):
+    # "Detractors" in the pack is the standard NPS band (0–6), whatever the survey's closed-loop threshold; the
+    # pack says so once, as the dashboard and the corrective action's page do.
+    review = new_review(qm)
+    page = qm_client.get(reverse("review_detail", args=[review.pk])).content.decode()
+    pdf = qm_client.get(reverse("review_pdf", args=[review.pk]))
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).split())
+    assert "Người phản đối: NPS 0–6, CSAT 1–2, CES 6–7" in page
+    assert "Người phản đối: NPS 0–6, CSAT 1–2, CES 6–7" in text
+    dashboard = qm_client.get(reverse("dashboard"), {"survey": data.pk}).content.decode()
+    assert "Người phản đối: NPS 0–6, CSAT 1–2, CES 6–7" in dashboard
