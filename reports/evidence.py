@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from reports import stats
 from reports.analysis import analyses_in, analysis_summary
 from reports.dashboard import STATS, headline, measure_name, min_n
+from reports.formatting import number
 from reports.models import DailyRollup, InvitationRollup, ManagementReview
 from reports.pack_records import analysis_lines, estimate_text
 from surveys.building import headline_question_ids
@@ -141,10 +142,12 @@ def evidence_view(inputs: dict[str, Any], language: str) -> dict[str, Any]:
                     for key in ("purpose", "scope", "population", "method", "frequency", "sample")
                 ]
                 + [(labels["owner"], s["owner"])],
-                "channels": ", ".join(f"{channel_names.get(c, c)}: {n}" for c, n in sorted(s["channels"].items()))
+                "channels": ", ".join(
+                    f"{channel_names.get(c, c)}: {number(n)}" for c, n in sorted(s["channels"].items())
+                )
                 or "—",
-                "delivered": s["delivered"],
-                "answered": s["answered"],
+                "delivered": number(s["delivered"]),
+                "answered": number(s["answered"]),
                 "rate": estimate_text(s["rate"], "%") if s["delivered"] else "—",
                 "measure": measure_name(s["kind"]),
                 "result": estimate_text(s["result"], unit, 2 if s["kind"] == "ces" else 1),

@@ -14,7 +14,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from reports.dashboard import decimals, measure_name
-from reports.formatting import p_value
+from reports.formatting import number, p_value
 from reports.models import ManagementReview, Metric
 from reports.pack_records import records_view
 
@@ -36,15 +36,15 @@ def _objective_status(o: dict[str, Any]) -> str:
 
 
 def _number(value: float | None, places: int = 1) -> str:
-    return "—" if value is None else formats.number_format(round(value, places), places, use_l10n=True)
+    return number(value, places)  # grouped by the reader's language: 1.234,5 in vi, 1,234.5 in en
 
 
 def _estimate(e: dict[str, Any], unit: str = "", places: int = 1) -> str:
     """A figure as the dashboard shows it: means (CES) with two decimals, percentages and NPS with one."""
     if not e["enough"] or e["value"] is None:
-        return _("not enough responses (n = %(n)s)") % {"n": e["n"]}
+        return _("not enough responses (n = %(n)s)") % {"n": number(e["n"])}
     interval = f" ({_number(e['low'], places)} – {_number(e['high'], places)}{unit})" if e["low"] is not None else ""
-    return f"{_number(e['value'], places)}{unit}{interval}, n = {e['n']}"
+    return f"{_number(e['value'], places)}{unit}{interval}, n = {number(e['n'])}"
 
 
 def _date(value: str | None) -> str:
@@ -117,19 +117,21 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
         "period": f"{_date(inputs['period'][0])} – {_date(inputs['period'][1])}",
         "satisfaction": satisfaction,
         "complaints": {
-            "received": complaints["received"],
-            "closed": complaints["closed"],
+            "received": number(complaints["received"]),
+            "closed": number(complaints["closed"]),
             "on_time": _estimate(complaints["on_time"], "%")
             if complaints["closed"] or complaints.get("overdue_open")
             else "—",
-            "accepted": complaints["accepted"],
-            "categories": [(c[language] or c[other] or _("(no category)"), c["n"]) for c in complaints["categories"]],
+            "accepted": number(complaints["accepted"]),
+            "categories": [
+                (c[language] or c[other] or _("(no category)"), number(c["n"])) for c in complaints["categories"]
+            ],
         },
         "objectives": objectives,
         "themes": themes,
         "corrective": {
-            "opened": corrective["opened"],
-            "open": [(str(statuses.get(code, code)), n) for code, n in corrective["open_by_status"].items()],
+            "opened": number(corrective["opened"]),
+            "open": [(str(statuses.get(code, code)), number(n)) for code, n in corrective["open_by_status"].items()],
             "reviews": [
                 (r["reference"], r["title"], str(results.get(r["result"], r["result"])), _date(r["on"]))
                 for r in corrective["reviews"]

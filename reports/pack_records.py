@@ -9,11 +9,12 @@ from typing import Any
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from reports.formatting import number
 from reports.records import InputTopic, OutputKind
 
 
 def _number(value: float | None, places: int = 1) -> str:
-    return "—" if value is None else formats.number_format(round(value, places), places, use_l10n=True)
+    return number(value, places)  # grouped by the reader's language: 1.234,5 in vi, 1,234.5 in en
 
 
 def _date(value: str | None) -> str:
@@ -30,11 +31,11 @@ def _when(value: str | None) -> str:
 def estimate_text(e: dict[str, Any] | None, unit: str = "", places: int = 1) -> str:
     """A figure as the dashboard shows it: `places` decimals (two for a mean effort, CES), its interval and n."""
     if not e or not e.get("enough") or e.get("value") is None:
-        return _("not enough responses (n = %(n)s)") % {"n": (e or {}).get("n", 0)}
+        return _("not enough responses (n = %(n)s)") % {"n": number((e or {}).get("n", 0))}
     interval = (
         f" ({_number(e['low'], places)} – {_number(e['high'], places)}{unit})" if e.get("low") is not None else ""
     )
-    return f"{_number(e['value'], places)}{unit}{interval}, n = {e['n']}"
+    return f"{_number(e['value'], places)}{unit}{interval}, n = {number(e['n'])}"
 
 
 def _status(a: dict[str, Any]) -> str:
@@ -92,7 +93,12 @@ def records_view(review: Any, inputs: dict[str, Any], language: str) -> dict[str
         "meeting": inputs.get("meeting", {"chair": "", "attendees": ""}),
         "topics": topics,
         "measurement": [
-            (m["survey"][language] or m["survey"][other], m["delivered"], m["answered"], estimate_text(m["rate"], "%"))
+            (
+                m["survey"][language] or m["survey"][other],
+                number(m["delivered"]),
+                number(m["answered"]),
+                estimate_text(m["rate"], "%"),
+            )
             for m in inputs.get("measurement", [])
         ],
         "risks": [
