@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from reports.dashboard import decimals, measure_name
 from reports.formatting import number, p_value
 from reports.models import ManagementReview, Metric
-from reports.pack_records import records_view
+from reports.pack_records import estimate_text, records_view
 
 
 def _objective_status(o: dict[str, Any]) -> str:
@@ -33,18 +33,6 @@ def _objective_status(o: dict[str, Any]) -> str:
     if o["met"]:
         return _("met beyond doubt") if o["beyond_doubt"] else _("met")
     return _("not met")
-
-
-def _number(value: float | None, places: int = 1) -> str:
-    return number(value, places)  # grouped by the reader's language: 1.234,5 in vi, 1,234.5 in en
-
-
-def _estimate(e: dict[str, Any], unit: str = "", places: int = 1) -> str:
-    """A figure as the dashboard shows it: means (CES) with two decimals, percentages and NPS with one."""
-    if not e["enough"] or e["value"] is None:
-        return _("not enough responses (n = %(n)s)") % {"n": number(e["n"])}
-    interval = f" ({_number(e['low'], places)} – {_number(e['high'], places)}{unit})" if e["low"] is not None else ""
-    return f"{_number(e['value'], places)}{unit}{interval}, n = {number(e['n'])}"
 
 
 def _date(value: str | None) -> str:
@@ -66,15 +54,15 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
         else:
             verdict = _("significant") if change["significant"] else _("not significant")
             sign = "+" if change["difference"] > 0 else ""
-            change_text = f"{sign}{_number(change['difference'], places)} ({verdict}, {p_value(change['p_value'])})"
+            change_text = f"{sign}{number(change['difference'], places)} ({verdict}, {p_value(change['p_value'])})"
         satisfaction.append(
             {
                 "survey": row["survey"][language] or row["survey"][other],
                 "measure": measure_name(row["kind"]),
-                "now": _estimate(row["now"], unit, places),
-                "before": _estimate(row["before"], unit, places),
+                "now": estimate_text(row["now"], unit, places),
+                "before": estimate_text(row["before"], unit, places),
                 "change": change_text,
-                "detractors": _estimate(row["detractor_share"], "%"),
+                "detractors": estimate_text(row["detractor_share"], "%"),
                 "trend": [(t["month"], t["value"] if t["enough"] else None, t["n"]) for t in row["trend"]],
                 "places": places,
             }
@@ -87,12 +75,12 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
         else:
             verdict = _("significant") if change["significant"] else _("not significant")
             sign = "+" if change["difference"] > 0 else ""
-            change_text = f"{sign}{_number(change['difference'])} ({verdict}, {p_value(change['p_value'])})"
+            change_text = f"{sign}{number(change['difference'], 1)} ({verdict}, {p_value(change['p_value'])})"
         themes.append(
             {
                 "theme": row[language] or row[other],
-                "now": _estimate(row["now"], "%"),
-                "before": _estimate(row["before"], "%"),
+                "now": estimate_text(row["now"], "%"),
+                "before": estimate_text(row["before"], "%"),
                 "change": change_text,
             }
         )
@@ -102,8 +90,8 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
         {
             "title": o["title"],
             "measure": str(metric_labels.get(o["metric"], o["metric"])),
-            "target": f"{'≤' if o['lower_is_better'] else '≥'} {_number(o['target'])}",
-            "value": _estimate(o["estimate"], places=2 if o["metric"] == Metric.CES else 1),
+            "target": f"{'≤' if o['lower_is_better'] else '≥'} {number(o['target'], 1)}",
+            "value": estimate_text(o["estimate"], places=2 if o["metric"] == Metric.CES else 1),
             "status": _objective_status(o),
             "due": _date(o["due"]),
             "resources": o.get("resources", ""),
@@ -119,7 +107,7 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
         "complaints": {
             "received": number(complaints["received"]),
             "closed": number(complaints["closed"]),
-            "on_time": _estimate(complaints["on_time"], "%")
+            "on_time": estimate_text(complaints["on_time"], "%")
             if complaints["closed"] or complaints.get("overdue_open")
             else "—",
             "accepted": number(complaints["accepted"]),

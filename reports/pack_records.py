@@ -13,10 +13,6 @@ from reports.formatting import number
 from reports.records import InputTopic, OutputKind
 
 
-def _number(value: float | None, places: int = 1) -> str:
-    return number(value, places)  # grouped by the reader's language: 1.234,5 in vi, 1,234.5 in en
-
-
 def _date(value: str | None) -> str:
     return formats.date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT") if value else ""
 
@@ -29,13 +25,12 @@ def _when(value: str | None) -> str:
 
 
 def estimate_text(e: dict[str, Any] | None, unit: str = "", places: int = 1) -> str:
-    """A figure as the dashboard shows it: `places` decimals (two for a mean effort, CES), its interval and n."""
+    """A figure as the dashboard shows it: `places` decimals (two for a mean effort, CES), its interval and n, grouped
+    by the reader's language (1.234,5 in vi, 1,234.5 in en)."""
     if not e or not e.get("enough") or e.get("value") is None:
         return _("not enough responses (n = %(n)s)") % {"n": number((e or {}).get("n", 0))}
-    interval = (
-        f" ({_number(e['low'], places)} – {_number(e['high'], places)}{unit})" if e.get("low") is not None else ""
-    )
-    return f"{_number(e['value'], places)}{unit}{interval}, n = {number(e['n'])}"
+    interval = f" ({number(e['low'], places)} – {number(e['high'], places)}{unit})" if e.get("low") is not None else ""
+    return f"{number(e['value'], places)}{unit}{interval}, n = {number(e['n'])}"
 
 
 def _status(a: dict[str, Any]) -> str:

@@ -127,6 +127,13 @@ DETRACTOR_BANDS: dict[str, tuple[int, int]] = {
     QuestionKind.CSAT: (1, 2),
     QuestionKind.CES: (6, 7),
 }
+# The three bands of each kind (detractor / passive / promoter; for CSAT and CES: dissatisfied / neutral /
+# satisfied, high / middling / low effort), as the dashboard and the API's `band` filter read them.
+SCORE_BANDS: dict[str, dict[str, tuple[int, int]]] = {
+    QuestionKind.NPS: {"detractor": DETRACTOR_BANDS[QuestionKind.NPS], "passive": (7, 8), "promoter": (9, 10)},
+    QuestionKind.CSAT: {"detractor": DETRACTOR_BANDS[QuestionKind.CSAT], "passive": (3, 3), "promoter": (4, 5)},
+    QuestionKind.CES: {"detractor": DETRACTOR_BANDS[QuestionKind.CES], "passive": (3, 5), "promoter": (1, 2)},
+}
 # The closed loop's default thresholds ("this answer opens a case") start at the bands; a survey may move them.
 DEFAULT_DETRACTOR_RANGES: dict[str, tuple[int, int]] = dict(DETRACTOR_BANDS)
 

@@ -17,7 +17,7 @@ from api.serializers import ResponseDetailSerializer, ResponseSerializer
 from api.views.common import Cursor, check_dates, errors, get_or_404
 from reports.rollup import local_range
 from surveys.models import Answer, Response, Survey
-from surveys.scoring import DETRACTOR_BANDS, SurveyKind
+from surveys.scoring import SCORE_BANDS, SurveyKind
 
 BANDS = ("detractor", "passive", "promoter")
 FILTERS = [
@@ -57,18 +57,11 @@ class _Filters(serializers.Serializer):
         return attrs
 
 
-# The bands of every figure (scoring.DETRACTOR_BANDS; the dashboard's promoters, passives and detractors), not the
-# survey's closed-loop thresholds: with "open a case up to 7" the API's "detractor" band held the 7s that the
-# dashboard counts as passives, and a client summing the bands got another NPS than the dashboard.
-_BANDS: dict[str, dict[str, tuple[int, int]]] = {
-    SurveyKind.NPS: {"detractor": DETRACTOR_BANDS[SurveyKind.NPS], "passive": (7, 8), "promoter": (9, 10)},
-    SurveyKind.CSAT: {"detractor": DETRACTOR_BANDS[SurveyKind.CSAT], "passive": (3, 3), "promoter": (4, 5)},
-    SurveyKind.CES: {"detractor": DETRACTOR_BANDS[SurveyKind.CES], "passive": (3, 5), "promoter": (1, 2)},
-}
-
-
+# The bands of every figure (scoring.SCORE_BANDS, as the dashboard counts them), not the survey's closed-loop
+# thresholds: with "open a case up to 7" the API's "detractor" band held the 7s that the dashboard counts as
+# passives, and a client summing the bands got another NPS than the dashboard.
 def _band_range(band: str, response_survey: Any) -> tuple[int, int]:
-    return _BANDS[response_survey.kind][band]
+    return SCORE_BANDS[response_survey.kind][band]
 
 
 class ResponseList(generics.GenericAPIView):
