@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
-from api.keys import apikey_for_secret
+from api.keys import STAMP, apikey_for_secret, hash_secret
 from api.models import ApiKey
 from audit.trail import acting_for_request
 from config import ratelimit
@@ -38,9 +38,22 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if secret is None:
             return None
         client = ratelimit.client_address(request._request)
-        if ratelimit.over(BAD_KEY_SCOPE, client, limit=settings.BAD_TOKEN_RATE_PER_HOUR):
-            raise exceptions.Throttled(wait=3600)
-        key = apikey_for_secret(secret)
+        bad_keys = (BAD_KEY_SCOPE, client, settings.BAD_TOKEN_RATE_PER_HOUR)
+        # With Redis, one round trip asks whether this client sent too many wrong keys, counts the call against
+        # the key's rate limit (PerKeyRateLimit reads the answer), and reads the keys' version stamp, under which
+        # a key checked lately is not read again (api/keys.py).
+        gate = ratelimit.gate(
+            over=bad_keys, hit=("api-key", hash_secret(secret), settings.API_RATE_PER_MINUTE, 60), stamp=STAMP
+        )
+        if gate is None:  # no shared cache (the embedded defaults): the limiter's calls one by one
+            if ratelimit.over(BAD_KEY_SCOPE, client, limit=settings.BAD_TOKEN_RATE_PER_HOUR):
+                raise exceptions.Throttled(wait=3600)
+            key = apikey_for_secret(secret)
+        else:
+            if gate.over:
+                raise exceptions.Throttled(wait=3600)
+            request._request.api_rate_allowed = gate.allowed  # type: ignore[attr-defined]
+            key = apikey_for_secret(secret, stamp=gate.stamp)
         if key is None:
             ratelimit.hit(BAD_KEY_SCOPE, client, limit=settings.BAD_TOKEN_RATE_PER_HOUR)
             raise exceptions.AuthenticationFailed(_("This API key is not valid or has been revoked."))
@@ -74,7 +87,10 @@ class PerKeyRateLimit(throttling.BaseThrottle):
         key = request.auth
         if not isinstance(key, ApiKey):
             return True
-        return ratelimit.hit("api-key", str(key.pk), limit=settings.API_RATE_PER_MINUTE, window=60)
+        allowed = getattr(request._request, "api_rate_allowed", None)
+        if allowed is not None:  # counted with the key's check (ApiKeyAuthentication)
+            return bool(allowed)
+        return ratelimit.hit("api-key", key.key_hash, limit=settings.API_RATE_PER_MINUTE, window=60)
 
     def wait(self) -> float:
         return 60.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import timedelta
 from functools import cache
 
@@ -107,16 +108,55 @@ def _key_with_creator(key_hash: str) -> ApiKey | None:
     return key
 
 
-def apikey_for_secret(secret: str) -> ApiKey | None:
-    """The active key with this secret, or None. Marks it used (at most once a minute)."""
+# Keys this process has checked lately, by hash: (key with its creator, the version stamp it was read under, when).
+# Every call asks Redis for the stamp anyway (with its rate limit, api/auth.py), and anything that could change a
+# key's answer (a key made, changed or revoked, a user saved, deleted, or given other groups or permissions) changes
+# the stamp once it commits (apikeys_changed, wired in api/apps.py): a revoked key is refused at the next call in
+# every process. Only if Redis could not be reached when the stamp was to change does a process keep its copy
+# longer, at most CHECKED_FOR seconds.
+_checked: dict[str, tuple[ApiKey, str, float]] = {}
+CHECKED_FOR = 10.0
+CHECKED_MAX = 1000
+STAMP = "api-keys-stamp"
+
+
+def apikeys_changed(**_signal: object) -> None:
+    """Forget the keys checked, in this process at once and in the others at their next call (once this
+    transaction commits, so that no process reads the old row again under the new stamp)."""
+    _checked.clear()
+    transaction.on_commit(_stamp_bump)
+
+
+def _stamp_bump() -> None:
+    from config import ratelimit
+
+    _checked.clear()
+    ratelimit.stamp_bump(STAMP)
+
+
+def apikey_for_secret(secret: str, *, stamp: str | None = None) -> ApiKey | None:
+    """The active key with this secret, or None. Marks it used (at most once a minute).
+
+    `stamp` is the keys' version stamp just read from Redis (api/auth.py): a key checked under the same stamp less
+    than CHECKED_FOR seconds ago is not read again. Without one, the key is read from the database."""
     if not secret.startswith(PREFIX) or len(secret) > 100:
         return None
-    key = _key_with_creator(hash_secret(secret))
-    # A key acts as the quality manager who made it, with their rights: once their account is deactivated (they
-    # left) or they are no longer a quality manager, it opens no door, as their password no longer opens the
-    # quality managers' pages; whoever kept a copy of the secret keeps nothing.
-    if key is None or key.revoked_at is not None or not is_quality_manager(key.created_by):
-        return None
+    key_hash = hash_secret(secret)
+    checked = _checked.get(key_hash) if stamp is not None else None
+    if checked is not None and checked[1] == stamp and time.monotonic() - checked[2] < CHECKED_FOR:
+        key = checked[0]
+    else:
+        _checked.pop(key_hash, None)
+        key = _key_with_creator(key_hash)
+        # A key acts as the quality manager who made it, with their rights: once their account is deactivated (they
+        # left) or they are no longer a quality manager, it opens no door, as their password no longer opens the
+        # quality managers' pages; whoever kept a copy of the secret keeps nothing.
+        if key is None or key.revoked_at is not None or not is_quality_manager(key.created_by):
+            return None
+        if stamp is not None:
+            if len(_checked) >= CHECKED_MAX:
+                _checked.clear()
+            _checked[key_hash] = (key, stamp, time.monotonic())
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from ipaddress import IPv6Address, ip_address
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache, caches
@@ -129,3 +130,63 @@ def over(scope: str, key: str, *, limit: int, window: int = 3600) -> bool:
         log.warning("rate limit %s not checked: the cache is unreachable", scope, exc_info=True)
         return False
     return count > limit
+
+
+# A caller's "may this go on?" in one round trip: whether (over) its first counter has passed its limit, without
+# counting; if not, one event counted on its second (as hit() counts); and a shared value (a version stamp that
+# processes compare their caches with), set to ARGV[3] when Redis has none (it was restarted empty).
+_GATE = """
+local over = tonumber(redis.call('GET', KEYS[1]) or '0')
+local n = 0
+if over <= tonumber(ARGV[1]) then
+  n = redis.call('INCR', KEYS[2])
+  if n == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
+end
+local stamp = redis.call('GET', KEYS[3])
+if not stamp then
+  redis.call('SET', KEYS[3], ARGV[3])
+  stamp = ARGV[3]
+end
+return {over, n, stamp}
+"""
+
+
+class Gate(NamedTuple):
+    over: bool  # the first counter is past its limit (nothing was counted)
+    allowed: bool  # the event counted on the second counter is within its limit
+    stamp: str | None  # the shared version stamp; None when Redis could not be reached
+
+
+def gate(*, over: tuple[str, str, int], hit: tuple[str, str, int, int], stamp: str) -> Gate | None:
+    """over(*over) and then hit(*hit), and the shared `stamp` (see stamp_bump), in one round trip to Redis; None
+    when the cache is not Redis (the caller then uses over() and hit()). An unreachable Redis lets the event
+    through, as over() and hit() do, with no stamp."""
+    redis = _redis()
+    if redis is None:
+        return None
+    backend, client = redis
+    over_scope, over_key, over_limit = over
+    hit_scope, hit_key, hit_limit, window = hit
+    names = [backend.make_and_validate_key(n) for n in (_key(over_scope, over_key), _key(hit_scope, hit_key), stamp)]
+    try:
+        counted, count, current = client.eval(_GATE, 3, *names, over_limit, window, secrets.randbelow(2**62))
+    except Exception:  # noqa: BLE001 - see hit()
+        log.warning("rate limits %s and %s not checked: the cache is unreachable", over_scope, hit_scope, exc_info=True)
+        return Gate(over=False, allowed=True, stamp=None)
+    if int(counted) > over_limit:
+        return Gate(over=True, allowed=False, stamp=None)
+    if isinstance(current, bytes):
+        current = current.decode("ascii")
+    return Gate(over=False, allowed=int(count) <= hit_limit, stamp=None if current is None else str(current))
+
+
+def stamp_bump(stamp: str) -> None:
+    """Change the shared version stamp, so that every process's cache keyed on it is stale from its next gate()."""
+    redis = _redis()
+    if redis is None:
+        return
+    backend, client = redis
+    try:
+        client.incr(backend.make_and_validate_key(stamp))
+    except Exception:  # noqa: BLE001 - the caches then expire by age (api/keys.py)
+        log.warning("version stamp %s not changed: the cache is unreachable", stamp, exc_info=True)

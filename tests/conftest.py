@@ -23,14 +23,17 @@ def _eager_celery(request: pytest.FixtureRequest):
 @pytest.fixture(autouse=True)
 def _fresh_survey_cache():
     # Ids can be reused after a test's rollback; never let one test see another's cached survey.
+    from api import keys
     from surveys.campaigns import messages as mailing
     from surveys.responding import snapshot_cache_clear
 
     snapshot_cache_clear()
     mailing._shared = None  # a campaign's per-process templates, likewise
+    keys._checked.clear()  # and the API keys checked lately
     yield
     snapshot_cache_clear()
     mailing._shared = None
+    keys._checked.clear()
 
 
 @pytest.fixture
