@@ -71,3 +71,23 @@ def refuse_unsafe_production(
             "REDIS_URL must be set when DJANGO_ENV=production (or DEBUG is off): rate limits need a cache shared by "
             "every process."
         )
+
+
+def redis_url_for_test_worker(url: str, worker: str) -> str:
+    """The Redis URL of one pytest-xdist worker ("gw0", "gw1", ...): database (base + n) mod 16 of the same server.
+
+    Tests call cache.clear() (FLUSHDB) and count rate-limit hits, so two workers sharing one database would wipe
+    and skew each other's keys. gw0 keeps the configured database, so a serial run and a parallel one use the same
+    keys; Redis has 16 databases (0-15) unless configured otherwise, hence the wrap.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    digits = worker.removeprefix("gw")
+    if not digits.isdigit():
+        raise ImproperlyConfigured(f"PYTEST_XDIST_WORKER must look like gw0, gw1, ...; got {worker!r}.")
+    parts = urlsplit(url)
+    base = parts.path.lstrip("/")
+    if base and not base.isdigit():
+        raise ImproperlyConfigured(f"REDIS_URL must end with a database number to be shared by test workers: {url!r}")
+    database = (int(base or 0) + int(digits)) % 16
+    return urlunsplit(parts._replace(path=f"/{database}"))

@@ -7,13 +7,23 @@ SECRET_KEY, ALLOWED_HOSTS and SITE_URL. See README.md for every variable.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_required, env_str, refuse_unsafe_production
+from config.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_required,
+    env_str,
+    redis_url_for_test_worker,
+    refuse_unsafe_production,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -164,6 +174,11 @@ DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 
 # --- Cache and Celery: Redis when REDIS_URL is set, otherwise in-process. ---
 REDIS_URL = env_str("REDIS_URL")
+# Tests only: inside a pytest-xdist worker process (CI runs the PostgreSQL pass on both cores) each worker gets its
+# own Redis database, as pytest-django gives it its own test database. A worker or web server that a test starts
+# inherits PYTEST_XDIST_WORKER but not xdist, and is given its broker URL explicitly: it is left as it is.
+if REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER") and "xdist" in sys.modules:
+    REDIS_URL = redis_url_for_test_worker(REDIS_URL, os.environ["PYTEST_XDIST_WORKER"])
 # Seconds to wait on Redis: a hung broker (SIGSTOP) must fail a call quickly, never hold a request or a worker.
 REDIS_TIMEOUT = env_int("REDIS_TIMEOUT", 2)
 if REDIS_URL:

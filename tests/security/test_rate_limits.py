@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -40,7 +41,7 @@ def _complain(client: Client, **extra: str) -> int:
 
 @pytest.mark.integration
 def test_four_processes_share_one_count():
-    redis_url = os.environ.get("REDIS_URL", "")
+    redis_url = django_settings.REDIS_URL  # this test process's database (under pytest-xdist, its worker's own)
     require(bool(redis_url), "needs Redis (REDIS_URL)")
     scope = f"test-{uuid.uuid4().hex}"
     code = (
