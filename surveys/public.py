@@ -24,6 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from audit.trail import audit_record, audit_snapshot
 from config import ratelimit
 from config.validators import one_line
 from customers.services import customer_for_email
@@ -180,7 +181,17 @@ def contact_claim_confirm(*, claim: ContactClaim) -> ContactClaim:
     claim.confirmed_at, claim.customer = timezone.now(), customer
     claim.save(update_fields=["confirmed_at", "customer"])
     response = claim.response
+    before = audit_snapshot(response)
     response.customer = customer
     response.save(update_fields=["customer"])
+    # On the trail: which claim (and so which confirmed address) joined the answer to the customer, and when; the
+    # actor is whoever follows the link (the public page), as the customer record made here says too.
+    audit_record(
+        response,
+        action="link_customer",
+        before=before,
+        context={"contact_claim": claim.pk},
+        extra={"contact_claim": [None, claim.pk]},
+    )
     transaction.on_commit(lambda: contact_confirmed.send(sender=ContactClaim, response=response, customer=customer))
     return claim
