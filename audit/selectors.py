@@ -53,6 +53,7 @@ ACTIONS = {
     "disable": pgettext_lazy("audit", "Disabled"),
     "roll_secret": pgettext_lazy("audit", "Secret renewed"),
     "resend": pgettext_lazy("audit", "Sent again"),
+    "link_customer": pgettext_lazy("audit", "Linked to a customer (email address confirmed)"),
 }
 # Words some services write as a change's value ("link": replaced → new), shown in the reader's language.
 MARKERS = {
@@ -94,6 +95,7 @@ def field_label(kind: str, name: str) -> str:
         "snapshot_sha256": _("frozen figures (SHA-256)"),
         "invitations": _("invitations"),
         "created_by": _("created by"),
+        "contact_claim": _("confirmed email address (claim no.)"),
     }
     if name in extra:
         return str(extra[name])

@@ -42,11 +42,32 @@ def _valid_ip(value: str) -> str | None:
     return str(ip)
 
 
+def _forwarded_ip(entry: str) -> str | None:
+    """An X-Forwarded-For entry as _valid_ip reads it. Some proxies (Azure's, IIS ARR, some ingress setups) write the
+    client's port too, "203.0.113.7:4711" or "[2001:db8::1]:443", which is no address: read as one it fell back to
+    REMOTE_ADDR, and then every client behind the proxy shared the proxy's one count. A bare IPv6 address has
+    colons of its own, so a port is taken off only after a bracketed address or an IPv4 address (one colon)."""
+    entry = entry.strip()
+    if entry.startswith("["):
+        host, bracket, port = entry[1:].partition("]")
+        if not bracket or (port and not (port.startswith(":") and _is_port(port[1:]))):
+            return None
+        return _valid_ip(host)
+    host, colon, port = entry.partition(":")
+    if colon and ":" not in port:
+        return _valid_ip(host) if "." in host and _is_port(port) else None
+    return _valid_ip(entry)
+
+
+def _is_port(value: str) -> bool:
+    return value.isascii() and value.isdigit() and len(value) <= 5 and int(value) <= 65535
+
+
 def client_address(request: HttpRequest) -> str:
     """The real client's address (an IPv6 client's /64, see _valid_ip). Behind `TRUSTED_PROXY_COUNT` proxies, each
     of which appends the address it saw to X-Forwarded-For, the client is the entry that many places from the
-    right: everything left of it was written by the client itself and proves nothing. With no trusted proxy (the
-    default) the header is ignored."""
+    right: everything left of it was written by the client itself and proves nothing. An entry may carry the
+    client's port (see _forwarded_ip). With no trusted proxy (the default) the header is ignored."""
     remote = _valid_ip(request.META.get("REMOTE_ADDR", "")) or "unknown"
     hops = settings.TRUSTED_PROXY_COUNT
     if hops <= 0:
@@ -55,7 +76,7 @@ def client_address(request: HttpRequest) -> str:
     if len(forwarded) < hops:
         # The request did not come through every trusted proxy: the nearest one we can see is the client.
         return remote
-    return _valid_ip(forwarded[-hops]) or remote
+    return _forwarded_ip(forwarded[-hops]) or remote
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import staff_users
+from config.forms import ModelMultipleChoiceField
 from config.validators import validate_one_line
 from customers.models import Customer
 from feedback import rootcause
@@ -236,7 +237,7 @@ class ActionForm(_Crispy, forms.ModelForm):
         max_length=2000,
         help_text=_("References separated by commas, e.g. CMP-2026-000123."),
     )
-    themes = forms.ModelMultipleChoiceField(
+    themes = ModelMultipleChoiceField(
         label=_("Comment themes it addresses"),
         queryset=Theme.objects.filter(active=True),
         required=False,

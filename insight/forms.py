@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from config.forms import ModelMultipleChoiceField
 from insight.models import Sentiment, Theme
 
 
@@ -28,7 +29,7 @@ class ThemeForm(forms.Form):
 
 
 class CorrectionForm(forms.Form):
-    themes = forms.ModelMultipleChoiceField(
+    themes = ModelMultipleChoiceField(
         label=_("Themes"),
         queryset=Theme.objects.filter(active=True),
         required=False,

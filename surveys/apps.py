@@ -8,15 +8,16 @@ class SurveysConfig(AppConfig):
         from audit.trail import register
         from customers.services import customer_erased, customer_erasing, customer_panels
         from surveys.customer_data import customer_surveys_panel, erase_survey_data, erasure_findings
-        from surveys.models import Campaign, Invitation, Question, Survey, SurveyVersion
+        from surveys.models import Campaign, Invitation, Question, Response, Survey, SurveyVersion
 
         # The customer page shows this app's panel first; an erasure removes what this app copied.
         customer_panels.insert(0, customer_surveys_panel)
         customer_erasing.connect(erasure_findings, dispatch_uid="surveys.erasure_findings")
         customer_erased.connect(erase_survey_data, dispatch_uid="surveys.erase_survey_data")
 
-        # The quality records of this app and the fields the audit trail follows (see audit/trail.py). A response
-        # is not here: it is never changed, only erased, so its own row is its record.
+        # The quality records of this app and the fields the audit trail follows (see audit/trail.py). A response's
+        # answers are not: they are never changed, only erased, so its own row is their record. Its customer is:
+        # an anonymous answer joins a customer when the address typed with it is confirmed (contact_claim_confirm).
         register(
             Survey,
             fields=[
@@ -26,6 +27,7 @@ class SurveysConfig(AppConfig):
             ],
         )  # fmt: skip
         register(SurveyVersion, fields=["survey", "number"])
+        register(Response, fields=["customer"], label=lambda response: f"#{response.pk}")
         register(
             Question,
             fields=["version", "position", "kind", "text_en", "text_vi", "required", "choices", "scale_min",

@@ -22,7 +22,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from audit.trail import audit_record, audit_snapshot
 from config import ratelimit
 from config.validators import one_line
 from customers.services import customer_for_email
@@ -64,7 +66,8 @@ def over_rate(survey: Survey, client: str) -> bool:
 def response_submit_public(
     *, survey: Survey, questions: list[Question], answers: ParsedAnswers, language: str, email: str = ""
 ) -> Response:
-    """Store an answer given through the public link, anonymous; an email given is a claim to confirm (above)."""
+    """Store an answer given through the public link, anonymous; an email given is a claim to confirm (above).
+    ClaimMailRefused, and nothing stored, when that address has had its confirmation mails for today."""
     if not answers.is_valid:
         raise ValueError("response_submit_public needs valid answers")
     if survey.status != Survey.Status.ACTIVE or survey.current_version_id is None:
@@ -87,21 +90,44 @@ def response_submit_public(
 
 
 CLAIM_SALT_TTL_DAYS = 7  # a confirmation link works this long
-# Confirmation mails per address per day: a visitor typing someone's address again and again mails them a few
+# Confirmation mails per mailbox per day: a visitor typing someone's address again and again mails them a few
 # times at most (each mail only asks; ignoring it changes nothing).
 CLAIM_MAILS_PER_DAY = 3
 
 
+class ClaimMailRefused(ValidationError):
+    """The mailbox has had its confirmation mails for today: nothing is stored, the visitor is told why."""
+
+
+def mailbox(email: str) -> str:
+    """The mailbox an address delivers to, as the confirmation-mail limit counts it: lower-case, without a plus-tag
+    ("Victim+1@Example.org" is victim@example.org). Varying those gave a fresh count per variant, so the limit did
+    not stop anyone mailing a victim. Only for counting: the claim keeps the address it was given."""
+    local, at, domain = email.strip().lower().rpartition("@")
+    if not at:
+        return domain
+    return local.split("+", 1)[0] + "@" + domain
+
+
 def contact_claim_create(*, response: Response, email: str, language: str) -> ContactClaim:
+    """Keep `email` beside the answer as a claim and mail it a confirmation link; ClaimMailRefused (nothing is
+    created) when the mailbox has had CLAIM_MAILS_PER_DAY of them already."""
+    if not ratelimit.hit("claim-mail", mailbox(email), limit=CLAIM_MAILS_PER_DAY, window=86400):
+        raise ClaimMailRefused(
+            gettext_lazy(
+                "We have already sent this address several confirmation emails today and send no more until "
+                "tomorrow. Leave the email empty to send your answer now, or try again tomorrow."
+            ),
+            code="claim_mail_limit",
+        )
     # Like an invitation's: derived from a stored salt and the server key, so that neither the database nor the
     # task message holds a working link.
     salt = new_salt()
     claim = ContactClaim.objects.create(
         response=response, email=email, language=language, token_salt=salt, token_hash=hash_token(_token(salt))
     )
-    if ratelimit.hit("claim-mail", email, limit=CLAIM_MAILS_PER_DAY, window=86400):
-        # Recorded in this transaction and handed to a worker by the dispatcher: no broker call in the request.
-        outbox_add(task="surveys.tasks.contact_claim_email", args=[claim.pk])
+    # Recorded in this transaction and handed to a worker by the dispatcher: no broker call in the request.
+    outbox_add(task="surveys.tasks.contact_claim_email", args=[claim.pk])
     return claim
 
 
@@ -155,7 +181,17 @@ def contact_claim_confirm(*, claim: ContactClaim) -> ContactClaim:
     claim.confirmed_at, claim.customer = timezone.now(), customer
     claim.save(update_fields=["confirmed_at", "customer"])
     response = claim.response
+    before = audit_snapshot(response)
     response.customer = customer
     response.save(update_fields=["customer"])
+    # On the trail: which claim (and so which confirmed address) joined the answer to the customer, and when; the
+    # actor is whoever follows the link (the public page), as the customer record made here says too.
+    audit_record(
+        response,
+        action="link_customer",
+        before=before,
+        context={"contact_claim": claim.pk},
+        extra={"contact_claim": [None, claim.pk]},
+    )
     transaction.on_commit(lambda: contact_confirmed.send(sender=ContactClaim, response=response, customer=customer))
     return claim

@@ -3,7 +3,8 @@
 A URL is checked when it is registered and again at every delivery: the name is resolved once, every address it
 gives is checked, and the connection goes to the checked address (transport.py), so a name that resolves to a public
 address at registration and to 127.0.0.1 later (DNS rebinding) is refused. WEBHOOK_ALLOW_PRIVATE_TARGETS lets a
-deployment (or the tests) reach private and loopback receivers; metadata addresses stay refused even then.
+deployment (or the tests) reach private and loopback receivers; cloud metadata services and link-local addresses
+(where those services live, 169.254.0.0/16 and fe80::/10) stay refused even then, in every IPv6 form of them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
-METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+# Cloud instance metadata and credential services: a request from the server there hands out its cloud credentials.
+# Refused whatever WEBHOOK_ALLOW_PRIVATE_TARGETS says: an on-premise receiver is never one of these.
+METADATA = {
+    ipaddress.ip_address("169.254.169.254"),  # AWS, Azure, GCP, Oracle, DigitalOcean, OpenStack
+    ipaddress.ip_address("169.254.170.2"),  # AWS ECS task credentials
+    ipaddress.ip_address("fd00:ec2::254"),  # AWS over IPv6
+    ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud (inside 100.64.0.0/10, which "private" lets through)
+    ipaddress.ip_address("168.63.129.16"),  # Azure's host endpoint (WireServer), a public-looking address
+}
 
 
 class TargetRefused(Exception):  # noqa: N818 - a verdict, shown to the user
@@ -34,14 +43,19 @@ class Target:
 
 
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# RFC 8215's local-use NAT64 prefix, read as a /96 (its usual layout): 64:ff9b:1::a9fe:a9fe is 169.254.169.254 there.
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+# Deprecated IPv4-compatible addresses (::169.254.169.254); :: and ::1 are themselves.
+COMPATIBLE = ipaddress.ip_network("::/96")
 
 
 def _plain(ip: IP) -> IP:
-    """The IPv4 address an IPv6 form carries (::ffff:127.0.0.1, NAT64, 6to4, Teredo): that is what is reached."""
+    """The IPv4 address an IPv6 form carries (::ffff:127.0.0.1, NAT64, IPv4-compatible, 6to4, Teredo): that is what
+    is reached."""
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return ip.ipv4_mapped
-        if ip in NAT64:
+        if ip in NAT64 or ip in NAT64_LOCAL or (ip in COMPATIBLE and int(ip) > 1):
             return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if ip.sixtofour is not None:
             return ip.sixtofour
@@ -55,6 +69,8 @@ def address_problem(ip: IP, *, allow_private: bool) -> str | None:
     ip = _plain(ip)
     if ip in METADATA:
         return _("a cloud metadata address")
+    if ip.is_link_local:
+        return _("a link-local address")
     if ip.is_unspecified:
         return _("an unspecified address")
     if ip.is_multicast:
@@ -63,8 +79,6 @@ def address_problem(ip: IP, *, allow_private: bool) -> str | None:
         return None
     if ip.is_loopback:
         return _("a loopback address (this machine)")
-    if ip.is_link_local:
-        return _("a link-local address")
     if ip.is_private:
         return _("a private network address")
     if ip.is_reserved or not ip.is_global:

@@ -41,6 +41,14 @@ def campaign_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Three steps on one page: look at the audience (how many, how many skipped and why), optionally email a test
     to oneself, then confirm. Nothing is sent without a confirmation of the audience just shown."""
     survey = get_object_or_404(Survey, pk=pk)
+    if survey.status != Survey.Status.ACTIVE:
+        # Only an active survey can be sent (campaigns.campaign_create): say so now, not after the audience, the
+        # test email and the confirmation. The survey's page says how (activate or reopen it).
+        if survey.status == Survey.Status.CLOSED:
+            messages.warning(request, _("This survey is closed: reopen it before sending it to customers again."))
+        else:
+            messages.warning(request, _("Activate the survey before sending it."))
+        return redirect("survey_detail", pk=survey.pk)
     form = CampaignForm(request.POST or None, initial={"name": survey.title_vi, "expiry_days": 30, "max_reminders": 1})
     action = request.POST.get("action", "preview")
     preview, key = None, ""

@@ -232,13 +232,19 @@ def respond_public(request: HttpRequest, key: str) -> HttpResponse:
     status, notice = (200 if request.method == "GET" or (answers.is_valid and not email_error) else 400), ""
     if request.method == "POST" and answers.is_valid and not answers.pending and not email_error:
         if not public.over_rate(survey, ratelimit.client_address(request)):
-            public.response_submit_public(
-                survey=survey, questions=questions, answers=answers, language=language, email=email
-            )
-            return redirect(f"{request.path}thanks/?lang={language}")
-        status = 429
-        with translation.override(language):
-            notice = str(_("Many answers came from your connection in the last hour. Please try again later."))
+            try:
+                public.response_submit_public(
+                    survey=survey, questions=questions, answers=answers, language=language, email=email
+                )
+            except public.ClaimMailRefused as refused:
+                with translation.override(language):
+                    status, email_error = 429, " ".join(str(m) for m in refused.messages)
+            else:
+                return redirect(f"{request.path}thanks/?lang={language}")
+        else:
+            status = 429
+            with translation.override(language):
+                notice = str(_("Many answers came from your connection in the last hour. Please try again later."))
     return _form_page(
         request,
         survey=survey,

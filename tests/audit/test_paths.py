@@ -323,3 +323,44 @@ def test_versions_public_links_campaigns_and_the_closed_loop_leave_entries(qm_cl
     entry = entries(case).get()
     assert entry.action == "create" and entry.actor is None
     call_command("audit_verify", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+def test_a_response_joined_to_a_customer_by_a_confirmed_address_is_on_the_trail(
+    qm_client, django_capture_on_commit_callbacks
+):
+    """The public link's answer was anonymous; the address's owner confirmed it: the auditor sees which claim
+    linked which response to which customer, when, and through which door, and the chain still verifies."""
+    from audit.verify import chain_break, record_breaks
+    from surveys.models import ContactClaim, Response
+    from surveys.public import _token, public_link_enable
+
+    survey = public_link_enable(survey=make_survey(kind="csat"))
+    score = survey.current_version.questions.order_by("position").first()
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post(
+            reverse("respond_public", args=[survey.public_key]),
+            {"lang": "vi", f"q{score.pk}": "5", "email": "hoa@example.com"},
+        )
+    response, claim = Response.objects.get(), ContactClaim.objects.get()
+    assert not entries(response).exists()  # answering alone writes nothing to the trail
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post(reverse("contact_confirm", args=[_token(claim.token_salt)]))
+    customer = Customer.objects.get(email="hoa@example.com")
+    entry = entries(response).get()
+    assert entry.action == "link_customer" and entry.via == "public" and entry.actor_id is None
+    assert entry.changes == {"customer": [None, customer.pk], "contact_claim": [None, claim.pk]}
+    assert entry.context == {"contact_claim": claim.pk}
+    claim.refresh_from_db()
+    assert entry.at >= claim.confirmed_at
+    # Confirming again changes nothing and writes nothing.
+    Client().post(reverse("contact_confirm", args=[_token(claim.token_salt)]))
+    assert entries(response).count() == 1
+    assert chain_break() is None and record_breaks() == []
+    call_command("audit_verify", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    # The quality manager reads it on the audit page, in Vietnamese.
+    page = qm_client.get(reverse("audit_trail"), {"type": "surveys.response", "record": str(response.pk)})
+    html = page.content.decode()
+    assert "Đã liên kết với khách hàng" in html and str(claim.pk) in html
+    # And a customer moved behind the trail's back is found.
+    Response.objects.filter(pk=response.pk).update(customer=CustomerFactory())
+    assert record_breaks()

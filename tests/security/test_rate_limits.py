@@ -104,6 +104,54 @@ def test_an_ipv4_client_in_ipv6_form_is_that_ipv4_client(settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("first", "same", "other"),
+    [
+        ("203.0.113.7:4711", "203.0.113.7:5000", "203.0.113.8:4711"),
+        ("[2001:db8:7:1::1]:443", "[2001:db8:7:1::9]:80", "[2001:db8:7:2::1]:443"),
+        ("[2001:db8:7:1::1]", "2001:db8:7:1::2", "[2001:db8:7:2::1]"),
+    ],
+)
+def test_a_forwarded_entry_with_a_port_is_that_client(settings, first, same, other):
+    """Some proxies write the client's port into X-Forwarded-For. Read as no address, every client behind the proxy
+    fell back to the proxy's address and shared one count: one flood locked out everyone else."""
+    settings.TRUSTED_PROXY_COUNT, settings.COMPLAINT_FORM_RATE_PER_HOUR = 1, 2
+    proxy = Client(REMOTE_ADDR="10.0.0.2")
+    assert [_complain(proxy, HTTP_X_FORWARDED_FOR=f"192.0.2.1, {first}") for _ in range(2)] == [302, 302]
+    assert _complain(proxy, HTTP_X_FORWARDED_FOR=same) == 429  # another port is the same client
+    assert _complain(proxy, HTTP_X_FORWARDED_FOR=other) == 302  # another client behind the proxy is not held up
+    assert ComplaintCase.objects.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("entries", "hops", "client"),
+    [
+        ("203.0.113.7:4711", 1, "203.0.113.7"),
+        ("[2001:db8::1]:443", 1, "2001:db8::"),
+        ("::ffff:203.0.113.7", 1, "203.0.113.7"),
+        ("[::ffff:203.0.113.7]:8080", 1, "203.0.113.7"),
+        ("203.0.113.7:4711, 10.0.0.9:1234", 2, "203.0.113.7"),  # the port-writing proxy is one of two
+        ("198.51.100.1, 203.0.113.7:4711, 10.0.0.9", 2, "203.0.113.7"),
+        # Not addresses: the proxy's own address stands, as before.
+        ("203.0.113.7:99999", 1, "10.0.0.2"),
+        ("203.0.113.7:", 1, "10.0.0.2"),
+        ("203.0.113.7:http", 1, "10.0.0.2"),
+        ("[2001:db8::1", 1, "10.0.0.2"),
+        ("[2001:db8::1]443", 1, "10.0.0.2"),
+        ("[203.0.113.7]x", 1, "10.0.0.2"),
+        ("example.org:443", 1, "10.0.0.2"),
+        ("203.0.113.7:4711", 2, "10.0.0.2"),  # fewer entries than trusted proxies: unchanged
+    ],
+)
+def test_the_client_address_behind_proxies_that_write_ports(settings, rf, entries, hops, client):
+    from config.ratelimit import client_address
+
+    settings.TRUSTED_PROXY_COUNT = hops
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=entries)
+    assert client_address(request) == client
+
+
+@pytest.mark.django_db
 def test_public_pages_work_and_log_when_the_cache_is_down(caplog):
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))

@@ -437,3 +437,34 @@ def test_a_dispatched_chunk_whose_message_was_lost_is_handed_out_again(survey, s
     later = start + timedelta(seconds=settings.INVITATION_SEND_LEASE_SECONDS + 1)
     assert campaigns.invitations_dispatch(now=later) == 1
     assert [m.to for m in mail.outbox] == [["c@example.com"]]
+
+
+@pytest.mark.parametrize("closed", [False, True])
+def test_a_survey_not_active_says_to_activate_it_first_and_offers_no_sending(qm_client, qm, closed, mailoutbox):
+    """A draft (or closed) survey's campaign section tells the quality manager what to do first; the sending page
+    no longer lets them pick an audience, mail a test and confirm, only to be refused at the end."""
+    from surveys import building
+
+    CustomerFactory(email="a@example.com")
+    survey = make_survey(owner=qm, active=closed)
+    if closed:
+        building.survey_close(survey=survey)
+    detail = reverse("survey_detail", args=[survey.pk])
+    html = qm_client.get(detail).content.decode()
+    section = html[html.index('id="camp-h"') :].split("</section>")[0]
+    expected = "Khảo sát này đã đóng: hãy mở lại" if closed else "Khảo sát này đang là bản nháp: hãy kích hoạt"
+    assert 'data-testid="campaigns-activate-first"' in section and expected in section
+    assert reverse("campaign_new", args=[survey.pk]) not in section
+    url = reverse("campaign_new", args=[survey.pk])
+    form = {"name": "Tất cả", "expiry_days": "30", "max_reminders": "1"}
+    for page in (qm_client.get(url), qm_client.post(url, {**form, "action": "test"}),
+                 qm_client.post(url, {**form, "action": "send"})):  # fmt: skip
+        assert page.status_code == 302 and page["Location"] == detail
+    page = qm_client.get(url, follow=True).content.decode()
+    assert ("hãy mở lại" if closed else "Hãy kích hoạt khảo sát trước khi gửi") in page
+    assert Campaign.objects.count() == 0 and Invitation.objects.count() == 0 and not mailoutbox
+    # Once active (activated or reopened), the section offers sending and says nothing of activating.
+    building.survey_activate(survey=survey)
+    html = qm_client.get(detail).content.decode()
+    section = html[html.index('id="camp-h"') :].split("</section>")[0]
+    assert "campaigns-activate-first" not in section and url in section

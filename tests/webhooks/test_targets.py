@@ -1,5 +1,6 @@
 """SSRF: a webhook never reaches this machine, a private network or a metadata service, at registration or later."""
 
+import ipaddress
 import socket
 
 import pytest
@@ -90,6 +91,57 @@ def test_private_targets_can_be_allowed_but_metadata_never(settings):
     for address in ("169.254.169.254", "[fd00:ec2::254]", "[::ffff:169.254.169.254]"):
         with pytest.raises(TargetRefused):
             target_check(f"http://{address}/latest/meta-data/")
+
+
+def _forms(v4: str) -> list[str]:
+    """An IPv4 address and the IPv6 forms that reach it: IPv4-mapped, NAT64 (well-known and local-use prefixes),
+    IPv4-compatible."""
+    n = int(ipaddress.IPv4Address(v4))
+    return [v4, f"::ffff:{v4}", *(str(ipaddress.IPv6Address(int(ipaddress.IPv6Address(p)) | n))
+                                  for p in ("64:ff9b::", "64:ff9b:1::", "::"))]  # fmt: skip
+
+
+# Cloud metadata services and the link-local ranges they live in: refused even where private receivers are allowed.
+ALWAYS_REFUSED = [
+    *_forms("169.254.169.254"),  # AWS, Azure, GCP, ...
+    *_forms("169.254.170.2"),  # AWS ECS credentials
+    *_forms("100.100.100.200"),  # Alibaba Cloud
+    *_forms("168.63.129.16"),  # Azure WireServer
+    *_forms("169.254.1.1"),  # any IPv4 link-local
+    "fd00:ec2::254",  # AWS over IPv6
+    "fe80::1",
+    "fe80::a9fe:a9fe",
+]
+
+
+@pytest.mark.parametrize("address", ALWAYS_REFUSED)
+def test_metadata_and_link_local_are_refused_at_registration_even_with_private_targets_allowed(address, qm, private_ok):
+    from webhooks.models import WebhookEndpoint
+
+    host = f"[{address}]" if ":" in address else address
+    with pytest.raises(ValidationError) as refused:
+        endpoint_create(url=f"http://{host}/latest/meta-data/", events=["case.opened"], actor=qm)
+    assert "webhook không được gửi tới đó" in str(refused.value)
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize("address", ALWAYS_REFUSED)
+def test_a_name_rebound_to_metadata_is_not_reached_even_with_private_targets_allowed(
+    address, qm, receiver, monkeypatch, private_ok, django_capture_on_commit_callbacks
+):
+    """Registered while it resolved to the on-premise receiver, then rebound to a metadata address: not sent."""
+    from feedback import workflow
+
+    answers = iter([["127.0.0.1"]])
+    _fake_dns(monkeypatch, lambda: next(answers, [address]))
+    endpoint_create(url=f"http://rebind.example.com:{receiver.port}/x", events=["case.opened"], actor=qm)
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.case_create(channel="phone", description="x", contact_name="K")
+    webhooks_send()
+    assert receiver.received == []
+    attempt = WebhookAttempt.objects.get()
+    assert attempt.outcome == "target" and str(ipaddress.ip_address(address)) in attempt.excerpt
+    assert WebhookDelivery.objects.get().state == "pending"
 
 
 def test_a_name_rebound_to_loopback_after_registration_is_not_reached(
