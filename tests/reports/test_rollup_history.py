@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -59,6 +60,7 @@ def test_refresh_and_rebuild_agree_and_keep_each_answers_segment(world, ops):
     survey, questions, customers, actor = world
     headline = questions[0]
     start = timezone.now()
+    cache.clear()  # each example starts with no confirmation mails counted (three customers' mailboxes, a day's limit)
     with transaction.atomic():
         expected: Counter = Counter()
         for step, (op, who, value, flag) in enumerate(ops):
@@ -74,9 +76,12 @@ def test_refresh_and_rebuild_agree_and_keep_each_answers_segment(world, ops):
                 elif op == "public":
                     answers = parse_answers(questions, {f"q{headline.pk}": str(value)})
                     email = customer.email if flag and customer.email else ""
-                    public.response_submit_public(
-                        survey=survey, questions=questions, answers=answers, language="vi", email=email
-                    )
+                    try:
+                        public.response_submit_public(
+                            survey=survey, questions=questions, answers=answers, language="vi", email=email
+                        )
+                    except public.ClaimMailRefused:
+                        continue  # that mailbox had its confirmation mails for the day: nothing was stored
                     # An address typed on a public page is only a claim: the answer stays anonymous, without a
                     # segment, even when the address is a customer's (and after its owner confirms it).
                     segment = ""
