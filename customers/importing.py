@@ -126,7 +126,8 @@ def _parse_rows(reader: Any) -> Parsed:
         if not any(c.strip() for c in cells):
             continue
         if len(rows) >= MAX_ROWS:
-            return Parsed([], _("The file has more than %(max)s rows: split it.") % {"max": formatting.number(MAX_ROWS)})
+            too_many = _("The file has more than %(max)s rows: split it.")
+            return Parsed([], too_many % {"max": formatting.number(MAX_ROWS)})
         values = {col: cells[i].strip() for i, col in enumerate(columns) if col and i < len(cells)}
         row = Row(number, values)
         _check(row, seen_email, seen_external)
