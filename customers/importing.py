@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from audit.trail import audit_append, audit_entry_for, audit_record_many, audit_snapshot
+from config import formatting
 from config.validators import has_control_characters
 from customers.models import Customer
 
@@ -125,7 +126,8 @@ def _parse_rows(reader: Any) -> Parsed:
         if not any(c.strip() for c in cells):
             continue
         if len(rows) >= MAX_ROWS:
-            return Parsed([], _("The file has more than %(max)s rows: split it.") % {"max": f"{MAX_ROWS:,}"})
+            too_many = _("The file has more than %(max)s rows: split it.")
+            return Parsed([], too_many % {"max": formatting.number(MAX_ROWS)})
         values = {col: cells[i].strip() for i, col in enumerate(columns) if col and i < len(cells)}
         row = Row(number, values)
         _check(row, seen_email, seen_external)

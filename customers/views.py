@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import is_quality_manager, quality_manager_required
 from audit.selectors import entries_for
+from config.formatting import number
 from config.pages import personal_page, unavailable_page
 from customers import importing
 from customers import services as customer_services
@@ -171,7 +172,7 @@ def customer_import(request: HttpRequest) -> HttpResponse:
         messages.success(
             request,
             _("Imported: %(created)s new customers, %(updated)s updated, %(skipped)s rows skipped.")
-            % {"created": created, "updated": updated, "skipped": len(parsed.invalid)},
+            % {"created": number(created), "updated": number(updated), "skipped": number(len(parsed.invalid))},
         )
         return redirect("customer_list")
     context: dict = {}

@@ -10,11 +10,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import quality_manager_required, staff_required
+from config.formatting import number
 from config.validators import parse_day
 from insight import clusters, pipeline, selectors, services
 from insight.forms import CorrectionForm, ThemeForm
@@ -39,7 +40,10 @@ def theme_list(request: HttpRequest) -> HttpResponse:
 @quality_manager_required
 def theme_seed(request: HttpRequest) -> HttpResponse:
     added = services.themes_seed_starter()
-    messages.success(request, _("%(n)d starter themes added.") % {"n": added})
+    messages.success(
+        request,
+        ngettext("%(n)s starter theme added.", "%(n)s starter themes added.", added) % {"n": number(added)},
+    )
     return redirect("theme_list")
 
 

@@ -15,6 +15,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config import formatting
 from surveys import fastpath
 from surveys.branding import DEFAULT as DEFAULT_BRAND
 from surveys.branding import Brand, brand_current
@@ -248,7 +249,7 @@ def parse_answers(questions: Iterable[Question], data: Mapping[str, Any]) -> Par
                 result.values[q.pk] = text
                 result.errors[q.pk] = _(
                     "Please shorten your answer to at most %(max)s characters (it has %(count)s)."
-                ) % {"max": f"{TEXT_MAX_LENGTH:,}", "count": f"{len(text):,}"}
+                ) % {"max": formatting.number(TEXT_MAX_LENGTH), "count": formatting.number(len(text))}
                 continue
             if "\x00" in text:
                 result.errors[q.pk] = _("Your answer contains a character that cannot be stored.")

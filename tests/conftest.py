@@ -21,6 +21,17 @@ def _eager_celery(request: pytest.FixtureRequest):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's language: LocaleMiddleware activates a request's language in the thread and
+    never resets it, so a test ending on an English request made the next test's messages English."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_survey_cache():
     # Ids can be reused after a test's rollback; never let one test see another's cached survey.
     from api import keys

@@ -1,5 +1,6 @@
 import pytest
 from django.http import QueryDict
+from django.utils import translation
 
 from surveys import building
 from surveys.responding import parse_answers, prefill_score
@@ -101,8 +102,11 @@ def test_text_over_5000_characters_is_refused_but_kept_for_the_form(questions):
     nps, comment = questions[0], questions[1]
     long_text = "á" * 5001
     parsed = parse_answers(questions, data(**{f"q{nps.pk}": "3", f"q{comment.pk}": long_text}))
-    assert "at most 5,000 characters" in parsed.errors[comment.pk]
+    assert "at most 5,000 characters" in parsed.errors[comment.pk] and "(it has 5,001)" in parsed.errors[comment.pk]
     assert parsed.values[comment.pk] == long_text
+    with translation.override("vi"):  # grouped as Vietnamese writes it, not the English way
+        error = parse_answers(questions, data(**{f"q{nps.pk}": "3", f"q{comment.pk}": long_text})).errors[comment.pk]
+    assert "5.000" in error and "5.001" in error
     exactly = parse_answers(questions, data(**{f"q{nps.pk}": "3", f"q{comment.pk}": "a" * 5000}))
     assert exactly.is_valid
 

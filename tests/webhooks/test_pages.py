@@ -158,3 +158,18 @@ def test_lists_keep_a_fixed_number_of_queries(qm_client, endpoint, django_assert
         qm_client.get(reverse("webhook_detail", args=[endpoint.pk]))
     with django_assert_max_num_queries(12):
         qm_client.get(reverse("webhook_list"))
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_webhook_delivery_groups_durations_and_attempts(qm_client, endpoint, language):
+    """Durations and attempt counts as the reader's language writes them (they were shown bare: "12345")."""
+    from webhooks.models import EventType, WebhookAttempt, WebhookEvent
+
+    event = WebhookEvent.objects.create(type=EventType.values[0], subject="x")
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, attempts=1234, give_up_at=timezone.now())
+    WebhookAttempt.objects.create(delivery=delivery, outcome="ok", status_code=200, duration_ms=12345)
+    duration, attempts = {"vi": ("12.345", "1.234"), "en": ("12,345", "1,234")}[language]
+    page = qm_client.get(reverse("webhook_delivery", args=[delivery.pk]), HTTP_ACCEPT_LANGUAGE=language)
+    assert f">{duration}</td>" in page.content.decode()
+    listing = qm_client.get(reverse("webhook_detail", args=[endpoint.pk]), HTTP_ACCEPT_LANGUAGE=language)
+    assert f">{attempts}</td>" in listing.content.decode()
