@@ -125,21 +125,29 @@ def test_metadata_and_link_local_are_refused_at_registration_even_with_private_t
     assert not WebhookEndpoint.objects.exists()
 
 
+def _delivered_after_rebinding(registered, later, qm, receiver, monkeypatch, capture) -> WebhookAttempt:
+    """An endpoint registered while its name resolved to `registered`, a case event delivered once the name
+    resolves to `later`: the delivery's one attempt (the receiver must have got nothing)."""
+    from feedback import workflow
+
+    answers = iter([[registered]])
+    _fake_dns(monkeypatch, lambda: next(answers, [later]))
+    endpoint_create(url=f"http://rebind.example.com:{receiver.port}/x", events=["case.opened"], actor=qm)
+    with capture(execute=True):
+        workflow.case_create(channel="phone", description="x", contact_name="K")
+    webhooks_send()
+    assert receiver.received == []
+    return WebhookAttempt.objects.get()
+
+
 @pytest.mark.parametrize("address", ALWAYS_REFUSED)
 def test_a_name_rebound_to_metadata_is_not_reached_even_with_private_targets_allowed(
     address, qm, receiver, monkeypatch, private_ok, django_capture_on_commit_callbacks
 ):
     """Registered while it resolved to the on-premise receiver, then rebound to a metadata address: not sent."""
-    from feedback import workflow
-
-    answers = iter([["127.0.0.1"]])
-    _fake_dns(monkeypatch, lambda: next(answers, [address]))
-    endpoint_create(url=f"http://rebind.example.com:{receiver.port}/x", events=["case.opened"], actor=qm)
-    with django_capture_on_commit_callbacks(execute=True):
-        workflow.case_create(channel="phone", description="x", contact_name="K")
-    webhooks_send()
-    assert receiver.received == []
-    attempt = WebhookAttempt.objects.get()
+    attempt = _delivered_after_rebinding(
+        "127.0.0.1", address, qm, receiver, monkeypatch, django_capture_on_commit_callbacks
+    )
     assert attempt.outcome == "target" and str(ipaddress.ip_address(address)) in attempt.excerpt
     assert WebhookDelivery.objects.get().state == "pending"
 
@@ -148,16 +156,9 @@ def test_a_name_rebound_to_loopback_after_registration_is_not_reached(
     qm, receiver, monkeypatch, django_capture_on_commit_callbacks
 ):
     """DNS rebinding: public at registration, 127.0.0.1 at delivery. The delivery is refused, nothing connects."""
-    from feedback import workflow
-
-    answers = iter([["93.184.216.34"]])
-    _fake_dns(monkeypatch, lambda: next(answers, ["127.0.0.1"]))
-    endpoint_create(url=f"http://rebind.example.com:{receiver.port}/x", events=["case.opened"], actor=qm)
-    with django_capture_on_commit_callbacks(execute=True):
-        workflow.case_create(channel="phone", description="x", contact_name="K")
-    webhooks_send()
-    assert receiver.received == []
-    attempt = WebhookAttempt.objects.get()
+    attempt = _delivered_after_rebinding(
+        "93.184.216.34", "127.0.0.1", qm, receiver, monkeypatch, django_capture_on_commit_callbacks
+    )
     assert attempt.outcome == "target" and "127.0.0.1" in attempt.excerpt
     assert WebhookDelivery.objects.get().state == "pending"  # retried later, in case the name is fixed
 
