@@ -29,7 +29,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from audit.models import AuditEntry, AuditHead
-from config.sqlrows import insert_parts, insert_together, inserted
+from config.sqlrows import execute_prepared, insert_parts, insert_together, inserted
 
 GENESIS = "0" * 64
 
@@ -233,7 +233,8 @@ def _store(entries: list[AuditEntry], head: AuditHead, rows: list[models.Model])
         + " SELECT id FROM e"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, head.seq, head.hash, *also])
+        # Prepared: the API's invitations and the other single-record writes repeat a few shapes of it.
+        execute_prepared(cursor, sql, [*params, head.seq, head.hash, *also])
         ids = [r[0] for r in cursor.fetchall()]
     for entry, pk in zip(entries, ids, strict=True):
         entry.pk = pk

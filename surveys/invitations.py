@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -30,7 +31,13 @@ from surveys.models import Invitation, Survey, hash_token
 
 def _token_key() -> bytes:
     # A key of its own, derived from SECRET_KEY: rotating SECRET_KEY invalidates outstanding links.
-    return hashlib.sha256(b"lang-nghe invitation token|" + settings.SECRET_KEY.encode()).digest()
+    return _derived_key(settings.SECRET_KEY)
+
+
+@lru_cache(maxsize=4)
+def _derived_key(secret: str) -> bytes:
+    # Keyed on the secret itself, so a changed SECRET_KEY (tests override it) derives its own key.
+    return hashlib.sha256(b"lang-nghe invitation token|" + secret.encode()).digest()
 
 
 def token_for_salt(salt: str) -> str:
