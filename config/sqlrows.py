@@ -19,17 +19,14 @@ from django.db import connection, models
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
-# Field classes whose value, when it is an int, a str, a bool or None, is what the database adapter takes as it is
-# (their get_db_prep_save converts nothing then): their parameters skip the field's conversion on the busiest writes.
+# Field classes whose value, when it is of the Python type given here (or None), is what the database adapter takes
+# as it is (their get_db_prep_save converts nothing then): such parameters skip the field's conversion.
 _PLAIN_FIELDS = (
-    models.AutoField,
-    models.BigAutoField,
-    models.IntegerField,
-    models.CharField,
-    models.TextField,
-    models.BooleanField,
+    (models.IntegerField, int),
+    (models.CharField, str),
+    (models.TextField, str),
+    (models.BooleanField, bool),
 )
-_PLAIN_VALUES = (int, str, bool, type(None))
 
 
 @cache
@@ -44,18 +41,17 @@ def _insert_sql(model: type[models.Model], with_pk: bool) -> str:
 
 
 @cache
-def _insert_fields(model: type[models.Model], with_pk: bool) -> tuple[tuple[models.Field, str, bool, bool], ...]:
-    """(field, attname, plain, computed) per column of the INSERT: `computed` when the field's pre_save makes the
-    value (auto_now and the like), `plain` when its conversion is the identity for plain Python values."""
+def _insert_fields(model: type[models.Model], with_pk: bool) -> tuple[tuple[models.Field, str, tuple, bool], ...]:
+    """(field, attname, plain types, computed) per column of the INSERT: `computed` when the field's pre_save makes
+    the value (auto_now and the like); the plain types are those whose values need no conversion (see above)."""
     fields = []
     for field in model._meta.concrete_fields:
         if field.primary_key and not with_pk:
             continue  # the sequence gives it
-        plain = isinstance(field, _PLAIN_FIELDS) or (
-            isinstance(field, models.ForeignKey) and isinstance(field.target_field, _PLAIN_FIELDS)
-        )
+        kind = field.target_field if isinstance(field, models.ForeignKey) else field
+        plain = next((t for cls, t in _PLAIN_FIELDS if isinstance(kind, cls)), None)
         computed = type(field).pre_save is not models.Field.pre_save
-        fields.append((field, field.attname, plain, computed))
+        fields.append((field, field.attname, (type(None),) if plain is None else (plain, type(None)), computed))
     return tuple(fields)
 
 
@@ -70,7 +66,7 @@ def insert_parts(instances: list[models.Model]) -> tuple[list[str], list[Any]]:
         parts.append(_insert_sql(model, with_pk))
         for field, attname, plain, computed in _insert_fields(model, with_pk):
             value = field.pre_save(instance, add=True) if computed else getattr(instance, attname)
-            params.append(value if plain and type(value) in _PLAIN_VALUES else field.get_db_prep_save(value, db))
+            params.append(value if type(value) in plain else field.get_db_prep_save(value, db))
     return parts, params
 
 
@@ -112,16 +108,31 @@ def insert_together(instances: list[models.Model]) -> None:
     inserted(instances)
 
 
-# Statements prepared by execute_prepared on one connection, at most: each costs the server some memory for the
-# connection's life, and the statements worth preparing are a few fixed shapes.
+# Statements prepared on one connection by execute_prepared, at most (the named ones of surveys/fastpath.py count
+# too): each costs the server some memory for the connection's life, and those worth preparing are a few shapes.
 PREPARED_MAX = 64
 _PLACEHOLDER = re.compile(r"%s")
 
 
 @receiver(connection_created)
-def _forget_prepared_texts(sender: Any, connection: Any, **kwargs: Any) -> None:
+def _forget_prepared(sender: Any, connection: Any, **kwargs: Any) -> None:
     # Prepared statements live and die with the server session: a new connection starts with none.
-    connection.ln_prepared_texts = {}
+    connection.ln_prepared = set()
+
+
+def run_prepared(cursor: Any, name: str, prepare: str, params: list[Any]) -> None:
+    """EXECUTE the statement `name` with `params`, first running `prepare` (its PREPARE) if this connection has not
+    prepared it yet. PostgreSQL only; callers check DB_PREPARED_STATEMENTS."""
+    prepared: set[str] | None = getattr(connection, "ln_prepared", None)
+    if prepared is None:
+        prepared = connection.ln_prepared = set()
+    if name not in prepared:
+        cursor.execute(prepare)
+        prepared.add(name)
+    if params:
+        cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
+    else:
+        cursor.execute(f"EXECUTE {name}")
 
 
 def execute_prepared(cursor: Any, sql: str, params: list[Any]) -> None:
@@ -133,20 +144,14 @@ def execute_prepared(cursor: Any, sql: str, params: list[Any]) -> None:
     if connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
         cursor.execute(sql, params)
         return
-    prepared: dict[str, str] | None = getattr(connection, "ln_prepared_texts", None)
-    if prepared is None:
-        prepared = connection.ln_prepared_texts = {}
-    name = prepared.get(sql)
-    if name is None:
-        if len(prepared) >= PREPARED_MAX:
-            cursor.execute(sql, params)
-            return
-        name = "ln_q" + hashlib.sha256(sql.encode()).hexdigest()[:20]
-        numbers = iter(range(1, len(params) + 1))
-        # The statement's text is the caller's (table and column names from the models), never input (B608).
-        cursor.execute(f"PREPARE {name} AS " + _PLACEHOLDER.sub(lambda _m: f"${next(numbers)}", sql))  # nosec B608
-        prepared[sql] = name
-    if params:
-        cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
-    else:
-        cursor.execute(f"EXECUTE {name}")
+    name = "ln_q" + hashlib.sha256(sql.encode()).hexdigest()[:20]
+    if (
+        name not in getattr(connection, "ln_prepared", ())
+        and len(getattr(connection, "ln_prepared", ())) >= PREPARED_MAX
+    ):
+        cursor.execute(sql, params)
+        return
+    numbers = iter(range(1, len(params) + 1))
+    # The statement's text is the caller's (table and column names from the models), never input (B608).
+    prepare = f"PREPARE {name} AS " + _PLACEHOLDER.sub(lambda _m: f"${next(numbers)}", sql)  # nosec B608
+    run_prepared(cursor, name, prepare, params)

@@ -15,9 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.backends.signals import connection_created
-from django.dispatch import receiver
 
+from config.sqlrows import run_prepared
 from customers.models import Customer
 from surveys.models import Answer, Invitation, Response, Survey
 
@@ -107,22 +106,11 @@ def _plain(sql: str, params: list[Any]) -> tuple[str, list[Any]]:
     return _DOLLAR.sub("%s", sql), [params[i] for i in order]
 
 
-@receiver(connection_created)
-def _forget_prepared(sender: Any, connection: Any, **kwargs: Any) -> None:
-    # Prepared statements live and die with the server session: a new connection starts with none.
-    connection.ln_prepared = set()
-
-
 def _execute(name: str, params: list[Any]) -> tuple[Any, ...] | None:
     sql, types = _STATEMENTS[name]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and settings.DB_PREPARED_STATEMENTS:
-            prepared: set[str] = getattr(connection, "ln_prepared", set())
-            if name not in prepared:
-                cursor.execute(f"PREPARE {name} ({types}) AS {sql}")
-                prepared.add(name)
-                connection.ln_prepared = prepared
-            cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
+            run_prepared(cursor, name, f"PREPARE {name} ({types}) AS {sql}", params)
         else:
             cursor.execute(*_plain(sql, params))
         return cursor.fetchone()

@@ -51,7 +51,7 @@ def test_the_cap_falls_back_to_plain_statements(settings, monkeypatch):
         pytest.skip("prepared statements are PostgreSQL's")
     settings.DB_PREPARED_STATEMENTS = True
     _insert("dung")  # whatever this connection prepared so far, then no room for more
-    monkeypatch.setattr(sqlrows, "PREPARED_MAX", len(connection.ln_prepared_texts))
+    monkeypatch.setattr(sqlrows, "PREPARED_MAX", len(connection.ln_prepared))
     before = _prepared_names()
     with connection.cursor() as cursor:
         sqlrows.execute_prepared(cursor, "SELECT %s::int + %s::int", [2, 3])
