@@ -10,11 +10,16 @@ from django.db import models
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from feedback.rootcause import analysis_summary
+
 
 def _readable(field: Any, value: Any) -> str:
     """A stored value as a person reads it: labels for choices, names for links, local dates, yes/no."""
-    if value is None or value == "":
+    if value is None or value == "" or value == {} or value == []:
         return "—"
+    if isinstance(field, models.JSONField):
+        # The root-cause record is a dict; its Python form ("{'whys': [...]}") means nothing to a reader.
+        return (analysis_summary(value) if isinstance(value, dict) else "") or "—"
     if isinstance(field, models.ManyToManyField):
         target = field.related_model
         ids = [row.get(target._meta.model_name) for row in value if isinstance(row, dict)]

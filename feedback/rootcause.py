@@ -138,3 +138,13 @@ def fishbone_rows(analysis: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
     """(category label, causes) in the fishbone's order, for pages and the report."""
     causes = analysis.get("causes") or {}
     return [(str(label), list(causes.get(key, []))) for key, label in FISHBONE]
+
+
+def analysis_summary(analysis: Mapping[str, Any]) -> str:
+    """The stored analysis as one line a person reads (the field history), not the dict it is stored as."""
+    parts = [
+        f"{_('Why?')} {w.get('why', '')} → {_('Because')} {w.get('because', '')}" for w in analysis.get("whys") or []
+    ]
+    parts += [f"{label}: {', '.join(causes)}" for label, causes in fishbone_rows(analysis) if causes]
+    parts += [f"{label}: {analysis[key]}" for key, label in DISCIPLINES if _text(analysis.get(key))]
+    return "; ".join(parts)

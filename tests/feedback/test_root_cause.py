@@ -154,3 +154,12 @@ def test_staff_cannot_record_the_root_cause(staff_client, action):
     assert page.status_code == 403
     action.refresh_from_db()
     assert action.analysed_at is None
+
+
+@pytest.mark.parametrize(("language", "why"), [("vi", "Vì sao?"), ("en", "Why?")])
+def test_the_field_history_reads_the_analysis_as_words_not_as_a_stored_dict(qm_client, action, language, why):
+    post(qm_client, action, {"method": "5why", **WHYS, "similar_possible": "no"}, language)
+    html = qm_client.get(reverse("action_detail", args=[action.reference]), HTTP_ACCEPT_LANGUAGE=language)
+    history = html.content.decode().split('id="history-h"', 1)[1]
+    assert "{&#x27;whys&#x27;" not in history and "<td>{}</td>" not in history
+    assert f"<td>{why} Vì sao đơn giao trễ? → " in history
