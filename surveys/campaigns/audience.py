@@ -17,6 +17,7 @@ from surveys.invitations import customers_throttled
 from surveys.models import Campaign, Invitation, Survey
 
 S, Skip = Invitation.Status, Invitation.Skip
+UNMATCHED_SHOWN = 10  # the preview names the first few unknown lines of a pasted list and counts the rest
 
 
 def _valid_email(address: str) -> bool:
@@ -27,9 +28,13 @@ def _valid_email(address: str) -> bool:
     return True
 
 
+def _list_keys(audience_list: str) -> list[str]:
+    return [line.strip() for line in audience_list.splitlines() if line.strip()]
+
+
 def audience(campaign: Campaign) -> QuerySet[Customer]:
     customers = Customer.objects.filter(erased_at__isnull=True)
-    keys = [line.strip() for line in campaign.audience_list.splitlines() if line.strip()]
+    keys = _list_keys(campaign.audience_list)
     if keys:
         customers = customers.filter(Q(email__in=[k.lower() for k in keys]) | Q(external_id__in=keys))
     if campaign.segment:
@@ -39,6 +44,22 @@ def audience(campaign: Campaign) -> QuerySet[Customer]:
     if campaign.customer_type:
         customers = customers.filter(customer_type=campaign.customer_type)
     return customers.order_by("id")
+
+
+def audience_list_unmatched(audience_list: str) -> list[str]:
+    """The lines of a pasted list that name no customer (a mistyped address, an unknown external id), in the
+    list's order: without them a typo silently shrinks the audience and nobody learns which customer was missed."""
+    keys = _list_keys(audience_list)
+    if not keys:
+        return []
+    found = Customer.objects.filter(erased_at__isnull=True).filter(
+        Q(email__in=[k.lower() for k in keys]) | Q(external_id__in=keys)
+    )
+    emails, external_ids = set(), set()
+    for email, external_id in found.values_list("email", "external_id"):
+        emails.add(email.lower())
+        external_ids.add(external_id)
+    return [k for k in dict.fromkeys(keys) if k.lower() not in emails and k not in external_ids]
 
 
 # One throttle rule for campaigns and single requests (the API's, surveys/invitations.py).
@@ -82,7 +103,10 @@ def campaign_audience_preview(*, survey: Survey, now: datetime | None = None, **
         if reason:
             skipped[str(Skip(reason).label)] += 1
     unfiltered = not any(filters.get(k) for k in ("segment", "language", "customer_type", "audience_list"))
+    unmatched = audience_list_unmatched(filters.get("audience_list") or "")
     return {
+        "unmatched": unmatched[:UNMATCHED_SHOWN],
+        "unmatched_count": len(unmatched),
         "matched": len(reasons),
         "invited": len(reasons) - sum(skipped.values()),
         "skipped": dict(skipped),

@@ -228,6 +228,35 @@ def test_with_no_customers_yet_the_audience_says_to_add_them_not_to_change_the_f
     assert "hãy đổi bộ lọc" in html and "Chưa có khách hàng nào để gửi" not in html
 
 
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("vi", "2 dòng trong danh sách khách hàng không khớp khách hàng nào nên bị bỏ ra:"),
+        ("en", "2 lines of the customer list match no customer and are left out:"),
+    ],
+)
+def test_lines_of_a_pasted_list_that_match_no_customer_are_named_before_sending(qm_client, qm, language, said):
+    # A quality manager pastes addresses from a spreadsheet: a mistyped one used to vanish without a word, and
+    # "2 customers match" did not say which of the four lines was missed.
+    survey = make_survey(kind="nps", owner=qm)
+    CustomerFactory(email="hoa@example.com")
+    CustomerFactory(email="an@example.com", external_id="CRM-7")
+    form = {"name": "Đợt đầu", "expiry_days": "30", "max_reminders": "1"}
+    listed = "Hoa@Example.com\nCRM-7\nhoa@exmple.com\nCRM-8\nCRM-8"
+    page = qm_client.post(
+        reverse("campaign_new", args=[survey.pk]), {**form, "audience_list": listed}, HTTP_ACCEPT_LANGUAGE=language
+    )
+    html = page.content.decode()
+    section = html.split('data-testid="audience-unmatched"', 1)[1].split("</div>", 1)[0]
+    assert said in section
+    assert "<li>hoa@exmple.com</li><li>CRM-8</li></ul>" in section and "Hoa@Example.com" not in section
+    # Every line found: no warning.
+    html = qm_client.post(
+        reverse("campaign_new", args=[survey.pk]), {**form, "audience_list": "hoa@example.com\nCRM-7"}
+    ).content.decode()
+    assert 'data-testid="audience-unmatched"' not in html and "2 khách hàng phù hợp." in html
+
+
 def test_a_test_send_goes_to_the_quality_manager_only_and_changes_nothing(qm_client, qm):
     qm.email = "lan.qm@example.com"
     qm.save()
