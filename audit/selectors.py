@@ -181,16 +181,20 @@ class TrailFilter:
     actor: str = ""
     start: date | None = None
     end: date | None = None
+    # The query's date parameters ("start", "end") that were given but could not be read: not applied, and said so.
+    unread: tuple[str, ...] = ()
 
     @classmethod
     def from_query(cls, data: Any) -> TrailFilter:
         kind = data.get("type", "")
+        days = {name: parse_day(data.get(name)) for name in ("start", "end")}
         return cls(
             record_type=kind if kind in registered() else "",
             record_id=data.get("record", "").strip()[:40],
             actor=data.get("who", "").strip()[:150],
-            start=parse_day(data.get("start")),
-            end=parse_day(data.get("end")),
+            start=days["start"],
+            end=days["end"],
+            unread=tuple(n for n, day in days.items() if day is None and (data.get(n) or "").strip()),
         )
 
     def query(self) -> QuerySet[AuditEntry]:

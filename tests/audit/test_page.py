@@ -94,3 +94,21 @@ def test_the_trail_reads_in_the_readers_language_not_in_stored_codes(qm_client, 
     rows = _csv(qm_client.get(reverse("audit_export"), {"record": case.reference}, HTTP_ACCEPT_LANGUAGE="vi"))
     status = next(r for r in rows[1:] if r[7] == "trạng thái" and r[8] != "—")
     assert (status[8], status[9]) == ("Đã tiếp nhận", "Đã xác nhận")
+
+
+@pytest.mark.parametrize(
+    ("query", "language", "said"),
+    [
+        ({"start": "2026-13-45"}, "vi", "“Từ ngày” không phải là ngày hợp lệ"),
+        ({"end": "hôm qua"}, "en", "“To” is not a valid date: the trail is shown without it."),
+        ({"start": "x", "end": "2026-02-30"}, "en", "“From” and “To” are not valid dates"),
+    ],
+)
+def test_a_date_that_cannot_be_read_is_said_not_silently_dropped(qm_client, qm, query, language, said):
+    # An edited or bookmarked address with a date the page cannot read used to show the whole trail as if filtered.
+    make_survey(owner=qm)
+    page = qm_client.get(reverse("audit_trail"), query, HTTP_ACCEPT_LANGUAGE=language)
+    html = page.content.decode()
+    assert page.status_code == 200 and said in html and 'data-testid="audit-unread-date"' in html
+    fine = qm_client.get(reverse("audit_trail"), {"start": "2026-01-01"}, HTTP_ACCEPT_LANGUAGE=language)
+    assert 'data-testid="audit-unread-date"' not in fine.content.decode()
