@@ -224,4 +224,10 @@ def change_rows(entry: AuditEntry) -> Iterator[tuple[str, str, str]]:
         if name in ("link", "secret"):
             before, after = (str(MARKERS.get(v, v)) if isinstance(v, str) else v for v in (before, after))
         field = _field(entry.record_type, name)
+        spec = registered().get(canonical_type(entry.record_type))
+        reader = spec.readers.get(name) if spec is not None else None
+        if reader is not None:
+            # The app's own words for a structured value (a root-cause analysis), "—" when there is none.
+            yield field_label(entry.record_type, name), *((reader(v) if v else "") or "—" for v in (before, after))
+            continue
         yield field_label(entry.record_type, name), readable(before, field), readable(after, field)

@@ -16,7 +16,7 @@ import contextvars
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -41,6 +41,8 @@ class Audited:
     personal: frozenset[str] = frozenset()
     label: Callable[[Any], str] = str
     many: frozenset[str] = field(default_factory=frozenset)
+    # How a person reads a field's stored value when generic rules would show its structure (a JSON analysis).
+    readers: Mapping[str, Callable[[Any], str]] = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, Audited] = {}
@@ -55,14 +57,16 @@ def register(
     personal: Iterable[str] = (),
     label: Callable[[Any], str] = str,
     former_labels: Iterable[str] = (),
+    readers: Mapping[str, Callable[[Any], str]] | None = None,
 ) -> None:
     """Declare a quality record and the fields the trail follows. Called from each app's AppConfig.ready().
 
     `former_labels` are the record type's names in entries written before its model moved to another app: entries
-    are never rewritten, so readers map those names to the current one (`canonical_type`)."""
+    are never rewritten, so readers map those names to the current one (`canonical_type`). `readers` turn a field's
+    stored value (as the entry holds it) into the words the trail's page and export show, in the reader's language."""
     names = tuple(fields)
     many = frozenset(n for n in names if model._meta.get_field(n).many_to_many)
-    _REGISTRY[model._meta.label_lower] = Audited(model, names, frozenset(personal), label, many)
+    _REGISTRY[model._meta.label_lower] = Audited(model, names, frozenset(personal), label, many, dict(readers or {}))
     for former in former_labels:
         _FORMER[former] = model._meta.label_lower
 

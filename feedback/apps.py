@@ -19,6 +19,7 @@ class FeedbackConfig(AppConfig):
             PublicHoliday,
             TimeLimit,
         )
+        from feedback.rootcause import analysis_summary
 
         register(
             ComplaintCase,
@@ -42,6 +43,7 @@ class FeedbackConfig(AppConfig):
                 "root_cause", "root_cause_method", "similar_possible", "similar_nonconformities", "root_cause_analysis",
                 "analysed_at", "update_risks", "qms_change", "closed_at",
             ],
+            readers={"root_cause_analysis": lambda value: analysis_summary(value) if isinstance(value, dict) else ""},
         )  # fmt: skip
         register(
             ActionEvidence,

@@ -163,3 +163,14 @@ def test_the_field_history_reads_the_analysis_as_words_not_as_a_stored_dict(qm_c
     history = html.content.decode().split('id="history-h"', 1)[1]
     assert "{&#x27;whys&#x27;" not in history and "<td>{}</td>" not in history
     assert f"<td>{why} Vì sao đơn giao trễ? → " in history
+
+
+@pytest.mark.parametrize(("language", "why"), [("vi", "Vì sao?"), ("en", "Why?")])
+def test_the_audit_trail_reads_the_analysis_as_words_on_its_page_and_in_its_export(qm_client, action, language, why):
+    post(qm_client, action, {"method": "5why", **WHYS, "similar_possible": "no"}, language)
+    query = {"type": "feedback.correctiveaction", "record": action.pk}
+    page = qm_client.get(reverse("audit_trail"), query, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f"{why} Vì sao đơn giao trễ? → " in page
+    assert "because:" not in page and "whys:" not in page  # the stored keys, as the generic reading showed them
+    export = b"".join(qm_client.get(reverse("audit_export"), query, HTTP_ACCEPT_LANGUAGE=language).streaming_content)
+    assert f"{why} Vì sao đơn giao trễ? → ".encode() in export and b"whys:" not in export
