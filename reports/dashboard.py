@@ -51,20 +51,25 @@ class Filters:
 
     @property
     def previous(self) -> tuple[date, date]:
-        """The range just before this one, for "change since the previous period": as many calendar months (or
-        quarters) back as the range spans at month (quarter) granularity — January–March 2026 is compared with
-        October–December 2025, not with the 90 days before — and the same number of days for weeks."""
-        if self.granularity in ("month", "quarter"):
-            step = 1 if self.granularity == "month" else 3
-            first = (self.start.year * 12 + self.start.month - 1) // step
-            last = (self.end.year * 12 + self.end.month - 1) // step
-            months = (last - first + 1) * step
-            end_is_month_end = self.end.day == calendar.monthrange(self.end.year, self.end.month)[1]
-            start = _shift_months(self.start, -months, month_end=False)
-            end = _shift_months(self.end, -months, month_end=end_is_month_end)
-            return start, min(end, self.start - timedelta(days=1))
-        length = (self.end - self.start).days + 1
-        return self.start - timedelta(days=length), self.start - timedelta(days=1)
+        return previous_range(self.start, self.end, self.granularity)
+
+
+def previous_range(start: date, end: date, granularity: str = "month") -> tuple[date, date]:
+    """The range just before this one, for "change since the previous period": as many calendar months (or
+    quarters) back as the range spans at month (quarter) granularity — January–March 2026 is compared with
+    October–December 2025, not with the 90 days before — and the same number of days for weeks. The dashboard and
+    the management-review pack both read it, so one period has one "previous period" wherever it is shown."""
+    if granularity in ("month", "quarter"):
+        step = 1 if granularity == "month" else 3
+        first = (start.year * 12 + start.month - 1) // step
+        last = (end.year * 12 + end.month - 1) // step
+        months = (last - first + 1) * step
+        end_is_month_end = end.day == calendar.monthrange(end.year, end.month)[1]
+        before_start = _shift_months(start, -months, month_end=False)
+        before_end = _shift_months(end, -months, month_end=end_is_month_end)
+        return before_start, min(before_end, start - timedelta(days=1))
+    length = (end - start).days + 1
+    return start - timedelta(days=length), start - timedelta(days=1)
 
 
 def default_range(today: date | None = None) -> tuple[date, date]:

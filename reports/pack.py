@@ -39,6 +39,16 @@ def _date(value: str | None) -> str:
     return formats.date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT") if value else ""
 
 
+def _previous_period(inputs: dict[str, Any]) -> str:
+    """The sentence naming the range every "Previous period" column of the pack compares with."""
+    if not inputs.get("previous_period"):
+        return ""
+    first, last = inputs["previous_period"]
+    return _("Previous period: %(range)s (the same calendar months before).") % {
+        "range": f"{_date(first)} – {_date(last)}"
+    }
+
+
 def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -> dict[str, Any]:
     """Every line of the pack, labelled and formatted in the current language."""
     from feedback.models import ActionStatus, EffectivenessReview
@@ -103,6 +113,8 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
     corrective = inputs["corrective_actions"]
     return {
         "period": f"{_date(inputs['period'][0])} – {_date(inputs['period'][1])}",
+        # Packs signed before the range was kept have none: their line is left out rather than guessed.
+        "previous_period": _previous_period(inputs),
         "satisfaction": satisfaction,
         "complaints": {
             "received": number(complaints["received"]),
@@ -186,6 +198,8 @@ def pack_pdf(review: ManagementReview, view: dict[str, Any]) -> bytes:
     if not view["satisfaction"]:
         story.append(p(_("No survey answers in this period.")))
     else:
+        if view["previous_period"]:
+            story.append(p(view["previous_period"]))
         # The one meaning of "detractors" in every page and pack (surveys.scoring.DETRACTOR_BANDS), said once.
         story.append(p(_("Detractors: NPS 0–6, CSAT 1–2, CES 6–7 (the standard bands, whatever a survey's "
                          "closed-loop thresholds).")))  # fmt: skip

@@ -185,3 +185,26 @@ def test_the_pack_and_its_page_say_which_detractors_they_count(qm, data, qm_clie
     assert "Người phản đối: NPS 0–6, CSAT 1–2, CES 6–7" in text
     dashboard = qm_client.get(reverse("dashboard"), {"survey": data.pk}).content.decode()
     assert "Người phản đối: NPS 0–6, CSAT 1–2, CES 6–7" in dashboard
+
+
+def test_the_previous_period_is_the_dashboards_the_same_calendar_months_before(qm, qm_client):
+    # A review of Q1 2026 (1 January – 31 March, 90 days). The dashboard's "previous period" is October – December
+    # 2025; the pack took the 90 days before, 3 October – 31 December, and left out 1 and 2 October: here the 20
+    # detractors answered then, so the pack read NPS 100 before (n = 20) where the dashboard reads 0 (n = 40).
+    from reports.dashboard import Filters, dashboard_build
+
+    survey = make_survey(kind="nps", owner=qm)
+    tz = timezone.get_current_timezone()
+    for day, scores in ((date(2025, 10, 1), [2] * 20), (date(2025, 11, 15), [10] * 20), (date(2026, 2, 10), [10] * 40)):
+        for score in scores:
+            make_response(survey, score, at=timezone.datetime(day.year, day.month, day.day, 9, tzinfo=tz))
+    rollup_refresh()
+    review = new_review(qm, period_start=date(2026, 1, 1), period_end=date(2026, 3, 31))
+    (row,) = review_inputs(review)["satisfaction"]
+    board = dashboard_build(Filters(survey=survey, start=date(2026, 1, 1), end=date(2026, 3, 31)))
+    assert board.previous_range == (date(2025, 10, 1), date(2025, 12, 31))
+    assert row["before"]["n"] == board.previous_total.n == 40
+    assert row["before"]["value"] == pytest.approx(board.previous_total.value) == 0.0
+    assert row["change"]["p_value"] == pytest.approx(board.change.p_value)
+    html = qm_client.get(reverse("review_detail", args=[review.pk])).content.decode()
+    assert "Kỳ trước: 01/10/2025 – 31/12/2025" in html
