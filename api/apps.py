@@ -12,7 +12,9 @@ class ApiConfig(AppConfig):
 
         # A key is a door into the quality records: who made it, its scope and its revocation are on the trail.
         # Never its hash: the trail is read by auditors, and a hash of a high-entropy key is still its fingerprint.
-        register(ApiKey, fields=["name", "prefix", "scope", "created_by", "revoked_at", "revoked_by"])
+        register(
+            ApiKey, fields=["name", "prefix", "scope", "created_by", "revoked_at", "revoked_by"], made_on_trail=True
+        )
         self._forget_checked_keys_on_change(ApiKey)
 
     @staticmethod

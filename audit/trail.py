@@ -43,6 +43,10 @@ class Audited:
     many: frozenset[str] = field(default_factory=frozenset)
     # How a person reads a field's stored value when generic rules would show its structure (a JSON analysis).
     readers: Mapping[str, Callable[[Any], str]] = field(default_factory=dict)
+    # Every row is made by a service that writes its first entry: a row the trail never mentions was made behind
+    # its back (a forged case or effectiveness review), and `audit_verify` says so. Off for records made in bulk
+    # without an entry each (responses, a campaign's invitations) and for rows seeded by migrations.
+    made_on_trail: bool = False
 
 
 _REGISTRY: dict[str, Audited] = {}
@@ -58,15 +62,19 @@ def register(
     label: Callable[[Any], str] = str,
     former_labels: Iterable[str] = (),
     readers: Mapping[str, Callable[[Any], str]] | None = None,
+    made_on_trail: bool = False,
 ) -> None:
     """Declare a quality record and the fields the trail follows. Called from each app's AppConfig.ready().
 
-    `former_labels` are the record type's names in entries written before its model moved to another app: entries
-    are never rewritten, so readers map those names to the current one (`canonical_type`). `readers` turn a field's
-    stored value (as the entry holds it) into the words the trail's page and export show, in the reader's language."""
+    `made_on_trail`: every row of the model has an entry (see Audited). `former_labels` are the record type's names
+    in entries written before its model moved to another app: entries are never rewritten, so readers map those
+    names to the current one (`canonical_type`). `readers` turn a field's stored value (as the entry holds it) into
+    the words the trail's page and export show, in the reader's language."""
     names = tuple(fields)
     many = frozenset(n for n in names if model._meta.get_field(n).many_to_many)
-    _REGISTRY[model._meta.label_lower] = Audited(model, names, frozenset(personal), label, many, dict(readers or {}))
+    _REGISTRY[model._meta.label_lower] = Audited(
+        model, names, frozenset(personal), label, many, readers=dict(readers or {}), made_on_trail=made_on_trail
+    )
     for former in former_labels:
         _FORMER[former] = model._meta.label_lower
 

@@ -42,7 +42,8 @@ def chain_break(chunk: int = 2000) -> Break | None:
 
 
 def record_breaks(limit: int = 20) -> list[Break]:
-    """Audited records whose stored values differ from what the trail last recorded: changed off the record."""
+    """Audited records whose stored values differ from what the trail last recorded (changed off the record), and
+    records of a `made_on_trail` type that the trail never mentions (made off the record)."""
     specs = registered()
     # record type → id → field → (value, seq of the entry that set it)
     state: dict[str, dict[str, dict[str, tuple[Any, int]]]] = defaultdict(dict)
@@ -87,6 +88,16 @@ def record_breaks(limit: int = 20) -> list[Break]:
                              "field": model._meta.get_field(name).verbose_name, "seq": seq}))  # fmt: skip
                 if len(found) >= limit:
                     return found
+    for kind, spec in specs.items():
+        if not spec.made_on_trail or len(found) >= limit:
+            continue
+        known = set(state.get(kind, {})) | set(deleted.get(kind, {}))
+        for pk in spec.model._default_manager.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=2000):
+            if str(pk) not in known:
+                found.append(Break(None, _("%(record)s #%(id)s has no entry in the trail: it was made outside it.") % {
+                    "record": spec.model._meta.verbose_name, "id": pk}))  # fmt: skip
+                if len(found) >= limit:
+                    break
     for kind, records in deleted.items():
         model = specs[kind].model
         for record_id in model._default_manager.filter(pk__in=list(records)).values_list("pk", flat=True):

@@ -18,5 +18,6 @@ class CustomersConfig(AppConfig):
                     "erased_at"],
             personal=["name", "email", "phone", "external_id"],
             label=lambda customer: f"#{customer.pk}",
+            made_on_trail=True,
             former_labels=["surveys.customer"],
         )  # fmt: skip

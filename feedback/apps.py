@@ -34,6 +34,7 @@ class FeedbackConfig(AppConfig):
             # Free text that can quote the customer (a detractor's comment is copied into the description) goes in
             # as a digest too: the trail cannot be rewritten, so it must not keep what an erasure removes.
             personal=["contact_name", "contact_email", "contact_phone", "description", "remedy_sought", "resolution"],
+            made_on_trail=True,
         )  # fmt: skip
         register(
             CorrectiveAction,
@@ -44,17 +45,24 @@ class FeedbackConfig(AppConfig):
                 "analysed_at", "update_risks", "qms_change", "closed_at",
             ],
             readers={"root_cause_analysis": lambda value: analysis_summary(value) if isinstance(value, dict) else ""},
+            made_on_trail=True,
         )  # fmt: skip
         register(
             ActionEvidence,
             fields=["action", "step", "name", "content_type", "size", "sha256", "description", "uploaded_by"],
             label=lambda evidence: f"{evidence.action.reference} {evidence.name}",
+            made_on_trail=True,
         )
-        register(ActionItem, fields=["action", "description", "owner", "due_date", "status", "completed_at"])
+        register(
+            ActionItem,
+            fields=["action", "description", "owner", "due_date", "status", "completed_at"],
+            made_on_trail=True,
+        )
         register(
             EffectivenessReview,
             fields=["action", "method", "evidence", "reviewer", "reviewed_on", "result"],
             label=lambda review: f"{review.action.reference} {review.reviewed_on}",
+            made_on_trail=True,
         )
         # The business calendar moves every later due date, so its changes are on the trail too.
         register(

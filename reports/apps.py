@@ -33,12 +33,14 @@ class ReportsConfig(AppConfig):
                 "resources",
                 "active",
             ],
+            made_on_trail=True,
         )
         # The frozen figures (`snapshot`) enter the trail as their SHA-256, in the sign-off's entry.
         register(
             ManagementReview,
             fields=["title", "period_start", "period_end", "status", "prepared_by", "decisions", "signed_by",
                     "signed_at", "previous", "chair", "attendees", "analyses"],
+            made_on_trail=True,
         )  # fmt: skip
         register(
             ReviewAction,

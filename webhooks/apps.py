@@ -11,4 +11,8 @@ class WebhooksConfig(AppConfig):
         from webhooks.models import WebhookEndpoint
 
         # The secret itself never enters the trail: a roll is recorded as an extra change ("rolled").
-        register(WebhookEndpoint, fields=["url", "description", "events", "active", "disabled_reason", "auto_disabled"])
+        register(
+            WebhookEndpoint,
+            fields=["url", "description", "events", "active", "disabled_reason", "auto_disabled"],
+            made_on_trail=True,
+        )

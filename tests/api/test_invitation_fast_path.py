@@ -116,9 +116,10 @@ def test_a_failed_write_makes_nothing_and_the_call_is_still_logged(api, survey, 
         raise OperationalError("the database went away")
 
     # The last statement (the audit entry, the idempotency record and the call's log row) fails.
+    customer = CustomerFactory()
     monkeypatch.setattr("audit.trail._store", broken)
     entries = AuditEntry.objects.count()
-    response = api.post(URL, {"survey": survey.pk, "customer_id": CustomerFactory().pk}, **{"Idempotency-Key": "x"})
+    response = api.post(URL, {"survey": survey.pk, "customer_id": customer.pk}, **{"Idempotency-Key": "x"})
     assert response.status_code == 503 and response.json()["error"]["code"] == "unavailable"
     assert not Invitation.objects.exists() and not IdempotencyRecord.objects.exists()
     assert AuditEntry.objects.count() == entries  # the invitation's entry went with it

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 
 from audit.models import AuditEntry, AuditHead
 from audit.trail import GENESIS, entry_hash
@@ -125,6 +125,38 @@ def test_a_record_deleted_outside_the_trail_is_found():
     Customer.objects.filter(pk=customer.pk).delete()
     with translation.override("en"):
         assert any("deleted outside the trail" in str(b) for b in record_breaks())
+
+
+def test_a_record_made_outside_the_trail_is_found():
+    # A complaint case, a corrective action's effectiveness review or a customer inserted straight into the database
+    # (a case "closed on time" that lifts the on-time share, a forged "effective" review) left no entry at all, and
+    # audit_verify said "Every audited record matches the trail": it only compared records the trail had seen.
+    from feedback import corrective
+    from feedback.models import CorrectiveAction, EffectivenessReview
+
+    qm = quality_manager()
+    case = workflow.case_create(channel="phone", description="Trễ", contact_name="Lan")
+    action = corrective.action_create(owner=qm, title="Giao hàng trễ", nonconformity="Trễ hàng")
+    assert record_breaks() == []
+    forged_case = ComplaintCase.objects.get(pk=case.pk)
+    forged_case.pk, forged_case.reference = None, "CMP-2026-999999"
+    forged_case.save()
+    forged_review = EffectivenessReview.objects.create(
+        action=CorrectiveAction.objects.get(pk=action.pk),
+        method="m",
+        evidence="e",
+        reviewer=qm,
+        reviewed_on=timezone.localdate(),
+        result="effective",
+    )
+    forged_customer = Customer.objects.create(name="Giả", email="gia@example.com")
+    with translation.override("en"):
+        texts = [str(b) for b in record_breaks()]
+    assert len(texts) == 3, texts
+    for record in (forged_case, forged_review, forged_customer):
+        assert any(f"#{record.pk} has no entry in the trail" in t for t in texts), texts
+    with pytest.raises(CommandError, match="changed outside the trail"):
+        verify()
 
 
 def test_personal_data_never_enters_the_trail_in_clear():

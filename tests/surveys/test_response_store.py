@@ -78,7 +78,8 @@ def test_the_orm_variant_stores_the_response_its_answers_and_the_answered_time(s
     assert [a[1:] for a in stored["answers"]] == [(4, "", None), (None, "Giao chậm, “nhân viên” tốt", None),
                                                    (None, "", [0, 2]), (1, "", None)]  # fmt: skip
     # A response is its own immutable record: storing one appends nothing to the trail (no chain lock, no INSERT).
-    assert AuditEntry.objects.count() == before + 1  # the invitation's creation, nothing for the response
+    # The customer's and the invitation's creation, nothing for the response.
+    assert AuditEntry.objects.count() == before + 2
 
 
 def test_a_second_response_for_one_invitation_is_refused_by_every_variant(survey):
