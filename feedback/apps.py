@@ -45,6 +45,11 @@ class FeedbackConfig(AppConfig):
                 "analysed_at", "update_risks", "qms_change", "closed_at",
             ],
             readers={"root_cause_analysis": lambda value: analysis_summary(value) if isinstance(value, dict) else ""},
+            # Its text starts as the case's words (title and nonconformity are pre-filled from a complaint that can
+            # name the customer): digests, as the case's description, so an erasure leaves none of it in the trail;
+            # and the label is the reference alone, not "reference title".
+            personal=["title", "nonconformity", "containment", "decision_reason", "root_cause"],
+            label=lambda action: action.reference,
             made_on_trail=True,
         )  # fmt: skip
         register(

@@ -15,7 +15,7 @@ from audit.verify import chain_break, record_breaks
 from customers import services as customers
 from customers.models import Customer
 from feedback import workflow
-from feedback.models import ComplaintCase
+from feedback.models import ComplaintCase, CorrectiveAction
 from surveys import building
 from surveys.models import Survey
 from tests.factories import make_survey, quality_manager
@@ -132,7 +132,7 @@ def test_a_record_made_outside_the_trail_is_found():
     # (a case "closed on time" that lifts the on-time share, a forged "effective" review) left no entry at all, and
     # audit_verify said "Every audited record matches the trail": it only compared records the trail had seen.
     from feedback import corrective
-    from feedback.models import CorrectiveAction, EffectivenessReview
+    from feedback.models import EffectivenessReview
 
     qm = quality_manager()
     case = workflow.case_create(channel="phone", description="Trễ", contact_name="Lan")
@@ -230,3 +230,22 @@ def test_a_field_empty_when_the_record_was_made_and_set_directly_later_is_found(
     assert len(breaks) == 1 and f"#{case.pk}" in breaks[0] and "closed" in breaks[0]
     with pytest.raises(CommandError, match="changed outside the trail"):
         verify()
+
+
+def test_a_value_recorded_in_clear_before_its_field_became_a_digest_still_verifies(monkeypatch):
+    # A corrective action's text entered the trail in clear until it was kept as a digest (it can quote the
+    # customer); entries are never rewritten, so verify compares the old clear value by its digest.
+    import dataclasses
+
+    from audit import trail
+    from feedback import corrective
+
+    spec = trail._REGISTRY["feedback.correctiveaction"]
+    monkeypatch.setitem(trail._REGISTRY, "feedback.correctiveaction", dataclasses.replace(spec, personal=frozenset()))
+    action = corrective.action_create(owner=quality_manager(), title="Giao hàng trễ", nonconformity="Trễ hàng")
+    assert AuditEntry.objects.get(record_id=str(action.pk), action="create").changes["title"][1] == "Giao hàng trễ"
+    monkeypatch.setitem(trail._REGISTRY, "feedback.correctiveaction", spec)
+    assert record_breaks() == []
+    CorrectiveAction.objects.filter(pk=action.pk).update(title="Đã sửa ngoài nhật ký")
+    with translation.override("en"):
+        assert [b.seq for b in record_breaks()] and "title" in str(record_breaks()[0])

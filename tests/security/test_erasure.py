@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEntry
+from audit.verify import record_breaks
 from customers.models import Customer, ErasureRecord
 from customers.services import customer_erase
 from feedback import corrective, workflow
@@ -84,18 +85,21 @@ def test_erasure_leaves_no_copy_in_cases_timelines_email_logs_history_or_exports
         ),
         *CorrectiveAction.objects.values_list("title", "nonconformity"),
         *CorrectiveAction.history.values_list("title", "nonconformity"),
-        # The audit trail (append-only) keeps personal fields and free text that can quote a customer as digests.
+        # The audit trail (append-only) keeps personal fields and free text that can quote a customer as digests:
+        # the corrective action's too (its title and nonconformity start as the case's words; they were kept in
+        # clear, in its entries' changes and label, where no erasure could reach them).
         *(
-            (json.dumps(changes, ensure_ascii=False),)
-            for changes in AuditEntry.objects.exclude(record_type="feedback.correctiveaction").values_list(
-                "changes", flat=True
-            )
+            (json.dumps(changes, ensure_ascii=False), label)
+            for changes, label in AuditEntry.objects.values_list("changes", "record_label")
         ),
     ]
     for row in rows:
         for value in row:
             assert not any(needle.lower() in (value or "").lower() for needle in needles), value
     assert not path.exists() and not ExportJob.objects.filter(pk=job.pk).exists()
+    # The redaction is on the trail: a lawful erasure is not reported as the action changed outside it.
+    assert AuditEntry.objects.filter(record_type="feedback.correctiveaction", action="erase").count() == 1
+    assert record_breaks() == []
     # The scores stay, anonymous, and the case stays a quality record.
     assert Answer.objects.get(response__customer=customer, number__isnull=False).number == 1
     assert ComplaintCase.objects.filter(pk=case.pk).exists()
