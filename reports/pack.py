@@ -61,6 +61,9 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
         change = row["change"]
         if change["difference"] is None or not row["before"]["enough"]:
             change_text = _("no comparable previous period")
+        elif not row["now"]["enough"]:
+            # As on the dashboard: no change (and no "significant") beside a figure too small to show.
+            change_text = _("not enough responses (n = %(n)s)") % {"n": number(row["now"]["n"])}
         else:
             verdict = _("significant") if change["significant"] else _("not significant")
             sign = "+" if change["difference"] > 0 else ""

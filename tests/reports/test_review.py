@@ -208,3 +208,24 @@ def test_the_previous_period_is_the_dashboards_the_same_calendar_months_before(q
     assert row["change"]["p_value"] == pytest.approx(board.change.p_value)
     html = qm_client.get(reverse("review_detail", args=[review.pk])).content.decode()
     assert "Kỳ trước: 01/10/2025 – 31/12/2025" in html
+
+
+def test_no_change_is_called_significant_beside_a_figure_below_the_minimum_n(qm, qm_client, settings):
+    # 40 promoters last period, 3 detractors now: the exact test calls NPS 100 → −100 significant (p < 0.001), but
+    # "now" reads "not enough responses (n = 3)". The dashboard shows no change then; the pack printed
+    # "−200,0 (significant, p < 0,001)" beside it.
+    settings.REPORTS_MIN_N = 30
+    survey = make_survey(kind="nps", owner=qm)
+    tz = timezone.get_current_timezone()
+    for day, scores in ((date(2025, 12, 10), [10] * 40), (date(2026, 2, 10), [2] * 3)):
+        for score in scores:
+            make_response(survey, score, at=timezone.datetime(day.year, day.month, day.day, 9, tzinfo=tz))
+    rollup_refresh()
+    review = new_review(qm, period_start=date(2026, 1, 1), period_end=date(2026, 3, 31))
+    (row,) = review_inputs(review)["satisfaction"]
+    assert row["change"]["significant"] and not row["now"]["enough"] and row["before"]["enough"]
+    html = qm_client.get(reverse("review_detail", args=[review.pk])).content.decode()
+    table = html[html.index('data-testid="review-satisfaction"') :].split("</table>")[0]
+    cells = table.split("<td>")[1:]
+    assert cells[0].startswith("chưa đủ câu trả lời (n = 3)") and cells[2].startswith("chưa đủ câu trả lời (n = 3)")
+    assert "có ý nghĩa" not in table, cells[2]
