@@ -54,6 +54,11 @@ class Filters:
         return previous_range(self.start, self.end, self.granularity)
 
 
+def whole_months(start: date, end: date) -> bool:
+    """The range runs from the first day of a month to the last day of a month."""
+    return start.day == 1 and end.day == calendar.monthrange(end.year, end.month)[1]
+
+
 def previous_range(start: date, end: date, granularity: str = "month") -> tuple[date, date]:
     """The range just before this one, for "change since the previous period": as many calendar months (or
     quarters) back as the range spans at month (quarter) granularity — January–March 2026 is compared with

@@ -13,7 +13,7 @@ from typing import Any
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from reports.dashboard import decimals, measure_name
+from reports.dashboard import decimals, measure_name, whole_months
 from reports.formatting import number, p_value
 from reports.models import ManagementReview, Metric
 from reports.pack_records import estimate_text, records_view
@@ -44,9 +44,10 @@ def _previous_period(inputs: dict[str, Any]) -> str:
     if not inputs.get("previous_period"):
         return ""
     first, last = inputs["previous_period"]
-    return _("Previous period: %(range)s (the same calendar months before).") % {
-        "range": f"{_date(first)} – {_date(last)}"
-    }
+    period = f"{_date(first)} – {_date(last)}"
+    if whole_months(date.fromisoformat(inputs["period"][0]), date.fromisoformat(inputs["period"][1])):
+        return _("Previous period: %(range)s (the same calendar months before).") % {"range": period}
+    return _("Previous period: %(range)s (as many days just before).") % {"range": period}
 
 
 def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from audit.trail import audit_record, audit_record_many, audit_snapshot, audit_stored, canonical
 from reports import stats
 from reports.complaints import complaint_summary
-from reports.dashboard import STATS, change, headline, min_n, previous_range
+from reports.dashboard import STATS, change, headline, min_n, previous_range, whole_months
 from reports.models import DailyRollup, ManagementReview, QualityObjective, ReviewAction
 from reports.objectives import objective_progress
 from reports.review_records import action_status, measurement_inputs, records_inputs, risks_inputs
@@ -134,10 +134,11 @@ def review_inputs(review: ManagementReview, *, live: bool = False) -> dict[str, 
     if review.locked and review.snapshot and not live:
         return review.snapshot
     start, end = review.period_start, review.period_end
-    # The previous period as the dashboard (by month) takes it: the same calendar months before. The same number of
-    # days before made a quarter's "previous period" start on 3 October, not 1 October, and the pack's figure, its
-    # change and its p-value disagreed with the dashboard's for the same period.
-    before = previous_range(start, end, "month")
+    # The previous period as the dashboard takes it for the same range: whole calendar months (a quarter, a year)
+    # against the same calendar months before, as the dashboard by month; any other range against as many days
+    # just before, as the dashboard by week. The days before made a quarter's "previous period" start on 3 October,
+    # not 1 October, and the pack's figure, change and p-value disagreed with the dashboard's for the same period.
+    before = previous_range(start, end, "month" if whole_months(start, end) else "week")
     today = timezone.localdate()
     return {
         **records_inputs(review),

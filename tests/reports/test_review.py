@@ -207,7 +207,14 @@ def test_the_previous_period_is_the_dashboards_the_same_calendar_months_before(q
     assert row["before"]["value"] == pytest.approx(board.previous_total.value) == 0.0
     assert row["change"]["p_value"] == pytest.approx(board.change.p_value)
     html = qm_client.get(reverse("review_detail", args=[review.pk])).content.decode()
-    assert "Kỳ trước: 01/10/2025 – 31/12/2025" in html
+    assert "Kỳ trước: 01/10/2025 – 31/12/2025 (cùng số tháng dương lịch liền trước)" in html
+    # A range that is not whole months is compared with as many days just before, as the dashboard by week does
+    # (by month it would jump back whole months and leave a gap): 15 January – 20 February (37 days) against
+    # 9 December – 14 January.
+    odd = new_review(qm, period_start=date(2026, 1, 15), period_end=date(2026, 2, 20))
+    assert review_inputs(odd)["previous_period"] == ["2025-12-09", "2026-01-14"]
+    weekly = Filters(survey=survey, start=date(2026, 1, 15), end=date(2026, 2, 20), granularity="week")
+    assert weekly.previous == (date(2025, 12, 9), date(2026, 1, 14))
 
 
 def test_no_change_is_called_significant_beside_a_figure_below_the_minimum_n(qm, qm_client, settings):
