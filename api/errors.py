@@ -11,13 +11,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
+
+from config import formatting
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return _validation(django_validation_detail(exc))
     if isinstance(exc, Http404):
         return Response(error_body("not_found", _("Not found.")), status=404)
+    if isinstance(exc, RequestDataTooBig):
+        # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE when DRF reads it; it reached here as a 500.
+        limit = formatting.number(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        message = _("The body is too large (at most %(limit)s bytes): nothing was changed.") % {"limit": limit}
+        return Response(error_body("too_large", message), status=413)
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):

@@ -120,3 +120,35 @@ def test_a_date_at_the_calendars_ends_in_a_filter_is_not_a_500(qm_client, page, 
 def test_a_key_number_too_big_for_the_column_lists_every_call(qm_client):
     page = qm_client.get(reverse("apicall_list"), {"key": "9" * 25})
     assert page.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        # Over DATA_UPLOAD_MAX_MEMORY_SIZE (lowered to 2,000 bytes here; 2.5 MB by default).
+        ('{"name": "' + "A" * 3000 + '"}', 413, "too_large"),
+        # Nested past Python's recursion limit: 20 KB of brackets.
+        ("[" * 10000 + "]" * 10000, 400, "parse_error"),
+    ],
+)
+@pytest.mark.parametrize("url", ["/api/v1/customers/", "/api/v1/invitations/", "/api/v1/cases/"])
+def test_an_api_body_too_large_or_too_deep_is_refused_not_a_500(settings, qm, url, body, status, code):
+    """Both answered 500 (with a traceback in the log): Django's RequestDataTooBig and the JSON decoder's
+    RecursionError reached the API's error handler as unhandled exceptions."""
+    from api.keys import apikey_create
+
+    if code == "too_large":
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2000
+    _key, secret = apikey_create(name="CRM", scope="write", actor=qm)
+    customers = Customer.objects.count()
+    for language, words in (("en", "too large"), ("vi", "quá lớn")):
+        response = Client().post(
+            url, body, content_type="application/json",
+            headers={"Authorization": f"Bearer {secret}", "Accept-Language": language},
+        )  # fmt: skip
+        assert response.status_code == status, response.content
+        error = response.json()["error"]
+        assert error["code"] == code
+        if code == "too_large":
+            assert words in error["message"] and ("2,000" in error["message"] or "2.000" in error["message"])
+    assert Customer.objects.count() == customers
