@@ -1,4 +1,6 @@
 """Every call to /api/v1/ is logged: key, endpoint (its route, never the path), method, status, duration, time.
+Calls without a valid key are logged up to BAD_TOKEN_RATE_PER_HOUR per client address an hour (a flood of them
+would otherwise be a flood of rows).
 
 The middleware writes the row after the answer, in a transaction of its own. A view that writes anyway (an
 invitation request) may write the row itself, in its own transaction (`api_call_for`, then `api_call_logged` once
@@ -17,6 +19,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 from api.models import ApiCall
+from config import ratelimit
 from config.retention import delete_in_batches, kept_since
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,16 @@ def api_call_logged(request: HttpRequest) -> None:
     request.api_call_logged = True  # type: ignore[attr-defined]
 
 
+KEYLESS_SCOPE = "api-keyless-log"
+
+
+def _keyless_logged(request: HttpRequest) -> bool:
+    """Whether this call without a valid key (none, unknown, revoked, or refused before its check) still gets its
+    row: BAD_TOKEN_RATE_PER_HOUR of them per client address an hour, enough to show that someone is trying."""
+    client = ratelimit.client_address(request)
+    return ratelimit.hit(KEYLESS_SCOPE, client, limit=settings.BAD_TOKEN_RATE_PER_HOUR)
+
+
 class ApiCallLogMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -57,6 +70,10 @@ class ApiCallLogMiddleware:
         response = self.get_response(request)
         if getattr(request, "api_call_logged", False):
             # Logged with the view's writes (an invitation request): same row, one commit less per call.
+            return response
+        if getattr(request, "api_key", None) is None and not _keyless_logged(request):
+            # Past its budget, a client's calls without a valid key leave no row: each one was a row kept for
+            # API_CALL_KEEP_DAYS, so anyone could grow the table (and bury the log) at the speed of their line.
             return response
         try:
             api_call_for(request, status=response.status_code).save(force_insert=True)

@@ -122,6 +122,23 @@ def test_every_call_is_logged_with_its_key_route_status_and_duration(world, read
     assert read_key[0].last_used_at is not None
 
 
+def test_calls_without_a_valid_key_leave_a_bounded_number_of_rows(settings, world, read_api, anonymous):
+    """Each call without a key (or with a wrong one) wrote a call-log row, kept 90 days, with no limit: a client could
+    grow the table and bury the log as fast as it could send. Past BAD_TOKEN_RATE_PER_HOUR such calls an hour, the
+    answers stay the same but leave no row; calls with a valid key are all logged."""
+    settings.BAD_TOKEN_RATE_PER_HOUR = 3
+    ApiCall.objects.all().delete()
+    for _ in range(5):
+        assert read_api.get(f"/api/v1/customers/{world['customer']}/").status_code == 200
+    for _ in range(10):
+        assert anonymous.get("/api/v1/customers/").status_code == 401
+        assert anonymous.get("/api/v1/no-such-endpoint/").status_code == 404
+    for _ in range(5):
+        assert Api("ln_" + "x" * 43).get("/api/v1/customers/").status_code in (401, 429)
+    assert ApiCall.objects.exclude(key=None).count() == 5
+    assert ApiCall.objects.filter(key=None).count() == 3
+
+
 def test_each_key_is_rate_limited(settings, world, read_api, api):
     settings.API_RATE_PER_MINUTE = 3
     for _ in range(3):
