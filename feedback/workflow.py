@@ -189,14 +189,14 @@ def _new_case(
 
 
 @transaction.atomic
-def case_create(**fields: Any) -> ComplaintCase:
+def case_create(*, acknowledge: bool = True, **fields: Any) -> ComplaintCase:
     """Log a complaint (the fields of `_new_case`). The customer, when their email is known, gets an
-    acknowledgement with a tracking link."""
-    return case_create_many([fields])[0]
+    acknowledgement with a tracking link, unless `acknowledge` is False (the public form's limit per mailbox)."""
+    return case_create_many([fields], acknowledge=acknowledge)[0]
 
 
 @transaction.atomic
-def case_create_many(drafts: list[dict[str, Any]]) -> list[ComplaintCase]:
+def case_create_many(drafts: list[dict[str, Any]], *, acknowledge: bool = True) -> list[ComplaintCase]:
     """Log several complaints at once (the closed loop's sweep opens a batch of detractors' cases): the same rows as
     one `case_create` each (the case, its history row, its audit entry, its timeline lines, its acknowledgement in
     the outbox), written with one statement per table instead of a dozen per case. A draft that does not validate
@@ -223,7 +223,7 @@ def case_create_many(drafts: list[dict[str, Any]]) -> list[ComplaintCase]:
     ]
     CaseEvent.objects.bulk_create([*created, *assigned])
     _statuses_changed(list(zip(cases, created, strict=True)))
-    emailed = [c.pk for c in cases if c.email]
+    emailed = [c.pk for c in cases if c.email] if acknowledge else []
     if len(cases) == 1:
         outbox_add_many(task="feedback.tasks.send_acknowledgement", calls=[[pk] for pk in emailed])
     else:  # a few rows of many: each sent over one connection to the mail server (notify.send_acknowledgements)

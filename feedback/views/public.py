@@ -15,6 +15,7 @@ from feedback import workflow
 from feedback.forms import PublicComplaintForm
 from feedback.models import CaseEvent, Channel
 from feedback.notify import case_for_tracking_token, tracking_token
+from surveys.public import mailbox
 
 LANGUAGES = ("vi", "en")
 
@@ -29,6 +30,19 @@ def _language(request: HttpRequest) -> str:
 def _over_rate(request: HttpRequest) -> bool:
     client = ratelimit.client_address(request)
     return not ratelimit.hit("complaint-form", client, limit=settings.COMPLAINT_FORM_RATE_PER_HOUR)
+
+
+# Acknowledgements of complaints from this form per mailbox per day. The address typed is anyone's, and the mail
+# greets the name typed beside it: without a limit per mailbox (the limit per client does not stop a visitor who
+# changes address), the form mailed a victim our letterhead with a stranger's text as often as it was sent. Past
+# the limit the complaint is still recorded, without the email; staff acknowledge it as they do a phoned one.
+ACKNOWLEDGEMENTS_PER_MAILBOX_PER_DAY = 3
+
+
+def _acknowledge(email: str) -> bool:
+    if not email:
+        return True
+    return ratelimit.hit("complaint-ack", mailbox(email), limit=ACKNOWLEDGEMENTS_PER_MAILBOX_PER_DAY, window=86400)
 
 
 @require_http_methods(["GET", "POST"])
@@ -48,6 +62,7 @@ def complaint_form(request: HttpRequest) -> HttpResponse:
             if form.is_valid():
                 data = form.cleaned_data
                 case = workflow.case_create(
+                    acknowledge=_acknowledge(data["email"]),
                     channel=Channel.WEB_FORM,
                     contact_name=data["name"],
                     contact_email=data["email"],
