@@ -53,7 +53,9 @@ def time_limits(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and formset.is_valid():
         with transaction.atomic():
             for form in formset.forms:
-                if form.has_changed():
+                # Only the stored limits: a post whose management form counts fewer initial forms than it sends
+                # makes the rest "new" rows with no record behind them (they answered 500).
+                if form.instance.pk is not None and form.has_changed():
                     # The form has already copied the hours onto its instance; the service reads the stored ones.
                     hours = {name: form.cleaned_data[name] for name in form.Meta.fields}
                     schedule.time_limit_update(actor=request.user, limit=form.instance, **hours)
