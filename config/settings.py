@@ -478,6 +478,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's own handlers (a console under DEBUG, runserver's request lines) print without the filter that
+        # masks tokens: "Not Found: /u/<token>/" and "GET /s/<token>/" in clear. Every line goes to ours instead.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "INFO"},
         # Task received, started, retried, succeeded and failed, at INFO (celery.app.trace and config/logs.py).
         "celery": {"level": env_str("CELERY_LOG_LEVEL", "INFO")},

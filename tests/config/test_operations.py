@@ -107,6 +107,20 @@ def test_log_lines_are_json_with_tokens_masked():
     assert mask("/surveys/12/edit/") == "/surveys/12/edit/"  # ordinary paths stay readable
 
 
+@pytest.mark.parametrize("name", ["django", "django.request", "django.server", "django.security.csrf"])
+def test_every_handler_a_django_line_reaches_masks_tokens(name):
+    """Django's own default handlers stayed on its loggers: under DEBUG (`make demo`) its console printed
+    "Not Found: /u/<token>/" and runserver's request lines ("GET /s/<token>/") with the tokens in clear."""
+    logger: logging.Logger | None = logging.getLogger(name)
+    reached = []
+    while logger is not None:
+        reached += [h for h in logger.handlers if not type(h).__module__.startswith("_pytest")]  # pytest's capture
+        logger = logger.parent if logger.propagate else None
+    assert reached
+    for handler in reached:
+        assert any(isinstance(f, ContextFilter) for f in handler.filters), (name, handler)
+
+
 def _access_line(path: str) -> dict:
     """The line gunicorn's access log (gunicorn.conf.py) writes for a GET of `path`."""
     import importlib.util
