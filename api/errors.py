@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -95,8 +96,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
         headers = {}
         if isinstance(exc, exceptions.Throttled):
-            code, message = "rate_limited", _("Too many requests: try again in a minute.")
-            headers["Retry-After"] = str(int(exc.wait or 60))
+            wait = int(exc.wait or 60)
+            minutes = -(-wait // 60)
+            # The words say the wait Retry-After gives (an hour after too many wrong keys, not "a minute").
+            message = (
+                _("Too many requests: try again in a minute.")
+                if minutes <= 1
+                else ngettext(
+                    "Too many requests: try again in %(minutes)s minute.",
+                    "Too many requests: try again in %(minutes)s minutes.",
+                    minutes,
+                )
+                % {"minutes": formatting.number(minutes)}
+            )
+            code = "rate_limited"
+            headers["Retry-After"] = str(wait)
         elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
             message = str(exc.detail)
             headers["WWW-Authenticate"] = 'Bearer realm="api"'

@@ -154,6 +154,12 @@ def test_a_flood_of_wrong_keys_is_cut_off(settings, world):
     settings.BAD_TOKEN_RATE_PER_HOUR = 2
     wrong = Api("ln_" + "y" * 43)
     assert [wrong.get("/api/v1/customers/").status_code for _ in range(4)] == [401, 401, 401, 429]
+    # The words say the wait Retry-After gives: an hour, not "a minute".
+    cut = wrong.get("/api/v1/customers/", **{"Accept-Language": "vi"})
+    assert cut["Retry-After"] == "3600"
+    assert cut.json()["error"]["message"] == "Quá nhiều yêu cầu: hãy thử lại sau 60 phút."
+    english = wrong.get("/api/v1/customers/").json()["error"]["message"]
+    assert english == "Too many requests: try again in 60 minutes."
 
 
 def test_an_unknown_url_and_a_wrong_method_answer_json(api):
