@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Count, F, Q
 
 from reports.rollup import local_range
+from surveys.scoring import SurveyKind, scale_ends
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,10 @@ def complaint_trend(start: date, end: date, granularity: str, *, min_n: int, oth
 # --- The complaint-handling survey's results (ISO 10002 9.3: satisfaction with the complaint-handling process) ---
 
 
+# The handling survey is a CSAT survey (feedback/notify.handling_survey): its mean is on the 1–5 scale.
+HANDLING_SCALE = scale_ends(SurveyKind.CSAT)
+
+
 @dataclass(frozen=True)
 class HandlingRow:
     name: str
@@ -313,7 +318,7 @@ def handling_results(start: date, end: date, *, language: str, min_n: int, other
             HandlingRow(
                 name,
                 stats.share_estimate(top2, n, min_n=min_n),
-                stats.mean_estimate(n, float(total), float(total_sq), min_n=min_n),
+                stats.mean_estimate(n, float(total), float(total_sq), min_n=min_n, scale=HANDLING_SCALE),
             )
             for name, (n, top2, total, total_sq) in items
         ]
@@ -325,7 +330,7 @@ def handling_results(start: date, end: date, *, language: str, min_n: int, other
         "overall": HandlingRow(
             "",
             stats.share_estimate(total[1], total[0], min_n=min_n),
-            stats.mean_estimate(total[0], float(total[2]), float(total[3]), min_n=min_n),
+            stats.mean_estimate(total[0], float(total[2]), float(total[3]), min_n=min_n, scale=HANDLING_SCALE),
         ),
         "invited": invited.filter(
             handling_invitation__created_at__gte=first, handling_invitation__created_at__lt=after

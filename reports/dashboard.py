@@ -25,7 +25,7 @@ from reports.models import DailyRollup, InvitationRollup
 from reports.rollup import local_range
 from surveys.building import headline_question_ids
 from surveys.models import Answer, Invitation, Response, Survey
-from surveys.scoring import QuestionKind, SurveyKind
+from surveys.scoring import QuestionKind, SurveyKind, scale_ends
 
 STATS = ("count", "promoters", "passives", "detractors", "top2", "total", "total_sq")
 GRANULARITIES = {"week": "W-SUN", "month": "M", "quarter": "Q"}
@@ -118,7 +118,9 @@ def headline(kind: str, sums: dict[str, int]) -> stats.Estimate:
         return stats.nps_estimate(int(sums.get("promoters", 0)), int(sums.get("detractors", 0)), n, min_n=min_n())
     if kind == SurveyKind.CSAT:
         return stats.share_estimate(int(sums.get("top2", 0)), n, min_n=min_n())
-    return stats.mean_estimate(n, float(sums.get("total", 0)), float(sums.get("total_sq", 0)), min_n=min_n())
+    return stats.mean_estimate(
+        n, float(sums.get("total", 0)), float(sums.get("total_sq", 0)), min_n=min_n(), scale=scale_ends(kind)
+    )
 
 
 def change(kind: str, before: dict[str, int], after: dict[str, int]) -> stats.Change:

@@ -96,8 +96,15 @@ def share_estimate(k: int, n: int, *, min_n: int = 1) -> Estimate:
     return Estimate(100.0 * p, low, high, n, enough=n >= min_n, method=WILSON)
 
 
-def mean_estimate(n: int, total: float, total_sq: float, *, min_n: int = 1) -> Estimate:
-    """A mean score (CES, a rating) with the t interval, from the count, sum and sum of squares."""
+def mean_estimate(
+    n: int, total: float, total_sq: float, *, min_n: int = 1, scale: tuple[float, float] | None = None
+) -> Estimate:
+    """A mean score (CES, a rating) with the t interval, from the count, sum and sum of squares.
+
+    When every answer is the same score the t interval has no width, as if the mean were known exactly; with the
+    scale's ends given (`scale`), the interval is then the one the answers still allow: at most a share p of the
+    answers could differ from the score seen, p being the Wilson upper bound for none in n (about 3.8/n), and each
+    by at most the distance to the scale's end."""
     if n <= 0:
         return _none(n, method=T_INTERVAL)
     if total_sq < 0 or total * total > total_sq * n * (1 + 1e-9) + 1e-9:
@@ -105,7 +112,13 @@ def mean_estimate(n: int, total: float, total_sq: float, *, min_n: int = 1) -> E
     mean = total / n
     if n == 1:
         return Estimate(mean, None, None, n, enough=n >= min_n, method=T_INTERVAL, note=SINGLE)
-    half = t_ppf(0.975, n - 1) * math.sqrt(_variance(n, total, total_sq) / n)
+    variance = _variance(n, total, total_sq)
+    if scale is not None and variance <= 1e-12 * max(1.0, mean * mean):
+        low_end, high_end = scale
+        share = Z95 * Z95 / (n + Z95 * Z95)  # Wilson's upper bound for 0 of n
+        low, high = mean - share * max(mean - low_end, 0.0), mean + share * max(high_end - mean, 0.0)
+        return Estimate(mean, low, high, n, enough=n >= min_n, method=T_INTERVAL)
+    half = t_ppf(0.975, n - 1) * math.sqrt(variance / n)
     return Estimate(mean, mean - half, mean + half, n, enough=n >= min_n, method=T_INTERVAL)
 
 

@@ -23,6 +23,7 @@ from reports import charts, stats
 from reports.charts import MUTED, PRIMARY, WARN
 from reports.dashboard import Filters, min_n
 from reports.drivers import DriverAnalysis
+from surveys.scoring import scale_ends
 
 MAX_THEMES = 12
 
@@ -71,7 +72,9 @@ def _theme_board(filters: Filters, *, language: str, chosen: str = "") -> dict[s
             "theme": f.theme,
             "name": f.theme.name(language),
             "share": stats.share_estimate(f.mentions, total, min_n=min_n()),
-            "score": stats.mean_estimate(f.scored, f.score_sum, f.score_sq, min_n=min_n()),
+            "score": stats.mean_estimate(
+                f.scored, f.score_sum, f.score_sq, min_n=min_n(), scale=scale_ends(filters.survey.kind)
+            ),
             "mentions": f.mentions,
             "url": reverse("theme_comments", args=[f.theme.pk]) + "?" + query,
         }

@@ -48,6 +48,13 @@ FIXED_SCALES: dict[str, Scale] = {
     QuestionKind.CES: Scale(1, 7, _("Very easy"), _("Very difficult")),
 }
 
+
+def scale_ends(kind: str) -> tuple[int, int] | None:
+    """The lowest and highest score of a fixed scale (NPS, CSAT, CES), or None: what bounds a mean's interval."""
+    scale = FIXED_SCALES.get(kind)
+    return (scale.low, scale.high) if scale is not None else None
+
+
 SCALE_KINDS = frozenset({QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.CES, QuestionKind.RATING})
 CHOICE_KINDS = frozenset({QuestionKind.SINGLE, QuestionKind.MULTI})
 

@@ -80,6 +80,18 @@ def test_lower_is_better_for_effort(qm):
     assert (objective_progress(goal).met, objective_progress(goal).beyond_doubt) == (True, True)
 
 
+def test_identical_answers_do_not_make_a_target_on_their_own_value_met_beyond_doubt(qm):
+    # 30 answers, every one a 3, against "CES at most 3": the t interval was 3.00 – 3.00 and the objective "met"; the
+    # interval the answers allow (about 2.77 – 3.45) straddles the target.
+    survey = make_survey(kind="ces")
+    for _ in range(30):
+        make_response(survey, 3)
+    rollup_refresh()
+    progress = objective_progress(objective(survey=survey, owner=qm, metric="ces", target=3))
+    assert progress.verdict == "unclear" and progress.met is None
+    assert progress.estimate.high == pytest.approx(3.4541, abs=1e-3)
+
+
 def test_a_quality_manager_sets_and_changes_an_objective_and_its_history_is_kept(qm_client, qm):
     survey = make_survey(kind="nps")
     data = {

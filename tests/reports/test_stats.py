@@ -52,6 +52,20 @@ def test_mean_with_a_t_interval_from_sufficient_statistics():
     assert stats.mean_estimate(1, 4, 16).low is None  # one answer: a mean, no interval
 
 
+def test_a_mean_of_identical_answers_keeps_an_interval_within_its_scale():
+    # 30 CES answers (1–7), every one a 3: s = 0, so the t interval would be 3.00 – 3.00, as if the mean were known
+    # exactly. At most a share 1.96²/(30 + 1.96²) = 3.8415/33.8415 = 0.11351 of answers could differ unseen (Wilson's
+    # upper bound for 0 of 30), each by at most 2 below or 4 above: 3 − 0.22703 = 2.7730 to 3 + 0.45406 = 3.4541.
+    estimate = stats.mean_estimate(30, 90, 270, scale=(1, 7))
+    assert estimate.value == 3
+    assert (estimate.low, estimate.high) == (pytest.approx(2.7730, abs=1e-4), pytest.approx(3.4541, abs=1e-4))
+    # At a scale's end the interval opens towards the other end only; more answers narrow it.
+    assert stats.mean_estimate(30, 30, 30, scale=(1, 7)).low == 1
+    assert stats.mean_estimate(300, 900, 2700, scale=(1, 7)).high == pytest.approx(3 + 4 * 3.8415 / 303.8415, abs=1e-4)
+    # Answers that differ keep the t interval.
+    assert stats.mean_estimate(5, 15, 55, scale=(1, 7)).margin == pytest.approx(1.9632, abs=1e-3)
+
+
 def test_below_the_minimum_n_a_figure_is_marked_not_enough():
     assert not stats.share_estimate(3, 4, min_n=30).enough
     assert stats.share_estimate(30, 40, min_n=30).enough
