@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
-from api.keys import STAMP, apikey_for_secret, hash_secret
+from api.keys import STAMP, apikey_for_secret, apikey_prefix_known, hash_secret
 from api.models import ApiKey
 from audit.trail import acting_for_request
 from config import ratelimit
@@ -45,14 +45,23 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         gate = ratelimit.gate(
             over=bad_keys, hit=("api-key", hash_secret(secret), settings.API_RATE_PER_MINUTE, 60), stamp=STAMP
         )
+        # Past the wrong-key limit only a secret with a real key's prefix is checked: the others cost no lookup,
+        # and a valid key behind the same address (a NAT, a proxy) keeps working.
         if gate is None:  # no shared cache (the embedded defaults): the limiter's calls one by one
-            if ratelimit.over(BAD_KEY_SCOPE, client, limit=settings.BAD_TOKEN_RATE_PER_HOUR):
+            if ratelimit.over(BAD_KEY_SCOPE, client, limit=settings.BAD_TOKEN_RATE_PER_HOUR) and not (
+                apikey_prefix_known(secret)
+            ):
                 raise exceptions.Throttled(wait=3600)
             key = apikey_for_secret(secret)
         else:
             if gate.over:
-                raise exceptions.Throttled(wait=3600)
-            request._request.api_rate_allowed = gate.allowed  # type: ignore[attr-defined]
+                if not apikey_prefix_known(secret):
+                    raise exceptions.Throttled(wait=3600)
+                # The gate counts nothing past the wrong-key limit: this key's call is counted on its own.
+                allowed = ratelimit.hit("api-key", hash_secret(secret), limit=settings.API_RATE_PER_MINUTE, window=60)
+            else:
+                allowed = gate.allowed
+            request._request.api_rate_allowed = allowed  # type: ignore[attr-defined]
             key = apikey_for_secret(secret, stamp=gate.stamp)
         if key is None:
             ratelimit.hit(BAD_KEY_SCOPE, client, limit=settings.BAD_TOKEN_RATE_PER_HOUR)

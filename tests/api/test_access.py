@@ -162,6 +162,24 @@ def test_a_flood_of_wrong_keys_is_cut_off(settings, world):
     assert english == "Too many requests: try again in 60 minutes."
 
 
+def test_a_flood_of_wrong_keys_does_not_lock_out_a_real_key_behind_the_same_address(
+    settings, world, write_key, django_assert_num_queries
+):
+    # An integration behind a shared address (a NAT, a proxy): someone else's made-up keys used to cut it off too.
+    settings.BAD_TOKEN_RATE_PER_HOUR = 2
+    key, secret = write_key
+    wrong = Api("ln_" + "z" * 43)
+    assert [wrong.get("/api/v1/customers/").status_code for _ in range(4)] == [401, 401, 401, 429]
+    assert Api(secret).get("/api/v1/customers/").status_code == 200
+    # Made-up keys still cost no lookup of the key table once cut off; one with a real key's prefix is checked.
+    with django_assert_num_queries(0):
+        assert wrong.get("/api/v1/customers/").status_code == 429
+    assert Api(secret[:9] + "x" * 34).get("/api/v1/customers/").status_code == 401
+    # A revoked key's prefix opens nothing either.
+    apikey_revoke(key=key, actor=key.created_by)
+    assert Api(secret).get("/api/v1/customers/").status_code == 429
+
+
 def test_an_unknown_url_and_a_wrong_method_answer_json(api):
     _refused(api.get("/api/v1/nothing-here/"), 404, "not_found")
     _refused(api.client.delete("/api/v1/customers/", headers=api.headers), 405, "method_not_allowed")
