@@ -84,8 +84,11 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
     themes = []
     for row in inputs.get("themes", []):  # reviews signed before themes existed have none
         change = row["change"]
-        if change["difference"] is None or change["p_value"] is None:
+        if change["difference"] is None or change["p_value"] is None or not row["before"]["enough"]:
             change_text = _("no comparable previous period")
+        elif not row["now"]["enough"]:
+            # As for the satisfaction figures: no change (and no "significant") beside a share too small to show.
+            change_text = _("not enough responses (n = %(n)s)") % {"n": number(row["now"]["n"])}
         else:
             verdict = _("significant") if change["significant"] else _("not significant")
             sign = "+" if change["difference"] > 0 else ""

@@ -236,3 +236,31 @@ def test_no_change_is_called_significant_beside_a_figure_below_the_minimum_n(qm,
     cells = table.split("<td>")[1:]
     assert cells[0].startswith("chưa đủ câu trả lời (n = 3)") and cells[2].startswith("chưa đủ câu trả lời (n = 3)")
     assert "có ý nghĩa" not in table, cells[2]
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_no_theme_change_is_called_significant_beside_a_share_below_the_minimum_n(qm, settings, language):
+    # A theme in 2 of 3 comments now and 0 of 40 before: the two-proportion test calls that significant, but "now"
+    # reads "not enough responses (n = 3)"; the pack printed "+66,7 (significant, …)" beside it.
+    from django.utils import translation
+
+    from reports.pack import pack_view
+    from reports.review import _estimate
+    from reports.stats import share_estimate
+
+    settings.REPORTS_MIN_N = 30
+    review = new_review(qm, period_start=date(2026, 1, 1), period_end=date(2026, 3, 31))
+    inputs = review_inputs(review)
+    inputs["themes"] = [
+        {
+            "vi": "Giao hàng",
+            "en": "Delivery",
+            "now": _estimate(share_estimate(2, 3, min_n=30)),
+            "before": _estimate(share_estimate(0, 40, min_n=30)),
+            "change": {"difference": 66.7, "p_value": 0.004, "significant": True},
+        }
+    ]
+    with translation.override(language):
+        (theme,) = pack_view(review, inputs, language)["themes"]
+        expected = translation.gettext("not enough responses (n = %(n)s)") % {"n": 3}
+    assert theme["change"] == expected and "66" not in theme["change"]
