@@ -50,6 +50,12 @@ def _previous_period(inputs: dict[str, Any]) -> str:
     return _("Previous period: %(range)s (as many days just before).") % {"range": period}
 
 
+def _month(key: str) -> str:
+    """A month as the dashboard writes it (01/2026), from the pack's sort key (2026-01)."""
+    year, _sep, month = key.partition("-")
+    return f"{month}/{year}" if month else key
+
+
 def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -> dict[str, Any]:
     """Every line of the pack, labelled and formatted in the current language."""
     from feedback.models import ActionStatus, EffectivenessReview
@@ -77,7 +83,7 @@ def pack_view(review: ManagementReview, inputs: dict[str, Any], language: str) -
                 "before": estimate_text(row["before"], unit, places),
                 "change": change_text,
                 "detractors": estimate_text(row["detractor_share"], "%"),
-                "trend": [(t["month"], t["value"] if t["enough"] else None, t["n"]) for t in row["trend"]],
+                "trend": [(_month(t["month"]), t["value"] if t["enough"] else None, t["n"]) for t in row["trend"]],
                 "places": places,
             }
         )

@@ -65,6 +65,12 @@ def test_the_pack_holds_the_iso_inputs_of_the_period(qm, data):
     assert row["now"]["n"] == 80 and row["now"]["value"] == pytest.approx(100 * (50 - 30) / 80)
     assert row["before"]["n"] == 40 and row["change"]["significant"]  # NPS −50 before, 25 now
     assert [t["month"] for t in row["trend"]] == sorted({t["month"] for t in row["trend"]})
+    # The chart's months read as the dashboard writes them (01/2026), not as their sort keys (2026-01).
+    from reports.pack import pack_view
+
+    (shown,) = pack_view(new_review(qm), inputs, "vi")["satisfaction"]
+    first = row["trend"][0]["month"]
+    assert shown["trend"][0][0] == f"{first[5:]}/{first[:4]}"
     assert inputs["complaints"]["received"] == 2 and inputs["complaints"]["categories"][0]["vi"] == "Giao hàng"
     # NPS 25 (n = 80) against a target of 20: the interval holds 20, so the verdict waits for more data.
     assert inputs["objectives"][0]["met"] is None and inputs["objectives"][0]["verdict"] == "unclear"
