@@ -226,7 +226,7 @@ def change_rows(entry: AuditEntry) -> Iterator[tuple[str, str, str]]:
         field = _field(entry.record_type, name)
         spec = registered().get(canonical_type(entry.record_type))
         reader = spec.readers.get(name) if spec is not None else None
-        if reader is not None:
+        if reader is not None and not any(isinstance(v, str) and v.startswith("hmac:") for v in (before, after)):
             # The app's own words for a structured value (a root-cause analysis), "—" when there is none.
             yield field_label(entry.record_type, name), *((reader(v) if v else "") or "—" for v in (before, after))
             continue

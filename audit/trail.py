@@ -123,10 +123,12 @@ def current_actor() -> tuple[Any, str]:
 
 
 def _digest(value: Any) -> str:
-    if value in (None, ""):
+    if value in (None, "") or value == {} or value == []:
         return value
+    # A structure (a JSON analysis) by its canonical JSON: the same content, whatever order the database gives keys.
+    text = canonical(value).decode() if isinstance(value, dict | list) else str(value)
     key = hashlib.sha256(b"lang-nghe audit personal data|" + settings.SECRET_KEY.encode()).digest()
-    return "hmac:" + hmac.new(key, str(value).encode(), hashlib.sha256).hexdigest()[:32]
+    return "hmac:" + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def audit_digest(value: Any) -> Any:
@@ -166,7 +168,7 @@ def audit_snapshot(instance: models.Model) -> dict[str, Any]:
     return values
 
 
-def canonical(data: dict[str, Any]) -> bytes:
+def canonical(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 

@@ -48,7 +48,7 @@ class FeedbackConfig(AppConfig):
             # Its text starts as the case's words (title and nonconformity are pre-filled from a complaint that can
             # name the customer): digests, as the case's description, so an erasure leaves none of it in the trail;
             # and the label is the reference alone, not "reference title".
-            personal=["title", "nonconformity", "containment", "decision_reason", "root_cause"],
+            personal=["title", "nonconformity", "containment", "decision_reason", "root_cause", "root_cause_analysis"],
             label=lambda action: action.reference,
             made_on_trail=True,
         )  # fmt: skip

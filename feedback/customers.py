@@ -92,14 +92,23 @@ def _redact_cases(ids: list[int], data: ErasedData) -> None:
         _redact_row(action_history.objects.filter(history_id=row.history_id), row, data, marker, ACTION_TEXT)
 
 
-ACTION_TEXT = ("title", "nonconformity", "containment", "decision_reason", "root_cause")
+ACTION_TEXT = ("title", "nonconformity", "containment", "decision_reason", "root_cause", "root_cause_analysis")
+
+
+def _redact_value(value: Any, data: ErasedData, marker: str) -> Any:
+    """Text redacted; a structure (the root-cause analysis: whys, causes, 8D texts) redacted in each of its texts."""
+    if isinstance(value, dict):
+        return {key: _redact_value(item, data, marker) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(item, data, marker) for item in value]
+    return data.redact(value, marker) if isinstance(value, str) else value
 
 
 def _redact_row(queryset: Any, row: Any, data: ErasedData, marker: str, fields: tuple[str, ...] = TEXT_FIELDS) -> None:
     changed = {}
     for name in fields:
         value = getattr(row, name)
-        redacted = data.redact(value, marker)
+        redacted = _redact_value(value, data, marker)
         if redacted != value:
             changed[name] = redacted
     if changed:

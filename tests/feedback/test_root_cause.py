@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEntry
+from audit.trail import audit_digest
 from feedback import corrective
 from feedback.models import ActionStatus, CorrectiveAction
 
@@ -88,7 +89,9 @@ def test_five_whys_are_a_chain_of_why_and_because(qm_client, action, language, r
     assert f"{shown} Vì sao xe rời kho muộn? →" in html
     entry = AuditEntry.objects.filter(record_type="feedback.correctiveaction", action="root_cause").get()
     assert entry.changes["similar_possible"] == [None, False]
-    assert entry.changes["root_cause_analysis"][1]["whys"][2]["why"] == "Vì sao thiếu tài xế?"
+    # The analysis can quote the customer: the trail holds its digest, which still proves what was recorded.
+    assert entry.changes["root_cause_analysis"][0] == {}
+    assert entry.changes["root_cause_analysis"][1] == audit_digest(action.root_cause_analysis)
 
 
 @pytest.mark.parametrize(("language", "label"), [("vi", "Con người"), ("en", "People")])
@@ -165,12 +168,32 @@ def test_the_field_history_reads_the_analysis_as_words_not_as_a_stored_dict(qm_c
     assert f"<td>{why} Vì sao đơn giao trễ? → " in history
 
 
-@pytest.mark.parametrize(("language", "why"), [("vi", "Vì sao?"), ("en", "Why?")])
-def test_the_audit_trail_reads_the_analysis_as_words_on_its_page_and_in_its_export(qm_client, action, language, why):
+@pytest.mark.parametrize(
+    ("language", "why", "kept"), [("vi", "Vì sao?", "không lưu trong nhật ký"), ("en", "Why?", "not kept in the trail")]
+)
+def test_the_audit_trail_keeps_the_analysis_as_a_digest_and_reads_older_entries_as_words(
+    qm_client, action, language, why, kept
+):
+    # The analysis can quote the customer, like the action's other texts: the trail keeps its digest (an erasure
+    # must not leave it behind), never its stored keys.
+    from audit.models import AuditEntry
+    from audit.selectors import change_rows
+
     post(qm_client, action, {"method": "5why", **WHYS, "similar_possible": "no"}, language)
     query = {"type": "feedback.correctiveaction", "record": action.pk}
     page = qm_client.get(reverse("audit_trail"), query, HTTP_ACCEPT_LANGUAGE=language).content.decode()
-    assert f"{why} Vì sao đơn giao trễ? → " in page
-    assert "because:" not in page and "whys:" not in page  # the stored keys, as the generic reading showed them
+    assert kept in page and "Vì sao đơn giao trễ?" not in page
+    assert "because:" not in page and "whys:" not in page
     export = b"".join(qm_client.get(reverse("audit_export"), query, HTTP_ACCEPT_LANGUAGE=language).streaming_content)
-    assert f"{why} Vì sao đơn giao trễ? → ".encode() in export and b"whys:" not in export
+    assert "Vì sao đơn giao trễ?".encode() not in export and b"whys:" not in export
+    # An entry written before, with the analysis in clear, reads as words rather than as its keys.
+    older = AuditEntry(
+        record_type="feedback.correctiveaction",
+        changes={"root_cause_analysis": [{}, {"whys": [{"why": "Vì sao trễ?", "because": "Thiếu xe"}]}]},
+    )
+    from django.utils import translation
+
+    with translation.override(language):
+        ((_field, before, after),) = list(change_rows(older))
+        because = translation.gettext("Because")
+    assert (before, after) == ("—", f"{why} Vì sao trễ? → {because} Thiếu xe")

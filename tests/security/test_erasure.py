@@ -44,12 +44,24 @@ def _everything_about_a_customer(django_capture_on_commit_callbacks):
         workflow.case_add_note(case=case, actor=staff, text=f"Đã gọi {NAME}: “{COMMENT}”")
         workflow.case_update(case=case, actor=staff, contact_phone="0912345678")
     workflow.case_message_customer(case=case, actor=staff, text=f"Chào {NAME}, về “{COMMENT}”: chúng tôi xin lỗi")
-    corrective.action_create(title=COMMENT[:80], nonconformity=f"{NAME}: {COMMENT}", owner=survey.owner,
-                             cases=[case])  # fmt: skip
+    action = corrective.action_create(title=COMMENT[:80], nonconformity=f"{NAME}: {COMMENT}", owner=survey.owner,
+                                      cases=[case])  # fmt: skip
+    # Its root-cause analysis can quote the customer too (the whys written from the case's words).
+    action = corrective.action_record_containment(action=action, containment="Gọi lại khách")
+    action = corrective.action_decide(action=action, needed=True, reason="Lặp lại nhiều lần")
+    whys = [{"why": f"Vì sao {NAME} nhận hàng trễ?", "because": "Xe rời kho muộn"},
+            {"why": "Vì sao xe rời kho muộn?", "because": "Thiếu tài xế"},
+            {"why": "Vì sao thiếu tài xế?", "because": "Nhà thầu mới không đủ người"}]  # fmt: skip
+    corrective.action_record_root_cause(action=action, root_cause="", method="5why", analysis={"whys": whys},
+                                        similar_possible=False, similar="", update_risks=False,
+                                        qms_change=False)  # fmt: skip
     job = export_create(user=survey.owner, survey=survey, start=date(2000, 1, 1), end=date(2100, 1, 1), segment="",
                         fmt="csv", language="vi")  # fmt: skip
     export_run(job.pk)
     return customer, case, ExportJob.objects.get(pk=job.pk)
+
+
+ANALYSIS = "root_cause_analysis"
 
 
 @pytest.mark.django_db
@@ -85,6 +97,14 @@ def test_erasure_leaves_no_copy_in_cases_timelines_email_logs_history_or_exports
         ),
         *CorrectiveAction.objects.values_list("title", "nonconformity"),
         *CorrectiveAction.history.values_list("title", "nonconformity"),
+        *(
+            (json.dumps(a, ensure_ascii=False),)
+            for a in CorrectiveAction.objects.values_list("root_cause_analysis", flat=True)
+        ),
+        *(
+            (json.dumps(a, ensure_ascii=False),)
+            for a in CorrectiveAction.history.values_list("root_cause_analysis", flat=True)
+        ),
         # The audit trail (append-only) keeps personal fields and free text that can quote a customer as digests:
         # the corrective action's too (its title and nonconformity start as the case's words; they were kept in
         # clear, in its entries' changes and label, where no erasure could reach them).
