@@ -17,7 +17,7 @@ from accounts.roles import quality_manager_addresses, top_management_addresses
 from audit.trail import audit_record, audit_stored
 from customers.services import customer_for_email
 from feedback import workflow
-from feedback.models import CaseEvent, ComplaintCase, ComplaintSettings
+from feedback.models import CaseEvent, CaseStatus, ComplaintCase, ComplaintSettings
 from surveys import building
 from surveys.invitations import invitation_create, invitation_email_now
 from surveys.models import Invitation, Survey
@@ -163,7 +163,12 @@ def send_escalation(case_id: int, level: int = 2) -> str:
     if not addresses:
         return "nobody"
     marker = f"escalation {level} "
-    if case.events.filter(kind=CaseEvent.Kind.EMAIL, text__startswith=marker).exists():
+    sent = case.events.filter(kind=CaseEvent.Kind.EMAIL, text__startswith=marker)
+    # Once per handling round: a reopened case climbs the levels again (workflow._restart_clock).
+    reopened = case.events.filter(kind=CaseEvent.Kind.STATUS, to_status=CaseStatus.REOPENED).order_by("-pk").first()
+    if reopened is not None:
+        sent = sent.filter(pk__gt=reopened.pk)
+    if sent.exists():
         return "already-sent"
     context = {"case": case, "level": level, "link": settings.SITE_URL + reverse("case_detail", args=[case.reference])}
     _send("escalation", context, settings.LANGUAGE_CODE, addresses)

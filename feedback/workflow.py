@@ -306,6 +306,7 @@ def case_transition(
     elif to_status == S.REOPENED:
         case.closed_at = None
         case.customer_accepted = None
+        _restart_clock(case, now)
     if to_status in (S.CLOSED, S.REJECTED) and case.acknowledged_at is None:
         case.acknowledged_at = now
     case.save()
@@ -317,6 +318,18 @@ def case_transition(
     if to_status == S.CLOSED:
         _after_commit("send_handling_survey", case.pk, actor.pk)
     return case
+
+
+def _restart_clock(case: ComplaintCase, now: datetime) -> None:
+    # A reopened complaint is handled again (ISO 10002 8.3: a defined time to respond at each handling): its
+    # respond and close limits run anew from the reopening, in working hours of its severity. Kept from the first
+    # receipt, they had passed long ago: the case showed "overdue" the moment it was reopened and the next sweep
+    # sent every escalation level at once (or none, when all were used in the first round). The levels start again.
+    _ack, respond, close = time_limits(case.severity)
+    calendar = schedule.business_calendar()
+    case.respond_due = schedule.due_after(now, respond, calendar)
+    case.close_due = schedule.due_after(now, close, calendar)
+    case.escalation_level = EscalationLevel.NONE
 
 
 @transaction.atomic

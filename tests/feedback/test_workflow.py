@@ -313,3 +313,38 @@ def test_a_case_found_late_climbs_every_level_in_order(mailoutbox, django_captur
     assert case.escalation_level == 3
     assert [m.to for m in mailoutbox][-1] == [admin.email]
     assert len(mailoutbox) == 3
+
+
+def test_a_reopened_case_gets_new_time_limits_and_escalates_again_from_the_first_level(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    from feedback import schedule
+
+    quality_manager(email="qm@example.com")
+    owner = staff_user(email="owner@example.com")
+    with time_machine.travel("2026-05-04 09:00 +0700", tick=False):
+        case = new_case(assignee=owner)  # medium: 120 working hours to respond, 480 to close
+    with time_machine.travel("2026-05-29 09:00 +0700", tick=False), django_capture_on_commit_callbacks(execute=True):
+        workflow.case_escalate_overdue()  # the first round ran late: every level was told
+        for status, extra in [(S.ACKNOWLEDGED, {}), (S.INVESTIGATING, {}), (S.RESPONDED, {"message": "Hoàn tiền"})]:
+            workflow.case_transition(case=case, to_status=status, actor=owner, **extra)
+        workflow.case_transition(case=case, to_status=S.CLOSED, actor=owner, customer_accepted=True)
+    case.refresh_from_db()
+    assert case.escalation_level == 3
+    # Two months later the customer calls back: the case is handled again, with its own time to respond.
+    with time_machine.travel("2026-08-03 09:00 +0700", tick=False):
+        workflow.case_transition(case=case, to_status=S.REOPENED, actor=owner, note="Khách gọi lại")
+        case.refresh_from_db()
+        assert case.respond_due == schedule.due_after(timezone.now(), 120)
+        assert case.close_due == schedule.due_after(timezone.now(), 480)
+        assert workflow.overdue_step(case) is None and case.escalation_level == 0
+        mailoutbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert workflow.case_escalate_overdue() == 0
+    assert mailoutbox == []
+    # Past the new limit, the assignee hears first, as in the first round.
+    late = case.respond_due + timedelta(hours=1)
+    with time_machine.travel(late, tick=False), django_capture_on_commit_callbacks(execute=True):
+        assert workflow.case_escalate_overdue() == 1
+    case.refresh_from_db()
+    assert case.escalation_level == 1 and [m.to for m in mailoutbox] == [["owner@example.com"]]
