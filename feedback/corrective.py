@@ -146,6 +146,11 @@ def action_decide(*, action: CorrectiveAction, needed: bool, reason: str) -> Cor
     before = audit_stored(action)
     _require(bool(action.containment), _("Record the correction or containment before deciding."))
     _require(bool(reason.strip()), _("Give the reason for the decision."))
+    # "Not needed" closes the action: an item still open would stay in its owner's work, no longer theirs to change.
+    _require(
+        needed or not action.items.filter(status=ActionItem.Status.OPEN).exists(),
+        _("Cancel or finish the planned actions before deciding that no action is needed."),
+    )
     action.action_needed = needed
     action.decision_reason = reason.strip()
     action.decided_at = timezone.now()

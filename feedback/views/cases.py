@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import staff_required, staff_users
 from config.validators import parse_id
-from feedback import loop, policy, workflow
+from feedback import corrective, loop, policy, workflow
 from feedback.forms import AssessmentForm, AssignForm, CaseEditForm, CaseForm, TextForm, TransitionForm
 from feedback.history import field_changes
 from feedback.models import ActionItem, CaseStatus, Category, ComplaintCase, Severity
@@ -59,7 +59,9 @@ def my_work(request: HttpRequest) -> dict:
         now,
     )
     items = sorted(
-        ActionItem.objects.filter(owner=request.user, status=ActionItem.Status.OPEN).select_related("action"),
+        ActionItem.objects.filter(owner=request.user, status=ActionItem.Status.OPEN)
+        .exclude(action__status__in=corrective.FINISHED)
+        .select_related("action"),
         key=lambda i: (not i.overdue, i.due_date),
     )
     # The most pressing first, and a bounded list: the case list holds the rest.

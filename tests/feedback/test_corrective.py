@@ -126,3 +126,47 @@ def test_complaint_rate_before_and_after_the_action(action, django_capture_on_co
     assert (detractors.before_k, detractors.before_n, detractors.after_k, detractors.after_n) == (0, 20, 1, 20)
     assert not detractors.significant
     _ = make_invitation
+
+
+def test_no_action_needed_is_refused_while_planned_actions_are_open(action, client):
+    from feedback.models import ActionItem
+
+    owner = staff_user()
+    corrective.action_record_containment(action=action, containment="Giao bù bằng xe riêng")
+    corrective.action_decide(action=action, needed=True, reason="Lặp lại nhiều lần")
+    corrective.action_record_root_cause(
+        action=action, root_cause="Thiếu tài xế", method="other", similar_possible=False, similar="",
+        update_risks=False, qms_change=False,
+    )  # fmt: skip
+    item = corrective.item_add(action=action, description="Tuyển tài xế", owner=owner, due_date=date.today())
+    # Closing "without action" would leave the owner an open item on a closed action: listed in their work for
+    # ever, and no longer theirs to change.
+    with pytest.raises(ValidationError, match="Cancel or finish"):
+        corrective.action_decide(action=action, needed=False, reason="Đổi ý")
+    action.refresh_from_db()
+    assert action.status == ActionStatus.IMPLEMENTING and action.action_needed is True
+    corrective.item_set_status(item=item, status=ActionItem.Status.CANCELLED)
+    corrective.action_decide(action=action, needed=False, reason="Sự cố đơn lẻ, không lặp lại")
+    action.refresh_from_db()
+    assert action.status == ActionStatus.NOT_NEEDED
+
+
+def test_my_work_leaves_out_items_of_a_finished_action(action, rf):
+    from feedback.models import ActionItem, CorrectiveAction
+    from feedback.views.cases import my_work
+
+    owner = staff_user()
+    corrective.action_record_containment(action=action, containment="Giao bù")
+    corrective.action_decide(action=action, needed=True, reason="Lặp lại")
+    corrective.action_record_root_cause(
+        action=action, root_cause="Thiếu tài xế", method="other", similar_possible=False, similar="",
+        update_risks=False, qms_change=False,
+    )  # fmt: skip
+    corrective.item_add(action=action, description="Tuyển tài xế", owner=owner, due_date=date.today())
+    request = rf.get("/")
+    request.user = owner
+    assert my_work(request)["my_item_count"] == 1
+    # An action closed before this review's fix may still hold an open item.
+    CorrectiveAction.objects.filter(pk=action.pk).update(status=ActionStatus.NOT_NEEDED)
+    assert ActionItem.objects.filter(status=ActionItem.Status.OPEN).count() == 1
+    assert my_work(request)["my_item_count"] == 0
