@@ -141,6 +141,9 @@ def action_detail(request: HttpRequest, reference: str) -> HttpResponse:
         **_evidence_context(request, action),
         "item_form": ItemForm(initial={"owner": request.user}),
         "review_form": ReviewForm(),
+        "kept_decision": request.session.pop(f"decision-{action.pk}", None),
+        "kept_review": request.session.pop(f"review-{action.pk}", None),
+        "kept_item": request.session.pop(f"item-{action.pk}", None),
         "reopen_form": ReopenForm(),
         "trail": audit_selectors.entries_for(action),
         "verdict": (verdict := effectiveness.action_verdict(action)),
@@ -222,6 +225,11 @@ STEPS = {
 }
 
 
+# Steps whose refused form is shown again as typed: a review refused for want of a justification held the
+# method and the evidence, and a decision its reason.
+KEPT_STEPS = ("root-cause", "decision", "review")
+
+
 def _apply(
     request: HttpRequest, action: CorrectiveAction, form: Any, run: Any, success: str, keep: str = ""
 ) -> HttpResponse:
@@ -249,7 +257,7 @@ def action_step(request: HttpRequest, reference: str, step: str) -> HttpResponse
         messages.error(request, _("Unknown step."))
         return redirect("action_detail", reference=action.reference)
     form_class, run = STEPS[step]
-    keep = f"root-cause-{action.pk}" if step == "root-cause" else ""
+    keep = f"{step}-{action.pk}" if step in KEPT_STEPS else ""
     return _apply(
         request, action, form_class(request.POST), lambda data: run(action, data, request.user), _("Saved."), keep
     )
@@ -268,6 +276,7 @@ def item_add(request: HttpRequest, reference: str) -> HttpResponse:
         form,
         lambda data: corrective.item_add(action=action, **data),
         _("Action added."),
+        f"item-{action.pk}",
     )
 
 
