@@ -103,6 +103,9 @@ class CaseForm(_Crispy, forms.Form):
 
 
 class CaseEditForm(_Crispy, forms.ModelForm):
+    # The details as they were when the form was opened (workflow.case_edit_stamp): two people editing at once.
+    loaded = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
     class Meta:
         model = ComplaintCase
         fields = [

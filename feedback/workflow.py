@@ -7,6 +7,7 @@ climb the escalation levels, each once. Emails leave through tasks enqueued when
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -492,10 +493,34 @@ EDITABLE = (
 )
 
 
+class EditConflict(ValidationError):
+    """The case's details changed after the edit form was opened."""
+
+
+def case_edit_stamp(case: ComplaintCase) -> str:
+    """A digest of the details the edit form shows, as they are now: the form carries the one it was opened with, so
+    a save made on top of a colleague's (two people editing the same case) is noticed instead of undoing theirs."""
+    values = [str(getattr(case, "category_id" if name == "category" else name) or "") for name in EDITABLE]
+    return hashlib.sha256("\x1f".join(values).encode()).hexdigest()[:32]
+
+
 @transaction.atomic
-def case_update(*, case: ComplaintCase, actor: AbstractBaseUser, **fields: Any) -> ComplaintCase:
-    """Edit a case's details; every changed field is written to the timeline (and to the field history)."""
+def case_update(
+    *, case: ComplaintCase, actor: AbstractBaseUser, expected: str | None = None, **fields: Any
+) -> ComplaintCase:
+    """Edit a case's details; every changed field is written to the timeline (and to the field history).
+
+    `expected` is the `case_edit_stamp` the form was opened with: when the details have changed since, nothing is
+    saved. The case is re-read under a lock, so a status or an assignee changed meanwhile is not written back."""
     _ensure_open(case)
+    case = ComplaintCase.objects.select_for_update().get(pk=case.pk)
+    if expected is not None and case_edit_stamp(case) != expected:
+        raise EditConflict(
+            _(
+                "Someone else changed this case while you were editing it, so nothing was saved. Your text is kept "
+                "below: check the case's timeline, then save again to record it."
+            )
+        )
     before = audit_stored(case)
     changes = []
     for name, value in fields.items():

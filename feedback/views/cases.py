@@ -186,10 +186,18 @@ def _handling(case: ComplaintCase, language: str) -> dict[str, Any] | None:
 @staff_required
 def case_edit(request: HttpRequest, reference: str) -> HttpResponse:
     case = _get_case_for_change(request, reference)
-    form = CaseEditForm(request.POST or None, instance=ComplaintCase.objects.get(pk=case.pk))
+    stored = ComplaintCase.objects.get(pk=case.pk)
+    form = CaseEditForm(request.POST or None, instance=stored, initial={"loaded": workflow.case_edit_stamp(stored)})
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        expected = data.pop("loaded") or None
         try:
-            workflow.case_update(case=case, actor=request.user, **form.cleaned_data)
+            workflow.case_update(case=case, actor=request.user, expected=expected, **data)
+        except workflow.EditConflict as error:
+            # Told once: the form now carries the details as they are, so saving again records what was typed.
+            form.data = form.data.copy()
+            form.data["loaded"] = workflow.case_edit_stamp(ComplaintCase.objects.get(pk=case.pk))
+            form.add_error(None, error.messages)
         except ValidationError as error:
             form.add_error(None, error.messages)
         else:
