@@ -220,7 +220,7 @@ def case_transition(request: HttpRequest, reference: str) -> HttpResponse:
         _flash_errors(request, error)
         # Keep what was typed: the case page re-shows it in the status form.
         request.session[f"transition-{case.pk}"] = {
-            k: request.POST.get(k, "") for k in ("note", "message", "resolution")
+            k: request.POST.get(k, "") for k in ("to_status", "customer_accepted", "note", "message", "resolution")
         }
     else:
         request.session.pop(f"transition-{case.pk}", None)

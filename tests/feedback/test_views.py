@@ -72,6 +72,19 @@ def test_case_page_offers_only_allowed_transitions_and_keeps_refused_text(staff_
     assert case.status == CaseStatus.INVESTIGATING
 
 
+def test_a_refused_rejection_comes_back_as_a_rejection_not_a_response(staff_client, staff):
+    case = workflow.case_create(channel="phone", description="x", contact_name="k", assignee=staff)
+    for status in ("acknowledged", "investigating"):
+        staff_client.post(reverse("case_transition", args=[case.reference]), {"to_status": status})
+    # "Responded" is the first choice offered: a refused "Rejected" must not come back on it, or the next click
+    # sends the customer a rejection recorded as a response.
+    staff_client.post(reverse("case_transition", args=[case.reference]), {"to_status": "rejected", "note": "Ngoài"})
+    html = staff_client.get(reverse("case_detail", args=[case.reference])).content.decode()
+    assert '<option value="rejected" selected>' in html and '<option value="responded" selected>' not in html
+    case.refresh_from_db()
+    assert case.status == CaseStatus.INVESTIGATING
+
+
 def test_case_list_filters_and_overdue_flag(staff_client, staff):
     import time_machine
 
