@@ -141,7 +141,7 @@ def test_no_action_needed_is_refused_while_planned_actions_are_open(action, clie
     item = corrective.item_add(action=action, description="Tuyển tài xế", owner=owner, due_date=date.today())
     # Closing "without action" would leave the owner an open item on a closed action: listed in their work for
     # ever, and no longer theirs to change.
-    with pytest.raises(ValidationError, match="Cancel or finish"):
+    with pytest.raises(ValidationError, match="Hãy hủy hoặc hoàn thành các hành động đã lập kế hoạch"):
         corrective.action_decide(action=action, needed=False, reason="Đổi ý")
     action.refresh_from_db()
     assert action.status == ActionStatus.IMPLEMENTING and action.action_needed is True
