@@ -14,7 +14,8 @@ urlpatterns = [
     path("api/v1/customers/<int:pk>/", customers.CustomerDetail.as_view(), name="api_customer"),
     path("api/v1/customers/<int:pk>/erase/", customers.CustomerErase.as_view(), name="api_customer_erase"),
     path(
-        "api/v1/customers/by-external-id/<str:external_id>/",
+        # path: an external id may hold a slash ("ORD/2026/7"), as a CRM's or an ERP's keys often do.
+        "api/v1/customers/by-external-id/<path:external_id>/",
         customers.CustomerByExternalId.as_view(),
         name="api_customer_by_external_id",
     ),

@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 
 from api.serializers import ErrorSerializer
+from config.validators import validate_one_line
 from customers.models import Customer
 
 
@@ -57,6 +58,19 @@ def get_or_404(queryset: QuerySet[Any], **lookup: Any) -> Any:
     if found is None:
         raise NotFound()
     return found
+
+
+_EXTERNAL_ID = serializers.CharField(max_length=100, validators=[validate_one_line])
+
+
+def external_id_from_path(value: str) -> str:
+    """The external id in a URL, checked and trimmed as the same id in a body is (CustomerWriteSerializer): the
+    customer was stored under the trimmed id, so "CRM-7 " found nobody and an upsert tried to make a second
+    "CRM-7" (400); a blank id made a new customer on every PUT; a tab or line break got in unchecked."""
+    try:
+        return _EXTERNAL_ID.run_validation(value)
+    except serializers.ValidationError as error:
+        raise serializers.ValidationError({"external_id": error.detail}) from None
 
 
 def customer_for(*, customer_id: int | None = None, external_id: str | None = None, field: str) -> Customer:

@@ -12,7 +12,7 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from api.serializers import CustomerSerializer, CustomerUpsertSerializer, CustomerWriteSerializer, EraseSerializer
-from api.views.common import Cursor, errors, get_or_404
+from api.views.common import Cursor, errors, external_id_from_path, get_or_404
 from customers.models import Customer
 from customers.services import customer_create, customer_erase, customer_update
 
@@ -33,9 +33,11 @@ class CustomerList(generics.GenericAPIView):
     def get_queryset(self) -> Any:
         params = self.request.query_params
         customers = Customer.objects.all()
-        for name in ("segment", "language", "customer_type", "external_id"):
+        for name in ("segment", "language", "customer_type"):
             if params.get(name):
                 customers = customers.filter(**{name: params[name]})
+        if params.get("external_id", "").strip():
+            customers = customers.filter(external_id=params["external_id"].strip())
         if params.get("email"):
             customers = customers.filter(email__iexact=params["email"].strip())
         if params.get("opted_out") in ("true", "false"):
@@ -65,8 +67,10 @@ class CustomerDetail(APIView):
 
 
 class CustomerByExternalId(APIView):
-    @extend_schema(operation_id="customers_read_by_external_id", responses={200: CustomerSerializer, **errors(404)})
+    @extend_schema(operation_id="customers_read_by_external_id",
+                   responses={200: CustomerSerializer, **errors(400, 404)})  # fmt: skip
     def get(self, request: Request, external_id: str) -> ApiResponse:
+        external_id = external_id_from_path(external_id)
         return ApiResponse(CustomerSerializer(get_or_404(Customer.objects, external_id=external_id)).data)
 
     @extend_schema(
@@ -77,13 +81,14 @@ class CustomerByExternalId(APIView):
     )
     @transaction.atomic
     def put(self, request: Request, external_id: str) -> ApiResponse:
+        external_id = external_id_from_path(external_id)
         data = CustomerUpsertSerializer(data={**request.data, "external_id": external_id}
                                         if isinstance(request.data, dict) else request.data)  # fmt: skip
         data.is_valid(raise_exception=True)
         fields = {k: v for k, v in data.validated_data.items() if k != "external_id"}
         existing = Customer.objects.select_for_update().filter(external_id=external_id).first()
         if existing is None:
-            customer = customer_create(external_id=external_id.strip(), **fields)
+            customer = customer_create(external_id=external_id, **fields)
             return ApiResponse(CustomerSerializer(customer).data, status=status.HTTP_201_CREATED)
         return ApiResponse(CustomerSerializer(customer_update(customer=existing, **fields)).data)
 

@@ -65,6 +65,33 @@ def test_upsert_by_external_id_creates_then_updates(api):
     assert Customer.objects.get(pk=customer.pk).name == "Phạm Văn C"
 
 
+def test_the_external_id_in_the_url_is_trimmed_and_checked_as_in_a_body(api):
+    # Stored trimmed (the body's CharField trims): the same id with a space around it is the same customer, not a
+    # second "CRM-7" refused as a duplicate.
+    created = api.post("/api/v1/customers/", {"name": "Lê E", "external_id": " CRM-7 "})
+    assert created.status_code == 201 and created.json()["external_id"] == "CRM-7"
+    update = api.put("/api/v1/customers/by-external-id/CRM-7%20/", {"name": "Lê Văn E"})
+    assert update.status_code == 200 and update.json()["id"] == created.json()["id"]
+    assert api.get("/api/v1/customers/by-external-id/%20CRM-7/").json()["name"] == "Lê Văn E"
+    assert [c["id"] for c in api.get("/api/v1/customers/", {"external_id": "CRM-7 "}).json()["results"]] == [
+        created.json()["id"]
+    ]
+    count = Customer.objects.count()
+    # A blank id matches nobody and made a new customer on every PUT; a tab got in unchecked.
+    for bad in ("%20%20", "a%09b", "x" * 101):
+        response = api.put(f"/api/v1/customers/by-external-id/{bad}/", {"name": "X"})
+        assert response.status_code == 400 and "external_id" in response.json()["error"]["fields"], bad
+    assert Customer.objects.count() == count
+
+
+def test_an_external_id_with_a_slash_can_be_upserted_and_read(api):
+    first = api.put("/api/v1/customers/by-external-id/ORD/2026/7/", {"name": "Hồ F"})
+    assert first.status_code == 201 and first.json()["external_id"] == "ORD/2026/7"
+    again = api.put("/api/v1/customers/by-external-id/ORD%2F2026%2F7/", {"name": "Hồ Văn F"})
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert api.get("/api/v1/customers/by-external-id/ORD/2026/7/").json()["name"] == "Hồ Văn F"
+
+
 def test_erasure_goes_through_the_service_and_is_refused_twice(api, qm):
     customer = CustomerFactory(name="Đỗ D", email="d@example.com")
     assert api.post(f"/api/v1/customers/{customer.pk}/erase/", {}).status_code == 400
