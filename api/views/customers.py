@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -88,8 +89,17 @@ class CustomerByExternalId(APIView):
         fields = {k: v for k, v in data.validated_data.items() if k != "external_id"}
         existing = Customer.objects.select_for_update().filter(external_id=external_id).first()
         if existing is None:
-            customer = customer_create(external_id=external_id, **fields)
-            return ApiResponse(CustomerSerializer(customer).data, status=status.HTTP_201_CREATED)
+            try:
+                # A savepoint: two CRM workers upserting a new id at once both find nobody; the second's insert
+                # fails on the unique index (or its check sees the first's row) and it updates that row instead,
+                # as if it had come second, not 500 or 400 "Another customer already has this external ID".
+                with transaction.atomic():
+                    customer = customer_create(external_id=external_id, **fields)
+                return ApiResponse(CustomerSerializer(customer).data, status=status.HTTP_201_CREATED)
+            except (IntegrityError, DjangoValidationError):
+                existing = Customer.objects.select_for_update().filter(external_id=external_id).first()
+                if existing is None:
+                    raise
         return ApiResponse(CustomerSerializer(customer_update(customer=existing, **fields)).data)
 
 

@@ -92,6 +92,29 @@ def test_an_external_id_with_a_slash_can_be_upserted_and_read(api):
     assert api.get("/api/v1/customers/by-external-id/ORD/2026/7/").json()["name"] == "Hồ Văn F"
 
 
+@pytest.mark.parametrize("checked", [True, False], ids=["check-sees-it", "insert-fails"])
+def test_an_upsert_racing_another_for_a_new_id_updates_the_row_the_other_made(api, monkeypatch, checked):
+    # What a second CRM worker sees on PostgreSQL: its lookup found nobody, then the first worker's row
+    # committed, before its model check (a ValidationError) or after it (the unique index's IntegrityError).
+    from django.db.models import QuerySet
+
+    CustomerFactory(name="First worker", external_id="RACE-1")
+    first, looked = QuerySet.first, []
+
+    def lookup_before_the_other_committed(queryset):
+        if queryset.model is Customer and not looked:
+            looked.append(True)
+            return None
+        return first(queryset)
+
+    monkeypatch.setattr(QuerySet, "first", lookup_before_the_other_committed)
+    if not checked:
+        monkeypatch.setattr(Customer, "full_clean", lambda self, **kwargs: None)
+    response = api.put("/api/v1/customers/by-external-id/RACE-1/", {"name": "Second worker"})
+    assert looked and response.status_code == 200, response.content
+    assert list(Customer.objects.filter(external_id="RACE-1").values_list("name", flat=True)) == ["Second worker"]
+
+
 def test_erasure_goes_through_the_service_and_is_refused_twice(api, qm):
     customer = CustomerFactory(name="Đỗ D", email="d@example.com")
     assert api.post(f"/api/v1/customers/{customer.pk}/erase/", {}).status_code == 400
