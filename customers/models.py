@@ -5,7 +5,10 @@ The tables keep the names they had when customers lived in `surveys` (`surveys_c
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -53,6 +56,23 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.email else self.name
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        # Django gives a partial unique constraint's error to no field: the API answered "Another customer already
+        # has this external ID." with empty `fields`, and a form showed it above the form. It is the external id's.
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as error:
+            unique = next(c for c in self._meta.constraints if c.name == "customer_external_id_unique")
+            taken = str(unique.violation_error_message)
+            general = error.error_dict.get(NON_FIELD_ERRORS, [])
+            moved = [e for e in general if str(e.message) == taken]
+            if moved:
+                general[:] = [e for e in general if e not in moved]
+                if not general:
+                    del error.error_dict[NON_FIELD_ERRORS]
+                error.error_dict.setdefault("external_id", []).extend(moved)
+            raise
 
 
 class ErasureRecord(models.Model):

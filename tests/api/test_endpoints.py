@@ -48,7 +48,9 @@ def test_a_duplicate_external_id_is_refused_and_nothing_changes(api):
     CustomerFactory(external_id="C-1")
     count = Customer.objects.count()
     response = api.post("/api/v1/customers/", {"name": "B", "external_id": "C-1"})
-    assert response.status_code == 400 and "external ID" in response.json()["error"]["message"]
+    assert response.status_code == 400
+    # The field is named, as every other field error is: a client need not read the message to know which.
+    assert response.json()["error"]["fields"] == {"external_id": ["Another customer already has this external ID."]}
     assert Customer.objects.count() == count
 
 
