@@ -7,14 +7,14 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from api.serializers import CustomerSerializer, CustomerUpsertSerializer, CustomerWriteSerializer, EraseSerializer
 from api.views.common import Cursor, errors, external_id_from_path, get_or_404
-from customers.models import Customer
+from customers.models import Customer, Language
 from customers.services import customer_create, customer_erase, customer_update
 
 FILTERS = [
@@ -27,22 +27,33 @@ FILTERS = [
 ]
 
 
+class _Filters(serializers.Serializer):
+    segment = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    language = serializers.ChoiceField(required=False, allow_blank=True, choices=Language.choices)
+    customer_type = serializers.ChoiceField(required=False, allow_blank=True, choices=Customer.Type.choices)
+    email = serializers.CharField(required=False, allow_blank=True, max_length=254)
+    external_id = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    opted_out = serializers.BooleanField(required=False)
+
+
 class CustomerList(generics.GenericAPIView):
     serializer_class = CustomerSerializer
     pagination_class = Cursor
 
     def get_queryset(self) -> Any:
-        params = self.request.query_params
+        # Checked as the responses' filters are: "opted_out=1" or "=yes" was ignored and listed everyone, opted out
+        # or not, and "language=fr" answered an empty page rather than a bad value.
+        params = _Filters(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        f = params.validated_data
         customers = Customer.objects.all()
-        for name in ("segment", "language", "customer_type"):
-            if params.get(name):
-                customers = customers.filter(**{name: params[name]})
-        if params.get("external_id", "").strip():
-            customers = customers.filter(external_id=params["external_id"].strip())
-        if params.get("email"):
-            customers = customers.filter(email__iexact=params["email"].strip())
-        if params.get("opted_out") in ("true", "false"):
-            customers = customers.filter(opted_out_at__isnull=params["opted_out"] == "false")
+        for name in ("segment", "language", "customer_type", "external_id"):
+            if f.get(name):
+                customers = customers.filter(**{name: f[name]})
+        if f.get("email"):
+            customers = customers.filter(email__iexact=f["email"])
+        if "opted_out" in f:
+            customers = customers.filter(opted_out_at__isnull=not f["opted_out"])
         return customers
 
     @extend_schema(operation_id="customers_list", parameters=FILTERS, responses={200: CustomerSerializer(many=True),

@@ -117,6 +117,23 @@ def test_an_upsert_racing_another_for_a_new_id_updates_the_row_the_other_made(ap
     assert list(Customer.objects.filter(external_id="RACE-1").values_list("name", flat=True)) == ["Second worker"]
 
 
+def test_customer_filters_are_checked_and_read_as_the_schema_says(api, read_api):
+    from customers.services import customer_opt_out
+
+    out = CustomerFactory(language="en")
+    customer_opt_out(customer=out)
+    kept = CustomerFactory(language="vi")
+    listed = lambda **params: {c["id"] for c in read_api.get("/api/v1/customers/", params).json()["results"]}  # noqa: E731
+    # A boolean as a client writes one: "opted_out=1" was ignored and listed the opted-out customers too.
+    assert listed(opted_out="1") == listed(opted_out="true") == {out.pk}
+    assert kept.pk in listed(opted_out="0") and out.pk not in listed(opted_out="False")
+    for bad in ({"opted_out": "maybe"}, {"language": "fr"}, {"customer_type": "partner"}):
+        response = read_api.get("/api/v1/customers/", bad)
+        assert response.status_code == 400 and set(response.json()["error"]["fields"]) == set(bad), bad
+    vi = read_api.get("/api/v1/customers/", {"language": "fr"}, **{"Accept-Language": "vi"})
+    assert "không phải là một lựa chọn hợp lệ" in vi.json()["error"]["fields"]["language"][0]
+
+
 def test_erasure_goes_through_the_service_and_is_refused_twice(api, qm):
     customer = CustomerFactory(name="Đỗ D", email="d@example.com")
     assert api.post(f"/api/v1/customers/{customer.pk}/erase/", {}).status_code == 400
