@@ -87,7 +87,8 @@ class InvitationRequestSerializer(serializers.Serializer):
 
 
 class InvitationSerializer(serializers.ModelSerializer):
-    state = serializers.CharField(source="status")
+    # Choices, so that the schema lists the states and reasons a client must handle (a plain string said nothing).
+    state = serializers.ChoiceField(source="status", choices=Invitation.Status.choices)
     skip_reason = serializers.SerializerMethodField()
     link = serializers.SerializerMethodField()
 
@@ -96,7 +97,7 @@ class InvitationSerializer(serializers.ModelSerializer):
         fields = ["id", "survey", "customer", "state", "skip_reason", "channel", "link", "created_at", "expires_at",
                   "sent_at", "answered_at"]  # fmt: skip
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(serializers.ChoiceField(choices=Invitation.Skip.choices, allow_null=True))
     def get_skip_reason(self, invitation: Invitation) -> str | None:
         return invitation.status_reason or None if invitation.status == Invitation.Status.SKIPPED else None
 

@@ -428,6 +428,8 @@ SPECTACULAR_SETTINGS = {
         "CaseStatusEnum": "feedback.models.CaseStatus",
         "ResponseChannelEnum": "surveys.models.Response.Channel",
         "InvitationChannelEnum": "surveys.models.Invitation.Channel",
+        "InvitationStateEnum": "surveys.models.Invitation.Status",
+        "InvitationSkipReasonEnum": "surveys.models.Invitation.Skip",
         "CaseChannelEnum": "api.serializers.API_CHANNELS",
     },
 }

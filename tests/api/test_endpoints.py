@@ -246,3 +246,21 @@ def test_response_bands_are_the_dashboards_not_the_closed_loop_thresholds(read_a
     assert ids("detractor") == [three.pk]
     assert ids("passive") == [seven.pk]
     assert ids("promoter") == [ten.pk]
+
+
+def test_the_schema_lists_the_invitation_states_and_skip_reasons():
+    from drf_spectacular.generators import SchemaGenerator
+
+    from surveys.models import Invitation
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    components = schema["components"]["schemas"]
+
+    def values(prop):
+        ref = (prop.get("allOf") or prop.get("oneOf") or [prop])[0].get("$ref") or prop.get("$ref")
+        return set(components[ref.rsplit("/", 1)[1]]["enum"]) - {None} if ref else set(prop.get("enum", ()))
+
+    invitation = components["Invitation"]["properties"]
+    assert values(invitation["state"]) == set(Invitation.Status.values)
+    assert values(invitation["skip_reason"]) == set(Invitation.Skip.values)
+    assert invitation["skip_reason"].get("nullable") is True
