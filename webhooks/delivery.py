@@ -131,7 +131,10 @@ def _send_to(endpoint: WebhookEndpoint, deliveries: list[WebhookDelivery], sende
             # Nobody answered: the rest of this endpoint's deliveries wait for the same next attempt, untried.
             _wait(deliveries[number + 1 :], delivery.next_attempt_at)
             break
-    _endpoint_result(endpoint, ok=any_ok, now=now)
+    # A delivery that gave up this round was due from give_up_at less the retry window (its event, a re-send or
+    # the endpoint enabled again): with no success since then, the endpoint has failed for that long.
+    gave_up = [d.give_up_at - timedelta(hours=settings.WEBHOOK_RETRY_HOURS) for d in deliveries if d.state == D.FAILED]
+    _endpoint_result(endpoint, ok=any_ok, now=now, failing_from=min(gave_up, default=None))
     return attempts
 
 
@@ -169,16 +172,24 @@ def _wait(deliveries: list[WebhookDelivery], until: datetime) -> None:
         delivery.next_attempt_at = until
 
 
-def _endpoint_result(endpoint: WebhookEndpoint, *, ok: bool, now: datetime) -> None:
+def _endpoint_result(
+    endpoint: WebhookEndpoint, *, ok: bool, now: datetime, failing_from: datetime | None = None
+) -> None:
     from webhooks.services import endpoint_disable_failing
 
     if ok:
         if endpoint.failing_since is not None or endpoint.last_success_at is None or _stale(endpoint, now):
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None, last_success_at=now)
         return
-    if endpoint.failing_since is None:
+    since = endpoint.failing_since
+    if since is None:
         WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
-    elif now - endpoint.failing_since >= timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS):
+        since = now
+    # The clock starts at the first failed attempt, which comes a moment after the event: a lone event's last
+    # retry (at its give-up time, a day after the event) fell just short of a day, and the endpoint stayed on.
+    if failing_from is not None and (endpoint.last_success_at is None or endpoint.last_success_at < failing_from):
+        since = min(since, failing_from)
+    if now - since >= timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS):
         endpoint_disable_failing(endpoint_id=endpoint.pk)
 
 

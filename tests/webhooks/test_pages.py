@@ -129,6 +129,28 @@ def test_an_endpoint_failing_for_a_day_is_disabled_and_managers_are_emailed(
     assert [json.loads(r.body)["data"]["reference"] for r in receiver.received] == [later.reference]
 
 
+def test_an_endpoint_whose_one_delivery_failed_for_its_whole_day_is_disabled(
+    endpoint, receiver, qm, mailoutbox, django_capture_on_commit_callbacks
+):
+    # One event, tried from a moment after it was made until its day ended: every attempt failed, yet the last
+    # one came a little less than a day after the first failure, so the endpoint stayed enabled and nobody was
+    # told (until some later event failed once, which then disabled it at its first attempt).
+    receiver.stop()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        workflow.case_create(channel="phone", description="x", contact_name="K")  # no send on commit here
+        clock.move_to(start + timedelta(seconds=2))
+        delivery = WebhookDelivery.objects.get()
+        while delivery.state == "pending":
+            with django_capture_on_commit_callbacks(execute=True):
+                webhooks_send()
+            delivery.refresh_from_db()
+            clock.move_to(max(delivery.next_attempt_at, timezone.now()))
+        endpoint.refresh_from_db()
+        assert delivery.state == "failed" and not endpoint.active and endpoint.auto_disabled
+        assert len(mailoutbox) == 1 and mailoutbox[0].to == [qm.email]
+
+
 def test_one_success_resets_the_failure_clock(endpoint, receiver, django_capture_on_commit_callbacks):
     receiver.status = 500
     start = timezone.now()
