@@ -21,6 +21,7 @@ from audit.trail import audit_append, audit_entry_for, audit_record_many, audit_
 from config import formatting
 from config.validators import has_control_characters
 from customers.models import Customer
+from customers.services import external_id_clean
 
 MAX_ROWS = 100_000
 HEADERS = {
@@ -175,6 +176,8 @@ def _check(row: Row, seen_email: dict[str, int], seen_external: dict[str, int]) 
     else:
         v["customer_type"] = kind
     v["segment"] = v.get("segment", "").replace(";", ",").split(",")[0].strip()
+    if "external_id" in v:
+        v["external_id"] = external_id_clean(v["external_id"])
     external = v.get("external_id", "")
     if external:
         if external in seen_external:

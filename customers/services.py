@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -54,11 +55,19 @@ def customer_for_unsubscribe_token(token: str) -> Customer | None:
 CUSTOMER_FIELDS = ("name", "email", "phone", "language", "segment", "customer_type", "external_id")
 
 
+def external_id_clean(value: str) -> str:
+    """An external id as it is stored and looked up: trimmed, and in Unicode's composed form (NFC). "Hoà" typed on
+    a Mac arrives decomposed ("a" + a combining grave): it looks the same, and was another customer."""
+    return unicodedata.normalize("NFC", value.strip())
+
+
 @transaction.atomic
 def customer_create(*, name: str, email: str = "", **fields: Any) -> Customer:
     unknown = set(fields) - set(CUSTOMER_FIELDS)
     if unknown:
         raise ValueError(f"customer_create cannot set {sorted(unknown)}")
+    if "external_id" in fields:
+        fields["external_id"] = external_id_clean(fields["external_id"])
     customer = Customer(name=name.strip(), email=email.strip().lower(), **fields)
     customer.full_clean()
     customer.save()
@@ -79,6 +88,7 @@ def customer_update(*, customer: Customer, **fields: Any) -> Customer:
             raise ValueError(f"customer_update cannot set {name}")  # nosec B608
         setattr(customer, name, value)
     customer.email = customer.email.strip().lower()
+    customer.external_id = external_id_clean(customer.external_id)
     customer.full_clean()
     customer.save()
     audit_record(customer, action="update", before=before)

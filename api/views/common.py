@@ -14,6 +14,7 @@ from rest_framework.pagination import CursorPagination
 from api.serializers import ErrorSerializer
 from config.validators import validate_one_line
 from customers.models import Customer
+from customers.services import external_id_clean
 
 
 class Cursor(CursorPagination):
@@ -68,7 +69,7 @@ def external_id_from_path(value: str) -> str:
     customer was stored under the trimmed id, so "CRM-7 " found nobody and an upsert tried to make a second
     "CRM-7" (400); a blank id made a new customer on every PUT; a tab or line break got in unchecked."""
     try:
-        return _EXTERNAL_ID.run_validation(value)
+        return external_id_clean(_EXTERNAL_ID.run_validation(value))
     except serializers.ValidationError as error:
         raise serializers.ValidationError({"external_id": error.detail}) from None
 
@@ -79,7 +80,9 @@ def customer_for(*, customer_id: int | None = None, external_id: str | None = No
     if customer_id is not None:
         found = Customer.objects.filter(pk=customer_id).first()
     else:
-        found = Customer.objects.filter(external_id=external_id).exclude(external_id="").first()
+        found = (
+            Customer.objects.filter(external_id=external_id_clean(external_id or "")).exclude(external_id="").first()
+        )
     if found is None:
         raise serializers.ValidationError({field: [_("No customer has this id.")]})
     return found  # type: ignore[return-value]

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from api.serializers import CustomerSerializer, CustomerUpsertSerializer, CustomerWriteSerializer, EraseSerializer
 from api.views.common import Cursor, errors, external_id_from_path, get_or_404
 from customers.models import Customer, Language
-from customers.services import customer_create, customer_erase, customer_update
+from customers.services import customer_create, customer_erase, customer_update, external_id_clean
 
 FILTERS = [
     OpenApiParameter("segment", str),
@@ -47,9 +47,11 @@ class CustomerList(generics.GenericAPIView):
         params.is_valid(raise_exception=True)
         f = params.validated_data
         customers = Customer.objects.all()
-        for name in ("segment", "language", "customer_type", "external_id"):
+        for name in ("segment", "language", "customer_type"):
             if f.get(name):
                 customers = customers.filter(**{name: f[name]})
+        if f.get("external_id"):
+            customers = customers.filter(external_id=external_id_clean(f["external_id"]))
         if f.get("email"):
             customers = customers.filter(email__iexact=f["email"])
         if "opted_out" in f:

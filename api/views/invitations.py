@@ -35,7 +35,7 @@ from api.serializers import (
 from api.views.common import customer_for, errors, get_or_404
 from audit.trail import audit_deferred
 from customers.models import Customer
-from customers.services import customer_create
+from customers.services import customer_create, external_id_clean
 from surveys.invitations import invitation_link, invitation_request, token_for_salt
 from surveys.models import Invitation, Survey
 
@@ -61,7 +61,7 @@ def _customer(data: dict[str, Any]) -> Customer:
     if "customer_external_id" in data:
         return customer_for(external_id=data["customer_external_id"], field="customer_external_id")
     fields = dict(data["customer"])
-    external_id = fields.get("external_id", "").strip()
+    external_id = external_id_clean(fields.get("external_id", ""))
     if external_id:
         existing = Customer.objects.filter(external_id=external_id).first()
         if existing is not None:

@@ -86,6 +86,24 @@ def test_the_external_id_in_the_url_is_trimmed_and_checked_as_in_a_body(api):
     assert Customer.objects.count() == count
 
 
+def test_an_external_id_composed_or_decomposed_is_one_customer(api, qm):
+    import unicodedata
+    from urllib.parse import quote
+
+    survey = make_survey(owner=qm)
+    composed = "KH-Hoà-01"
+    decomposed = unicodedata.normalize("NFD", composed)  # what a Mac keyboard or some CRMs send
+    assert composed != decomposed
+    first = api.post("/api/v1/customers/", {"name": "Hoà", "external_id": decomposed})
+    assert first.status_code == 201 and first.json()["external_id"] == composed
+    again = api.put(f"/api/v1/customers/by-external-id/{quote(composed)}/", {"name": "Nguyễn Thị Hoà"})
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert api.get(f"/api/v1/customers/by-external-id/{quote(decomposed)}/").json()["id"] == first.json()["id"]
+    invitation = api.post("/api/v1/invitations/", {"survey": survey.pk, "customer_external_id": decomposed})
+    assert invitation.status_code == 201 and invitation.json()["customer"] == first.json()["id"]
+    assert Customer.objects.filter(name__contains="Hoà").count() == 1
+
+
 def test_an_external_id_with_a_slash_can_be_upserted_and_read(api):
     first = api.put("/api/v1/customers/by-external-id/ORD/2026/7/", {"name": "Hồ F"})
     assert first.status_code == 201 and first.json()["external_id"] == "ORD/2026/7"
