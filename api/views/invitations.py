@@ -77,8 +77,9 @@ class InvitationCreate(APIView):
         responses={201: InvitationSerializer, 200: InvitationSerializer, **errors(400, 403, 422)},
         description=(
             "Ask one survey of one customer (by id, external id, or created on the fly). Opt-out and the throttle "
-            "are honoured: such a request answers `state: skipped` with the `skip_reason` and no link. With "
-            "`send: true` the link is emailed from the outbox; otherwise it is returned for your own channel."
+            "are honoured: such a request answers `state: skipped` with the `skip_reason` and no link. Otherwise "
+            "the link is returned, for your own channel; with `send: true` it is also emailed from the outbox. "
+            "An `Idempotency-Key` is kept per API key: a new key does not know the old key's requests."
         ),
     )
     def post(self, request: Request) -> ApiResponse:
