@@ -48,5 +48,6 @@ class CaseCreate(APIView):
 class CaseDetail(APIView):
     @extend_schema(operation_id="cases_read", responses={200: CaseSerializer, **errors(404)})
     def get(self, request: Request, reference: str) -> ApiResponse:
-        case = get_or_404(ComplaintCase.objects.prefetch_related("events"), reference=reference)
+        # References are written in capitals (CMP-2026-000123); one typed or copied in lower case is the same case.
+        case = get_or_404(ComplaintCase.objects.prefetch_related("events"), reference=reference.strip().upper())
         return ApiResponse(CaseSerializer(case).data)

@@ -204,6 +204,8 @@ def test_a_case_is_logged_from_a_helpdesk_and_read_with_its_timeline(api, read_a
     read = read_api.get(f"/api/v1/cases/{reference}/").json()
     assert read["status"] == "received" and read["timeline"][0]["kind"] == "created"
     assert read_api.get("/api/v1/cases/CMP-1999-000000/").status_code == 404
+    # A reference in lower case (typed, or copied from a system that lowers ids) is the same case.
+    assert read_api.get(f"/api/v1/cases/{reference.lower()}/").json()["reference"] == reference
     count = ComplaintCase.objects.count()
     bad = api.post("/api/v1/cases/", {"channel": "survey", "description": ""})
     assert bad.status_code == 400 and {"channel", "description"} <= set(bad.json()["error"]["fields"])
