@@ -207,6 +207,14 @@ def _public_survey(key: str) -> Survey | None:
     return Survey.objects.filter(public_key=key, status=Survey.Status.ACTIVE).select_related("current_version").first()
 
 
+def _public_form(response: HttpResponse) -> HttpResponse:
+    """Under "no-referrer" a browser posts the form with `Origin: null`, which Django's CSRF check refuses: every
+    answer met "The form has expired". The URL holds only the survey's public key (it is printed on posters), so
+    same-origin keeps it from other sites and lets the form be sent, as for the complaint form."""
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
 @gzip_page
 @require_http_methods(["GET", "POST"])
 def respond_public(request: HttpRequest, key: str) -> HttpResponse:
@@ -245,7 +253,7 @@ def respond_public(request: HttpRequest, key: str) -> HttpResponse:
             status = 429
             with translation.override(language):
                 notice = str(_("Many answers came from your connection in the last hour. Please try again later."))
-    return _form_page(
+    page = _form_page(
         request,
         survey=survey,
         questions=questions,
@@ -259,6 +267,7 @@ def respond_public(request: HttpRequest, key: str) -> HttpResponse:
         notice=notice,
         brand=snapshot.brand,
     )
+    return _public_form(page)
 
 
 @gzip_page

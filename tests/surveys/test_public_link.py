@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -105,3 +107,24 @@ def test_turning_the_link_off_and_closed_surveys(survey, qm_client):
     survey.status = "closed"
     survey.save()
     assert Client().get(url(survey)).status_code == 404
+
+
+def _as_a_browser_posts(client, page, data):
+    # Under "no-referrer" Chromium and Firefox send a form's POST with `Origin: null` (Fetch, "serializing a request
+    # origin"), which Django's CSRF check refuses; under "same-origin" they send the page's own origin.
+    origin = "null" if page["Referrer-Policy"] == "no-referrer" else "http://testserver"
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    return client.post(page.wsgi_request.path, {**data, "csrfmiddlewaretoken": token}, HTTP_ORIGIN=origin)
+
+
+def test_a_browser_can_send_the_public_form_which_keeps_its_url_on_this_site(survey):
+    # The public link's page answered every browser's post with "The form has expired" (403): the answer was lost.
+    client = Client(enforce_csrf_checks=True)
+    q1, _q2 = survey.current_version.questions.order_by("position")
+    page = client.get(url(survey))
+    again = _as_a_browser_posts(client, page, {"lang": "vi", f"q{q1.pk}": "5", "email": "not-an-address"})
+    assert again.status_code == 400, again.status_code
+    done = _as_a_browser_posts(client, again, {"lang": "vi", f"q{q1.pk}": "5"})
+    assert done.status_code == 302 and Response.objects.count() == 1
+    # The page's URL holds only the survey's public key (printed on posters), never a customer's token.
+    assert page["Referrer-Policy"] == again["Referrer-Policy"] == "same-origin"
