@@ -49,7 +49,7 @@ LANGUAGES = {Language.VI.value, Language.EN.value}
 
 def _language(request: HttpRequest, link: Link | None = None) -> str:
     """An explicit choice (the switch) wins, then the customer's own language, then the browser's."""
-    chosen = request.POST.get("lang") or request.GET.get("lang")
+    chosen = request.POST.get("switch") or request.POST.get("lang") or request.GET.get("lang")
     if chosen in LANGUAGES:
         return chosen
     if link is not None and link.customer_language in LANGUAGES:
@@ -61,6 +61,12 @@ def _unavailable(request: HttpRequest) -> HttpResponse:
     # One page and one status for every reason (unknown, expired, closed): nothing tells a guesser which it was.
     # Its language comes from the request alone, for the same reason.
     return unavailable_page(request, _language(request))
+
+
+def _switching(request: HttpRequest) -> bool:
+    """The language switch of a form page sends the form (respond/form.html), so that what was typed comes back in
+    the other language: it never records, and nothing is marked missing."""
+    return request.method == "POST" and request.POST.get("switch") in LANGUAGES
 
 
 def question_rows(
@@ -150,14 +156,15 @@ def _form_page(
 @csrf_exempt  # The unguessable token in the URL is the credential; a cross-site form cannot know it.
 @require_http_methods(["GET", "POST"])
 def respond(request: HttpRequest, token: str) -> HttpResponse:
-    if request.method == "POST":
+    switching = _switching(request)
+    if request.method == "POST" and not switching:
         quick = response_submit_quick(token=token, data=request.POST)
         if quick is not None:
             return redirect(f"{request.path}thanks/?lang={quick.language}")
     link = link_for_token(token)
     state = link_state(link)
     if state == ANSWERED:
-        if request.method == "POST":
+        if request.method == "POST" and not switching:
             # A double click or a retry: the first answer stands, and the customer sees that it did.
             return redirect("respond_thanks", token=token)
         return _render(request, "respond/thanks.html", {"already": True}, _language(request, link))
@@ -173,7 +180,9 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
         answers = ParsedAnswers(values=prefill_score(questions, request.GET.get("score")))
     else:
         answers = parse_answers(questions, request.POST)
-    if request.method == "GET" or not answers.is_valid or answers.pending:
+        if switching:
+            answers = ParsedAnswers(values=answers.values)
+    if request.method == "GET" or switching or not answers.is_valid or answers.pending:
         # Pending follow-ups (scripts off): the same page again, the score kept and the follow-up now shown.
         status = 200 if request.method == "GET" or answers.is_valid else 400
         return _form_page(
@@ -226,19 +235,22 @@ def respond_public(request: HttpRequest, key: str) -> HttpResponse:
     snapshot = survey_snapshot(survey.pk, survey.current_version_id, survey.updated_at)
     questions = snapshot.questions
     email, email_error = "", ""
+    switching = _switching(request)
     if request.method == "GET":
         answers = ParsedAnswers(values=prefill_score(questions, request.GET.get("score")))
     else:
         answers = parse_answers(questions, request.POST)
         email = request.POST.get("email", "").strip()[:254]
-        if email:
+        if switching:
+            answers = ParsedAnswers(values=answers.values)
+        elif email:
             try:
                 validate_email(email)
             except ValidationError:
                 with translation.override(language):
                     email_error = str(_("This is not an email address. Correct it, or leave it empty."))
     status, notice = (200 if request.method == "GET" or (answers.is_valid and not email_error) else 400), ""
-    if request.method == "POST" and answers.is_valid and not answers.pending and not email_error:
+    if request.method == "POST" and not switching and answers.is_valid and not answers.pending and not email_error:
         if not public.over_rate(survey, ratelimit.client_address(request)):
             try:
                 public.response_submit_public(

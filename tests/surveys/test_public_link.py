@@ -128,3 +128,16 @@ def test_a_browser_can_send_the_public_form_which_keeps_its_url_on_this_site(sur
     assert done.status_code == 302 and Response.objects.count() == 1
     # The page's URL holds only the survey's public key (printed on posters), never a customer's token.
     assert page["Referrer-Policy"] == again["Referrer-Policy"] == "same-origin"
+
+
+def test_the_language_switch_of_the_public_link_keeps_the_answers_and_the_email(survey):
+    client = Client()
+    q1, q2 = survey.current_version.questions.order_by("position")
+    switched = client.post(
+        url(survey), {"lang": "vi", "switch": "en", f"q{q1.pk}": "4", f"q{q2.pk}": "Tốt", "email": "lan@example"}
+    )
+    html = switched.content.decode()
+    assert switched.status_code == 200 and '<html lang="en">' in html
+    assert f'name="q{q1.pk}" value="4" checked' in html and ">Tốt</textarea>" in html and 'value="lan@example"' in html
+    assert 'role="alert"' not in html and "This is not an email address" not in html
+    assert Response.objects.count() == 0

@@ -45,6 +45,33 @@ def test_language_switch_shows_english(client, invite):
     assert '<html lang="en">' in html and questions[0].text_en in html and "Send my answers" in html
 
 
+def test_the_language_switch_keeps_what_was_typed_and_records_nothing(client, invite):
+    # The switch was two links: a customer who had typed a comment and picked a score, then chose English, got an
+    # empty form. It now sends the form (no script needed) and the page comes back in English with the answers.
+    invitation, token, questions = invite
+    page = client.get(url(token))
+    html = page.content.decode()
+    assert re.search(r'<button type="submit" form="answers" name="switch" value="en"[^>]*formnovalidate', html)
+    assert '<form method="post" action="' in html and 'id="answers"' in html
+    switched = client.post(
+        url(token), {"lang": "vi", "switch": "en", f"q{questions[0].pk}": "9", f"q{questions[1].pk}": "Giao nhanh"}
+    )
+    html = switched.content.decode()
+    assert switched.status_code == 200 and '<html lang="en">' in html and questions[0].text_en in html
+    assert f'name="q{questions[0].pk}" value="9" checked' in html and ">Giao nhanh</textarea>" in html
+    assert '<input type="hidden" name="lang" value="en">' in html
+    assert 'role="alert"' not in html  # not a failed submission: nothing is marked as missing
+    assert Response.objects.count() == 0
+    invitation.refresh_from_db()
+    assert invitation.answered_at is None
+    # Switching with nothing chosen yet does not complain about the required score either.
+    empty = client.post(url(token), {"lang": "en", "switch": "vi"}).content.decode()
+    assert '<html lang="vi">' in empty and 'role="alert"' not in empty
+    # The next send stores the answers in the language the customer switched to.
+    done = client.post(url(token), {"lang": "en", f"q{questions[0].pk}": "9", f"q{questions[1].pk}": "Giao nhanh"})
+    assert done.status_code == 302 and Response.objects.get().language == "en"
+
+
 def test_english_customer_gets_english_by_default(client):
     _invitation, token = make_invitation(language="en")
     assert '<html lang="en">' in client.get(url(token)).content.decode()
