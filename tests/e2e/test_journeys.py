@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 import pytest
 
 from surveys.models import Answer, Invitation, Response, Survey
-from tests.factories import CustomerFactory, make_invitation, quality_manager
+from tests.factories import CustomerFactory, make_invitation, make_survey, quality_manager
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PHONE = {
@@ -133,4 +133,22 @@ def test_quality_manager_builds_activates_and_invites(browser, live_server, sett
     assert customer_page.get_by_role("radiogroup", name="How satisfied are you").is_visible()
     assert customer_page.get_by_role("radiogroup", name="Which channel did you use?").is_visible()
     customer_page.close()
+    context.close()
+
+
+@pytest.mark.parametrize(("kind", "language"), [("nps", "vi"), ("nps", "en"), ("csat", "en"), ("ces", "vi")])
+def test_the_survey_reflows_on_a_phone_zoomed_to_200_percent(browser, live_server, settings, kind, language):
+    # A 360 px phone zoomed to 200 % lays the page out in 180 CSS pixels. The 0-10 scale kept six columns, squeezed
+    # to 15 px wide buttons (WCAG 2.2's target minimum is 24), and a fieldset would not shrink below its longest
+    # words ("1 = Very dissatisfied"), so the page scrolled sideways.
+    settings.SITE_URL = live_server.url
+    _invitation, token = make_invitation(survey=make_survey(kind=kind), language=language)
+    context = browser.new_context(viewport={"width": 180, "height": 370}, device_scale_factor=2, locale="vi-VN")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/{token}/")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 180
+    widths = page.eval_on_selector_all(".pt span", "spans => spans.map(s => s.getBoundingClientRect().width)")
+    assert widths and min(widths) >= 24, widths
+    boxes = page.eval_on_selector_all(".q", "qs => qs.map(q => q.getBoundingClientRect().right)")
+    assert max(boxes) <= 180, boxes
     context.close()
