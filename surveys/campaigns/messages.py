@@ -189,6 +189,8 @@ def _render(survey, headline, language, reminder, name, token, unsubscribe, expi
             "question": headline.text(language) if headline else "",
             "link": invitation_link(token),
             "score_links": [(v, invitation_link(token, score=v)) for v in scale.values] if scale else [],
+            # Which end is which, as on the page: CES runs from easy to difficult, against most scales' habit.
+            "scale_ends": ((scale.low, str(scale.low_label)), (scale.high, str(scale.high_label))) if scale else (),
             "expires_text": expires,
             "unsubscribe": unsubscribe,
             "reminder": reminder,

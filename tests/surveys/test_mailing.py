@@ -28,6 +28,25 @@ def test_invitation_email_in_the_customers_language_with_score_buttons(mailoutbo
     assert [score for _url, score in links] == [str(v) for v in range(11)]
 
 
+@pytest.mark.parametrize(
+    ("kind", "language", "ends"),
+    [("ces", "vi", ("1 = Rất dễ", "7 = Rất khó")), ("nps", "en", ("0 = Not at all likely", "10 = Extremely likely"))],
+)
+def test_the_score_buttons_say_which_end_is_which(mailoutbox, kind, language, ends):
+    # The buttons were bare numbers. CES runs from easy (1) to difficult (7): a customer who found it easy and
+    # tapped 7, as on most scales, came to a page with "very difficult" chosen. The page names both ends; so does
+    # the email now, under the buttons, by either way of building it.
+    survey = make_survey(kind=kind)
+    invitation, token = make_invitation(survey=survey, customer=CustomerFactory(language=language))
+    assert invitation_email_send(invitation_id=invitation.pk) == "sent"
+    html = mailoutbox[0].alternatives[0][0]
+    buttons = html.index("?score=")
+    assert buttons < html.index(ends[0]) < html.index(ends[1])
+    _sender, wire = MessageTemplates().wire(invitation, token)
+    parsed = email.message_from_bytes(wire, policy=policy.default)
+    assert all(end in parsed.get_body(("html",)).get_content() for end in ends)
+
+
 def test_the_emailed_link_opens_the_survey_and_the_score_is_prefilled(mailoutbox):
     invitation, old_token = make_invitation()
     invitation_email_send(invitation_id=invitation.pk)
