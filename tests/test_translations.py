@@ -4,10 +4,12 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import polib
 import pytest
+from django.utils import formats, timezone, translation
 
 from tests.helpers import require
 
@@ -74,6 +76,22 @@ def test_compiled_catalogue_is_used(language):
     with translation.override(language):
         text = str(translation.gettext("Send my answers"))
     assert text == ("Gửi câu trả lời" if language == "vi" else "Send my answers")
+
+
+@pytest.mark.django_db
+def test_long_dates_in_vietnamese_are_lower_case_inside_a_sentence(mailoutbox):
+    # Django's Vietnamese long date starts with a capital, "Ngày 04 tháng 1 năm 2027"; it is written mid-sentence
+    # ("Liên kết có hiệu lực đến ngày 04 tháng 1 năm 2027.", "Đã tiếp nhận: 02:59 ngày 05 tháng 12 năm 2026").
+    from surveys.campaigns import invitation_email_send
+    from tests.factories import make_invitation
+
+    invitation, _token = make_invitation(language="vi")
+    invitation_email_send(invitation_id=invitation.pk)
+    when = timezone.localdate(invitation.expires_at)
+    expected = f"Liên kết có hiệu lực đến ngày {when:%d} tháng {when.month} năm {when.year}."
+    assert expected in mailoutbox[0].body and expected in mailoutbox[0].alternatives[0][0]
+    with translation.override("vi"):
+        assert formats.date_format(datetime(2026, 12, 5, 2, 59), "DATETIME_FORMAT") == "02:59 ngày 05 tháng 12 năm 2026"
 
 
 @pytest.mark.django_db
