@@ -152,3 +152,19 @@ def test_the_survey_reflows_on_a_phone_zoomed_to_200_percent(browser, live_serve
     boxes = page.eval_on_selector_all(".q", "qs => qs.map(q => q.getBoundingClientRect().right)")
     assert max(boxes) <= 180, boxes
     context.close()
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_invitation_email_fits_a_phone(browser, mailoutbox, language):
+    # The eleven score buttons were one table row, 522 px wide: on a 360 px phone the mail app either scrolled the
+    # row sideways (hiding 8, 9 and 10) or shrank the whole email to fit. They wrap onto two lines now, as on the page.
+    from surveys.campaigns import invitation_email_send
+
+    invitation, _token = make_invitation(customer=CustomerFactory(language=language, name="Nguyễn Thị Ánh Tuyết"))
+    assert invitation_email_send(invitation_id=invitation.pk) == "sent"
+    page = browser.new_context(viewport={"width": 360, "height": 740}).new_page()
+    page.set_content(mailoutbox[0].alternatives[0][0])
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    size = "links => links.map(a => [a.getBoundingClientRect().width, a.getBoundingClientRect().height])"
+    buttons = page.eval_on_selector_all("a[href*='?score=']", size)
+    assert len(buttons) == 11 and all(width >= 24 and height >= 24 for width, height in buttons), buttons
