@@ -168,3 +168,24 @@ def test_the_invitation_email_fits_a_phone(browser, mailoutbox, language):
     size = "links => links.map(a => [a.getBoundingClientRect().width, a.getBoundingClientRect().height])"
     buttons = page.eval_on_selector_all("a[href*='?score=']", size)
     assert len(buttons) == 11 and all(width >= 24 and height >= 24 for width, height in buttons), buttons
+
+
+def test_the_email_confirmation_page_fits_a_phone_zoomed_to_200_percent(browser, live_server, settings, mailoutbox):
+    # The page names the address typed; a long one ran past the screen's edge and the page scrolled sideways.
+    import re
+
+    from django.test import Client
+
+    from surveys.public import public_link_enable
+
+    settings.SITE_URL = live_server.url
+    survey = public_link_enable(survey=make_survey(kind="csat"))
+    score = survey.current_version.questions.order_by("position").first()
+    address = "nguyen.thi.anh.tuyet+khao-sat@congty-thuong-mai.example.com"
+    client = Client()
+    client.post(f"/p/{survey.public_key}/", {"lang": "vi", f"q{score.pk}": "4", "email": address})
+    link = re.search(r"https?://\S+/confirm/\S+/", mailoutbox[0].body).group(0)
+    page = browser.new_context(viewport={"width": 180, "height": 370}, device_scale_factor=2).new_page()
+    page.goto(link)
+    assert page.get_by_text(address).is_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 180
