@@ -141,7 +141,8 @@ def _form_page(
         "survey_title": survey.title(language),
         "intro": survey.intro(language),
         "rows": rows,
-        "error_count": len(answers.errors),
+        # The email's error counts too: the summary (role="alert") is what a screen reader announces.
+        "error_count": len(answers.errors) + (1 if email_error else 0),
         "action": action,
         "preview": preview,
     }

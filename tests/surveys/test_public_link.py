@@ -85,6 +85,20 @@ def test_bad_email_is_explained_and_answers_kept(survey):
     assert Response.objects.count() == 0
 
 
+def test_a_wrong_email_is_in_the_error_summary_that_a_screen_reader_announces(survey):
+    # The summary (role="alert") counted only the questions: with the score given and the email wrong there was no
+    # summary at all, only a red line far down the page; with both wrong it said "the answer" and left the email out.
+    q1, _q2 = survey.current_version.questions.order_by("position")
+    alone = post(Client(), survey, score="4", email="abc@", lang="en").content.decode()
+    summary = re.search(r'<div class="errors" role="alert".*?</div>', alone, re.S)
+    assert summary and "Please check the answer marked below." in summary.group(0)
+    assert '<a href="#email-input">Your email, if you would like us to get back to you</a>' in summary.group(0)
+    both = Client().post(url(survey), {"lang": "en", "email": "abc@"}).content.decode()
+    summary = re.search(r'<div class="errors" role="alert".*?</div>', both, re.S).group(0)
+    assert "Please check the 2 answers marked below." in summary and f'href="#q{q1.pk}"' in summary
+    assert 'href="#email-input"' in summary
+
+
 def test_rate_limited_per_client(survey, settings):
     settings.PUBLIC_LINK_RATE_PER_HOUR = 2
     client = Client()
