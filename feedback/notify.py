@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.core.mail import get_connection, send_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -46,11 +46,18 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+# RFC 3834: a message the system writes on its own (not a person's words) says so, so that holiday auto-replies
+# and ticket systems do not answer it.
+AUTOMATIC = {"Auto-Submitted": "auto-generated"}
+
+
 def _send(template: str, context: dict, language: str, to: list[str], connection: Any = None) -> None:
     with translation.override(language):
         subject = _one_line(render_to_string(f"feedback/email/{template}_subject.txt", context))
         body = render_to_string(f"feedback/email/{template}.txt", context)
-    send_mail(subject, body, None, to, connection=connection)
+    # A staff member's message to the customer is their words; every other email here is written by the system.
+    headers = {} if template == "message" else AUTOMATIC
+    EmailMessage(subject, body, None, to, headers=headers, connection=connection).send()
 
 
 def _record(case: ComplaintCase, text: str) -> None:

@@ -15,7 +15,7 @@ from datetime import timedelta
 import segno
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.dispatch import Signal
 from django.template.loader import render_to_string
@@ -156,7 +156,8 @@ def contact_claim_email_send(*, claim_id: int) -> str:
         with translation.override(claim.language):
             subject = one_line(render_to_string("surveys/email/contact_confirm_subject.txt", context))
             body = render_to_string("surveys/email/contact_confirm.txt", context)
-        send_mail(subject, body, None, [claim.email])
+        # RFC 3834: written by the system, so auto-replies (an absence message) do not answer it.
+        EmailMessage(subject, body, None, [claim.email], headers={"Auto-Submitted": "auto-generated"}).send()
         claim.mailed_at = timezone.now()
         claim.save(update_fields=["mailed_at"])
     return "sent"

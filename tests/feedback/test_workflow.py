@@ -194,6 +194,8 @@ def test_acknowledgement_and_decision_emails_in_the_customers_language(
     assert len(mailoutbox) == 1
     ack = mailoutbox[0]
     assert ack.to == ["c@example.com"] and case.reference in ack.subject
+    # Written by the system (RFC 3834): an absence auto-reply does not answer it.
+    assert ack.message()["Auto-Submitted"] == "auto-generated"
     assert greeting in ack.body and phrase.lower() in ack.body.lower()
     token_link = [line for line in ack.body.splitlines() if "/c/" in line][0]
     assert token_link.startswith("http://127.0.0.1:8000/c/")
@@ -204,6 +206,7 @@ def test_acknowledgement_and_decision_emails_in_the_customers_language(
     with django_capture_on_commit_callbacks(execute=True):
         workflow.case_transition(case=case, to_status=S.RESPONDED, actor=actor, message="Quyết định: hoàn tiền")
     assert len(mailoutbox) == 2 and "Quyết định: hoàn tiền" in mailoutbox[1].body
+    assert mailoutbox[1].message()["Auto-Submitted"] is None  # the decision is a person's words, not automatic
 
 
 def test_closing_sends_the_handling_survey_once(mailoutbox, django_capture_on_commit_callbacks):

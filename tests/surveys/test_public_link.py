@@ -64,6 +64,7 @@ def test_an_email_is_confirmed_before_the_answer_joins_the_customer_and_their_ca
     assert case.customer is None and "Quầy thu ngân quá chậm" in case.description
     assert [m.to for m in mailoutbox] == [["hoa@example.com"]]
     link = re.search(r"https?://\S+/confirm/(\S+)/", mailoutbox[0].body)
+    assert mailoutbox[0].message()["Auto-Submitted"] == "auto-generated"  # RFC 3834: no auto-reply to it
     confirm = reverse("contact_confirm", args=[link.group(1)])
     # Opening the link (a mail scanner does) changes nothing; pressing the button confirms.
     assert "Có, xác nhận" in Client().get(confirm).content.decode()
