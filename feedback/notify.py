@@ -26,7 +26,8 @@ TRACK_SALT = "feedback.case-track"
 
 
 def tracking_token(case: ComplaintCase) -> str:
-    # Signed, not stored: every email can carry the same link, and nobody can forge one for another case.
+    # Signed, not stored: nobody can forge one for another case. The signature carries its time (signing.dumps), so
+    # each email's link differs; every one of them keeps working.
     return signing.dumps(case.pk, salt=TRACK_SALT)
 
 
