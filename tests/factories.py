@@ -101,3 +101,16 @@ def make_response(
     )
     Answer.objects.create(response=response, question=headline, number=score)
     return response
+
+
+def analysed(action, *, root_cause: str = "Thiếu tài xế"):  # type: ignore[no-untyped-def]
+    """A corrective action taken through containment, the decision that action is needed and its root cause (the
+    steps before action items), through the services."""
+    from feedback import corrective
+
+    corrective.action_record_containment(action=action, containment="Giao bù")
+    corrective.action_decide(action=action, needed=True, reason="Lặp lại")
+    return corrective.action_record_root_cause(
+        action=action, root_cause=root_cause, method="other", similar_possible=False, similar="",
+        update_risks=False, qms_change=False,
+    )  # fmt: skip

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from feedback import corrective, effectiveness, workflow
 from feedback.models import ActionStatus, Category
-from tests.factories import quality_manager, staff_user
+from tests.factories import analysed, quality_manager, staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -132,12 +132,7 @@ def test_no_action_needed_is_refused_while_planned_actions_are_open(action, clie
     from feedback.models import ActionItem
 
     owner = staff_user()
-    corrective.action_record_containment(action=action, containment="Giao bù bằng xe riêng")
-    corrective.action_decide(action=action, needed=True, reason="Lặp lại nhiều lần")
-    corrective.action_record_root_cause(
-        action=action, root_cause="Thiếu tài xế", method="other", similar_possible=False, similar="",
-        update_risks=False, qms_change=False,
-    )  # fmt: skip
+    analysed(action)
     item = corrective.item_add(action=action, description="Tuyển tài xế", owner=owner, due_date=date.today())
     # Closing "without action" would leave the owner an open item on a closed action: listed in their work for
     # ever, and no longer theirs to change.
@@ -156,12 +151,7 @@ def test_my_work_leaves_out_items_of_a_finished_action(action, rf):
     from feedback.views.cases import my_work
 
     owner = staff_user()
-    corrective.action_record_containment(action=action, containment="Giao bù")
-    corrective.action_decide(action=action, needed=True, reason="Lặp lại")
-    corrective.action_record_root_cause(
-        action=action, root_cause="Thiếu tài xế", method="other", similar_possible=False, similar="",
-        update_risks=False, qms_change=False,
-    )  # fmt: skip
+    analysed(action)
     corrective.item_add(action=action, description="Tuyển tài xế", owner=owner, due_date=date.today())
     request = rf.get("/")
     request.user = owner

@@ -8,20 +8,14 @@ from django.utils import timezone
 
 from feedback import corrective
 from feedback.models import ActionStatus, EffectivenessReview
+from tests.factories import analysed
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def action(qm):
-    action = corrective.action_create(title="Giao trễ", nonconformity="Nhiều đơn trễ", owner=qm)
-    corrective.action_record_containment(action=action, containment="Giao bù")
-    corrective.action_decide(action=action, needed=True, reason="Lặp lại")
-    corrective.action_record_root_cause(
-        action=action, root_cause="Thiếu tài xế", method="other", similar_possible=False, similar="",
-        update_risks=False, qms_change=False,
-    )  # fmt: skip
-    return action
+    return analysed(corrective.action_create(title="Giao trễ", nonconformity="Nhiều đơn trễ", owner=qm))
 
 
 def step(client, action, name, data):
