@@ -3,6 +3,7 @@ cause, action items, effectiveness review. An ineffective review reopens the act
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -13,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.trail import audit_record, audit_snapshot, audit_stored
+from audit.trail import audit_record, audit_snapshot, audit_stored, canonical
 from feedback import effectiveness, rootcause
 from feedback.models import (
     ActionItem,
@@ -24,7 +25,7 @@ from feedback.models import (
     EffectivenessReview,
     RootCauseMethod,
 )
-from feedback.workflow import next_reference
+from feedback.workflow import EditConflict, next_reference
 from insight.models import Theme
 from surveys.models import Survey
 
@@ -80,16 +81,38 @@ def _open(action: CorrectiveAction) -> None:
 ACTION_EDITABLE = ("title", "nonconformity", "owner", "category", "survey", "segment", "effective_from")
 
 
+def action_edit_stamp(action: CorrectiveAction) -> str:
+    """A digest of what the edit form shows (its fields, cases and themes), as stored now: the form carries the one
+    it was opened with, so a save made on top of a colleague's is noticed instead of undoing theirs."""
+    snapshot = audit_snapshot(action)
+    shown = {name: snapshot.get(name) for name in (*ACTION_EDITABLE, "cases")}
+    shown["themes"] = sorted(action.themes.values_list("pk", flat=True))
+    return hashlib.sha256(canonical(shown)).hexdigest()[:32]
+
+
 @transaction.atomic
 def action_update(
     *,
     action: CorrectiveAction,
     cases: Iterable[ComplaintCase] | None = None,
     themes: Iterable[Theme] | None = None,
+    expected: str | None = None,
     **fields: object,
 ) -> CorrectiveAction:
-    """Edit what the action is about (not its steps); refused once it is closed."""
+    """Edit what the action is about (not its steps); refused once it is closed.
+
+    `expected` is the `action_edit_stamp` the form was opened with: when the action has changed since, nothing is
+    saved (EditConflict). The action is re-read under a lock, so a step recorded meanwhile (its status, its root
+    cause) is not written back from the copy the form was made from."""
+    action = CorrectiveAction.objects.select_for_update().get(pk=action.pk)
     _open(action)
+    if expected is not None and action_edit_stamp(action) != expected:
+        raise EditConflict(
+            _(
+                "Someone else changed this corrective action while you were editing it, so nothing was saved. Your "
+                "text is kept below: check the action's history, then save again to record it."
+            )
+        )
     before = audit_stored(action)
     for name, value in fields.items():
         if name not in ACTION_EDITABLE:

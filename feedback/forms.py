@@ -234,6 +234,8 @@ TimeLimitFormSet = forms.modelformset_factory(TimeLimit, form=TimeLimitForm, ext
 
 
 class ActionForm(_Crispy, forms.ModelForm):
+    # The action as it was when the form was opened (corrective.action_edit_stamp): two people editing at once.
+    loaded = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     case_references = forms.CharField(
         label=_("Complaint cases"),
         required=False,

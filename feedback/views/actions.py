@@ -34,6 +34,7 @@ from feedback.models import (
     CorrectiveAction,
     RootCauseMethod,
 )
+from feedback.workflow import EditConflict
 
 PAGE_SIZE = 25
 
@@ -101,8 +102,10 @@ def action_edit(request: HttpRequest, reference: str) -> HttpResponse:
     if action.status in corrective.FINISHED:
         messages.error(request, _("This corrective action is closed: reopen it, with the reason, before changing it."))
         return redirect("action_detail", reference=action.reference)
-    # The form works on its own copy: the service compares the stored record with what it is asked to save.
-    form = ActionForm(request.POST or None, instance=CorrectiveAction.objects.get(pk=action.pk))
+    # The form works on its own copy, and carries the digest of the action as it was opened: the service refuses a
+    # save on top of a colleague's (and re-reads the action under a lock).
+    stored = CorrectiveAction.objects.get(pk=action.pk)
+    form = ActionForm(request.POST or None, instance=stored, initial={"loaded": corrective.action_edit_stamp(stored)})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -110,8 +113,14 @@ def action_edit(request: HttpRequest, reference: str) -> HttpResponse:
                 action=action,
                 cases=data["case_references"],
                 themes=data["themes"],
+                expected=data.get("loaded") or None,
                 **{name: data[name] for name in corrective.ACTION_EDITABLE},
             )
+        except EditConflict as error:
+            # Told once: the form now carries the action as it is, so saving again records what was typed.
+            form.data = form.data.copy()
+            form.data["loaded"] = corrective.action_edit_stamp(CorrectiveAction.objects.get(pk=action.pk))
+            form.add_error(None, error.messages)
         except ValidationError as error:
             form.add_error(None, error.messages)
         else:

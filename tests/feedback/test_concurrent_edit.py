@@ -58,3 +58,38 @@ def test_a_status_changed_meanwhile_is_not_written_back_by_an_edit(qm):
     workflow.case_update(case=stale, actor=qm, product="Gói B", expected=workflow.case_edit_stamp(stale))
     case.refresh_from_db()
     assert case.status == CaseStatus.ACKNOWLEDGED and case.product == "Gói B"
+
+
+def test_two_people_editing_one_corrective_action_do_not_undo_each_other(qm_client, qm):
+    from feedback import corrective
+
+    other = Client()
+    other.force_login(quality_manager(username="qm3"))
+    action = corrective.action_create(title="Giao trễ", nonconformity="Nhiều đơn trễ", owner=qm)
+    url = reverse("action_edit", args=[action.reference])
+    mine = qm_client.get(url).content.decode()
+    theirs = other.get(url).content.decode()
+    assert other.post(url, form_data(theirs, nonconformity="30 đơn trễ trong tháng 11")).status_code == 302
+    # My form, opened before my colleague saved, still holds the old nonconformity.
+    page = qm_client.post(url, form_data(mine, title="Giao hàng trễ ở Hà Nội"))
+    html = page.content.decode()
+    assert page.status_code == 200 and "Ai đó đã thay đổi hành động khắc phục này trong lúc bạn sửa" in html
+    action.refresh_from_db()
+    assert (action.title, action.nonconformity) == ("Giao trễ", "30 đơn trễ trong tháng 11")
+    assert 'value="Giao hàng trễ ở Hà Nội"' in html  # what I typed is still there
+    assert qm_client.post(url, form_data(html)).status_code == 302  # sent again knowingly: saved as typed
+    action.refresh_from_db()
+    assert action.title == "Giao hàng trễ ở Hà Nội"
+
+
+def test_a_step_recorded_meanwhile_is_not_written_back_by_an_action_edit(qm):
+    from feedback import corrective
+    from feedback.models import CorrectiveAction
+
+    action = corrective.action_create(title="Giao trễ", nonconformity="Nhiều đơn trễ", owner=qm)
+    stale = CorrectiveAction.objects.get(pk=action.pk)
+    corrective.action_record_containment(action=action, containment="Giao bù")
+    corrective.action_update(action=stale, title="Giao hàng trễ")
+    action.refresh_from_db()
+    assert action.title == "Giao hàng trễ" and action.containment == "Giao bù"
+    assert action.contained_at is not None
