@@ -10,8 +10,8 @@ from rest_framework import serializers
 
 from config.validators import validate_one_line
 from customers.models import Customer, Language
-from feedback.models import CaseEvent, Channel, ComplaintCase, Impact, Severity
-from surveys.models import Answer, Invitation, Response
+from feedback.models import CaseEvent, Category, Channel, ComplaintCase, Impact, Severity
+from surveys.models import Answer, Invitation, Response, Survey
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -43,6 +43,24 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     def get_opted_out(self, customer: Customer) -> bool:
         return customer.opted_out_at is not None
+
+
+class SurveySummarySerializer(serializers.ModelSerializer):
+    """A survey as an integration needs it: the id to ask it by (POST /invitations/), its kind, state and titles."""
+
+    class Meta:
+        model = Survey
+        fields = ["id", "kind", "status", "title_vi", "title_en"]
+        read_only_fields = fields
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    """A complaint category: the id to file a case under (POST /cases/), named in both languages."""
+
+    class Meta:
+        model = Category
+        fields = ["id", "name_vi", "name_en", "active"]
+        read_only_fields = fields
 
 
 class CustomerWriteSerializer(serializers.Serializer):

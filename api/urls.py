@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from api.views import aggregates, cases, customers, invitations, responses, staff
+from api.views import aggregates, cases, customers, invitations, reference, responses, staff
 
 urlpatterns = [
     path(
@@ -26,6 +26,8 @@ urlpatterns = [
     path("api/v1/cases/", cases.CaseCreate.as_view(), name="api_cases"),
     path("api/v1/cases/<str:reference>/", cases.CaseDetail.as_view(), name="api_case"),
     path("api/v1/aggregates/", aggregates.Aggregates.as_view(), name="api_aggregates"),
+    path("api/v1/surveys/", reference.SurveyList.as_view(), name="api_surveys"),
+    path("api/v1/categories/", reference.CategoryList.as_view(), name="api_categories"),
     # Anything else under the API: a JSON 404, also when DEBUG shows Django's HTML page elsewhere.
     re_path(r"^api/v1/", staff.api_not_found),
     # Quality managers.

@@ -284,3 +284,34 @@ def test_the_schema_lists_the_invitation_states_and_skip_reasons():
     assert values(invitation["state"]) == set(Invitation.Status.values)
     assert values(invitation["skip_reason"]) == set(Invitation.Skip.values)
     assert invitation["skip_reason"].get("nullable") is True
+
+
+def test_an_integration_looks_up_survey_and_category_ids_by_api(read_api, api, anonymous, qm):
+    # The ids POST /invitations/ and POST /cases/ need were only to be found in the web pages.
+    from feedback.models import Category
+
+    active = make_survey(kind="csat", owner=qm)
+    draft = make_survey(kind="nps", owner=qm, active=False)
+
+    def rows(url, params=None):
+        response = read_api.get(url, params or {})
+        assert response.status_code == 200, response.content
+        return response.json()["results"]
+
+    listed = rows("/api/v1/surveys/")
+    shown = {s["id"]: (s["kind"], s["status"]) for s in listed}
+    assert shown[active.pk] == ("csat", "active") and shown[draft.pk] == ("nps", "draft")
+    only = rows("/api/v1/surveys/", {"status": "active"})
+    assert active.pk in {s["id"] for s in only} and draft.pk not in {s["id"] for s in only}
+    assert set(listed[0]) == {"id", "kind", "status", "title_vi", "title_en"}
+    bad = read_api.get("/api/v1/surveys/", {"status": "open"}, **{"Accept-Language": "vi"})
+    assert bad.status_code == 400 and "status" in bad.json()["error"]["fields"]
+    # The category an integration files a case under, then the case filed with it.
+    category = Category.objects.create(name_vi="Giao hàng", name_en="Delivery")
+    categories = rows("/api/v1/categories/")
+    assert {"id": category.pk, "name_vi": "Giao hàng", "name_en": "Delivery", "active": True} in categories
+    filed = api.post("/api/v1/cases/", {"channel": "phone", "description": "Trễ", "contact_name": "K",
+                                        "contact_phone": "090", "category": category.pk})  # fmt: skip
+    assert filed.status_code == 201, filed.content
+    assert anonymous.get("/api/v1/surveys/").status_code == 401
+    assert anonymous.get("/api/v1/categories/").status_code == 401
