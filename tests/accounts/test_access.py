@@ -46,6 +46,8 @@ API_ENDPOINTS = {
     "api_cases",
     "api_case",
     "api_aggregates",
+    "api_surveys",
+    "api_categories",
 }
 # Pages for anyone signed in with a role (staff or quality manager).
 STAFF_PAGES = {
