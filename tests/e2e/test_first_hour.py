@@ -177,7 +177,8 @@ def test_follow_ups_with_and_without_javascript_in_the_organisations_colours(bro
     staff.get_by_label("Màu").fill("#7a1f5c")
     staff.get_by_label("Logo", exact=True).set_input_files(str(logo))
     staff.get_by_role("button", name="Lưu").click()
-    assert staff.get_by_text("Đã lưu: từ bây giờ khách hàng sẽ thấy logo và màu mới.").is_visible()
+    # expect() waits for the page the click loads (is_visible() reads the old one on a busy machine).
+    expect(staff.get_by_text("Đã lưu: từ bây giờ khách hàng sẽ thấy logo và màu mới.")).to_be_visible()
     _shot(staff, "branding", "vi")
 
     # With JavaScript, on a phone: the follow-up for the score appears at once.
@@ -193,9 +194,11 @@ def test_follow_ups_with_and_without_javascript_in_the_organisations_colours(bro
     )
     assert not improve_box.is_visible() and not liked_box.is_visible()
     phone.get_by_role("radio", name="3", exact=True).check()
-    assert improve_box.is_visible() and not liked_box.is_visible()
+    expect(improve_box).to_be_visible()
+    expect(liked_box).to_be_hidden()
     phone.get_by_role("radio", name="10", exact=True).check()
-    assert liked_box.is_visible() and not improve_box.is_visible()
+    expect(liked_box).to_be_visible()
+    expect(improve_box).to_be_hidden()
     liked_box.fill("Giao hàng nhanh")
     problems = _axe(phone)
     assert not problems, "\n".join(problems)
@@ -211,7 +214,7 @@ def test_follow_ups_with_and_without_javascript_in_the_organisations_colours(bro
     assert not plain.get_by_label("What should we improve?").is_visible()
     plain.get_by_role("radio", name="2", exact=True).check()
     plain.get_by_role("button", name="Send my answers").click()
-    assert plain.get_by_text("Thank you. One more question below").is_visible()
+    expect(plain.get_by_text("Thank you. One more question below")).to_be_visible()
     assert plain.get_by_role("radio", name="2", exact=True).is_checked()
     assert Response.objects.count() == 1
     plain.get_by_label("What should we improve?").fill("Faster delivery")
