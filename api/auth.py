@@ -48,9 +48,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         # Past the wrong-key limit only a secret with a real key's prefix is checked: the others cost no lookup,
         # and a valid key behind the same address (a NAT, a proxy) keeps working.
         if gate is None:  # no shared cache (the embedded defaults): the limiter's calls one by one
-            if ratelimit.over(BAD_KEY_SCOPE, client, limit=settings.BAD_TOKEN_RATE_PER_HOUR) and not (
-                apikey_prefix_known(secret)
-            ):
+            cut_off = ratelimit.over(BAD_KEY_SCOPE, client, limit=settings.BAD_TOKEN_RATE_PER_HOUR)
+            if cut_off and not apikey_prefix_known(secret):
                 raise exceptions.Throttled(wait=3600)
             key = apikey_for_secret(secret)
         else:

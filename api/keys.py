@@ -120,8 +120,8 @@ CHECKED_MAX = 1000
 STAMP = "api-keys-stamp"
 
 
-# The prefixes of the active keys, with the stamp they were read under and when (see apikey_prefix_known).
-_prefixes: tuple[frozenset[str], str | None, float] | None = None
+# The prefixes of the active keys, and when they were read (see apikey_prefix_known).
+_prefixes: tuple[frozenset[str], float] | None = None
 
 
 def apikeys_changed(**_signal: object) -> None:
@@ -144,20 +144,21 @@ def _stamp_bump() -> None:
     ratelimit.stamp_bump(STAMP)
 
 
-def apikey_prefix_known(secret: str, *, stamp: str | None = None) -> bool:
+def apikey_prefix_known(secret: str) -> bool:
     """Whether an active key begins as this secret does (its shown prefix: `ln_` and 6 random characters).
 
     A client address past its wrong-key limit (api/auth.py) still reaches the key check with such a secret, so a
     flood of made-up keys from a shared address (a NAT, a proxy) does not lock out the real keys behind it, while a
     made-up key costs no lookup: one hits a real prefix about once in 64⁶ (7·10¹⁰) tries. The prefixes are read at
-    most every CHECKED_FOR seconds, and again when the keys' stamp changes."""
+    most every CHECKED_FOR seconds, and again after a key changes in this process; the key itself is then checked
+    in full, so a prefix read before a revocation opens nothing."""
     global _prefixes
     if not secret.startswith(PREFIX) or len(secret) > 100:
         return False
     now = time.monotonic()
-    if _prefixes is None or _prefixes[1] != stamp or now - _prefixes[2] >= CHECKED_FOR:
+    if _prefixes is None or now - _prefixes[1] >= CHECKED_FOR:
         known = ApiKey.objects.filter(revoked_at__isnull=True).values_list("prefix", flat=True)
-        _prefixes = (frozenset(known), stamp, now)
+        _prefixes = (frozenset(known), now)
     return secret[: len(PREFIX) + 6] in _prefixes[0]
 
 
